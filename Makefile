@@ -1,0 +1,53 @@
+# Rust struct_ops for Linux 6.12: build, boot and test.
+#
+#   make run     build everything, boot the guest, show the demo
+#   make test    build everything, run the whole suite in the guest
+#   make shell   an interactive shell in the guest
+#   make kernel  just the kernel
+#   make clean   remove this implementation's build; distclean removes all
+#
+# IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
+# DEBUG=1 adds KASAN, lockdep, atomic-sleep checks and kmemleak.
+
+IMPL  ?= rust
+DEBUG ?= 0
+BUILD ?= $(CURDIR)/build
+SRC   := $(BUILD)/linux
+OUT   := $(BUILD)/$(IMPL)$(if $(filter 1,$(DEBUG)),-debug)
+H     := $(CURDIR)/harness
+TIMED := $(H)/timed.sh
+GUEST_TIMEOUT ?= $(if $(filter 1,$(DEBUG)),1800,600)
+
+ifeq ($(filter $(IMPL),rust c),)
+$(error IMPL must be rust or c)
+endif
+
+.PHONY: all deps tree kernel userspace run test shell clean distclean
+all: userspace
+
+deps:
+	@$(TIMED) deps $(H)/deps.sh
+
+tree: deps
+	@$(TIMED) tree $(H)/prepare-tree.sh $(CURDIR) $(SRC)
+
+kernel: tree
+	@$(TIMED) kernel $(H)/build-kernel.sh $(SRC) $(OUT) $(IMPL) $(DEBUG)
+
+userspace: kernel
+	@$(TIMED) userspace $(H)/build-userspace.sh $(CURDIR) $(SRC) $(OUT)
+
+run: userspace
+	@$(TIMED) guest $(H)/qemu.sh $(OUT) demo $(GUEST_TIMEOUT) -v
+
+test: userspace
+	@$(TIMED) guest $(H)/run-suite.sh $(OUT) $(GUEST_TIMEOUT)
+
+shell: userspace
+	@$(H)/qemu.sh $(OUT) shell
+
+clean:
+	rm -rf $(OUT)
+
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Configures and builds one kernel: tinyconfig + our fragments.
+#
+# usage: build-kernel.sh SRC OUT IMPL DEBUG
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$1 out=$2 impl=$3 debug=$4
+. "$here/kmake.sh"
+mkdir -p "$out"
+
+frags=("$here/kernel.config" "$here/impl-$impl.config")
+[ "$debug" = 1 ] && frags+=("$here/debug.config")
+stamp="$out/.fragments"
+if [ ! -f "$out/.config" ] || ! cat "${frags[@]}" | cmp -s - "$stamp"; then
+	echo "kernel: configuring $out ($impl, debug=$debug)"
+	kmake tinyconfig >/dev/null
+	KCONFIG_CONFIG="$out/.config" "$src/scripts/kconfig/merge_config.sh" -m -O "$out" \
+		"$out/.config" "${frags[@]}" >/dev/null
+	kmake olddefconfig >/dev/null
+	# Every option we ask for must have landed; kconfig drops what it can't honour.
+	bad=0
+	for f in "${frags[@]}"; do
+		while IFS= read -r line; do
+			case "$line" in
+			CONFIG_*=n) opt=${line%%=*}
+				grep -q "^$opt=" "$out/.config" && { echo "kernel: $opt should be off" >&2; bad=1; } ;;
+			CONFIG_*) grep -qxF "$line" "$out/.config" ||
+				{ echo "kernel: $line did not take ($(grep "^${line%%=*}=" "$out/.config" || echo unset))" >&2; bad=1; } ;;
+			esac
+		done < "$f"
+	done
+	[ $bad = 0 ] || exit 1
+	cat "${frags[@]}" > "$stamp"
+fi
+
+log="$out/build.log"
+set +e
+kmake -j"$(($(nproc) + 1))" bzImage modules 2>&1 | tee "$log" | grep -E '^(  (LD|BTF|AR) .*vmlinux|.*(error|warning|WARN)[: ])' | grep -v '^  ' || true
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" != 0 ]; then
+	grep -E 'error|Error' "$log" | head -40 >&2
+	echo "kernel: build failed, see $log" >&2
+	exit 1
+fi
+
+# resolve_btfids only warns about an unresolved BTF_ID; we fail on any that
+# the base tree does not have too.
+if grep -q 'resolve_btfids' "$log"; then
+	grep -o 'unresolved symbol [A-Za-z0-9_]*' "$log" | sort -u > "$out/.btfids-unresolved" || true
+fi
+if [ -f "$out/.btfids-unresolved" ]; then
+	new=$(grep -vxF -f "$here/btfids-base-unresolved" "$out/.btfids-unresolved" || true)
+	if [ -n "$new" ]; then
+		echo "kernel: resolve_btfids: $new (the base tree resolves these)" >&2
+		exit 1
+	fi
+fi
+echo "kernel: $out/arch/x86/boot/bzImage ($(kmake -s kernelrelease))"

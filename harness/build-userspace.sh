@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the guest's userspace against one kernel build: bpftool and libbpf
+# from the base tree, our tests and BPF objects, then the initramfs.
+#
+# usage: build-userspace.sh REPO SRC OUT
+set -euo pipefail
+repo=$1 src=$2 out=$3
+us="$out/userspace"
+mkdir -p "$us"
+export PATH="/usr/lib/llvm-19/bin:$PATH"
+q="-s --no-print-directory"
+
+# libbpf (static, with headers) and bpftool, from the base tree.
+make $q -C "$src/tools/lib/bpf" OUTPUT="$us/libbpf/" BUILD_STATIC_ONLY=1 \
+	DESTDIR="$us/libbpf-root" prefix= install >/dev/null
+make $q -C "$src/tools/bpf/bpftool" OUTPUT="$us/bpftool/" CLANG=clang-19 \
+	LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux" >/dev/null 2>"$us/bpftool.err" ||
+	{ cat "$us/bpftool.err" >&2; exit 1; }
+bpftool="$us/bpftool/bpftool"
+
+# Our tests.
+make $q -C "$src/tools/testing/selftests/bpf_struct_ops" OUTPUT="$us/st" \
+	VMLINUX="$out/vmlinux" BPFTOOL="$bpftool" LIBBPF="$us/libbpf-root" CLANG=clang-19
+
+# The initramfs: busybox, bpftool with its libraries, our programs.
+root="$us/initramfs"
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,opt/st/bin,opt/st/bpf,opt/st/tests}
+cp /bin/busybox "$root/bin/busybox"
+cp "$repo/harness/guest/init" "$root/init"
+cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$root/opt/st/"
+cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$root/opt/st/bin/"
+cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
+for t in "$repo"/harness/guest/tests/*; do
+	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
+done
+ldd "$bpftool" | grep -o '/[^ ]*' | while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
+echo "userspace: $out/initramfs.cpio.gz ($(du -h "$out/initramfs.cpio.gz" | cut -f1))"

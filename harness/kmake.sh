@@ -1,0 +1,8 @@
+# Sourced: the one way we call kbuild. Needs $src and $out.
+export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+export CCACHE_BASEDIR="$(dirname "$src")" CCACHE_NOHASHDIR=true CCACHE_COMPILERCHECK=content
+export PATH="/usr/lib/llvm-19/bin:$PATH"
+kmake() {
+	make -C "$src" O="$out" LLVM=-19 CC="ccache clang-19" \
+		RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc BINDGEN="$HOME/.cargo/bin/bindgen" "$@"
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Extracts the base tree once, then brings our overlay and patches onto it.
+# Idempotent: files whose content did not change keep their timestamps, so
+# kbuild rebuilds only what an edit touched.
+#
+# usage: prepare-tree.sh REPO SRC
+set -euo pipefail
+repo=$(cd "$1" && pwd)
+mkdir -p "$(dirname "$2")"
+src=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+tarball=/usr/src/linux-source-6.12.tar.xz
+want=$(cat "$repo/patches/BASE_VERSION")
+
+if [ ! -f "$src/.extracted" ]; then
+	echo "tree: extracting $tarball"
+	rm -rf "$src" "$src.tmp"
+	mkdir -p "$src.tmp"
+	tar xf "$tarball" -C "$src.tmp" --strip-components=1
+	mv "$src.tmp" "$src"
+	touch "$src/.extracted"
+fi
+
+have=$(make -s -C "$src" kernelversion 2>/dev/null)
+echo "$have" > "$src/.base-version"
+if [ "$have" != "$want" ]; then
+	echo "tree: WARNING: base tree is $have, our patches were made on $want" >&2
+fi
+
+# Patches: the set applied last time is kept in $src/.patches; if the series
+# changed, reverse the old set and apply the new one.
+applied="$src/.patches"
+if ! diff -qr "$repo/patches" "$applied" >/dev/null 2>&1; then
+	if [ -f "$applied/series" ]; then
+		{ tac "$applied/series" | grep -v '^\s*#' || true; } | while read -r p; do
+			[ -n "$p" ] || continue
+			patch -s -R -p1 -d "$src" < "$applied/$p" ||
+				{ echo "tree: cannot reverse $p; run 'make distclean'" >&2; exit 1; }
+		done
+	fi
+	rm -rf "$applied"
+	{ grep -v '^\s*#' "$repo/patches/series" || true; } | while read -r p; do
+		[ -n "$p" ] || continue
+		if ! patch -s -p1 -N --dry-run -d "$src" < "$repo/patches/$p" >/dev/null; then
+			echo "tree: patch $p does not apply to $have (made on $want)" >&2
+			exit 1
+		fi
+		patch -s -p1 -N -d "$src" < "$repo/patches/$p"
+		echo "tree: applied $p"
+	done
+	cp -r "$repo/patches" "$applied"
+fi
+
+# Overlay: every file under the kernel paths, copied when it differs.
+cd "$repo"
+list="$src/.overlay-files"
+git ls-files -co --exclude-standard -- rust kernel include net tools Documentation lib mm drivers |
+	sort > "$list.new"
+while read -r f; do
+	[ -f "$f" ] || continue
+	if ! cmp -s "$f" "$src/$f"; then
+		mkdir -p "$(dirname "$src/$f")"
+		cp "$f" "$src/$f"
+		echo "tree: overlay $f"
+	fi
+done < "$list.new"
+# A file dropped from the overlay goes back to its base version (or away).
+if [ -f "$list" ]; then
+	comm -23 "$list" "$list.new" | while read -r f; do
+		rm -f "$src/$f"
+		tar xf "$tarball" -C "$src" --strip-components=1 "linux-source-6.12/$f" 2>/dev/null || true
+		echo "tree: restored $f"
+	done
+fi
+mv "$list.new" "$list"

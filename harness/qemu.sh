@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Boots a kernel build under QEMU in one mode and carries back its output.
+#   console log (ttyS0) -> $out/logs/$mode.console (and the terminal with -v)
+#   results (ttyS1)     -> $out/logs/$mode.results
+# Exit status: the guest's, or 124 on timeout, 125 when the guest died.
+#
+# usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]
+set -uo pipefail
+out=$1 mode=$2 tmo=${3:-600} verbose=${4:-}
+logs="$out/logs"
+mkdir -p "$logs"
+console="$logs/$mode.console" results="$logs/$mode.results"
+rm -f "$console" "$results"
+
+args=(-m 2G -smp 2 -no-reboot -cpu max
+      -kernel "$out/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
+      -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 stmode=$mode ${KCMDLINE:-}")
+if [ "$mode" = shell ]; then
+	exec qemu-system-x86_64 "${args[@]}" -nographic
+fi
+start=$(date +%s.%N)
+if [ -n "$verbose" ]; then
+	timeout --foreground -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none \
+		-monitor none -serial stdio \
+		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
+		< /dev/null | tee "$console"
+else
+	timeout -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none -serial file:"$console" \
+		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
+		-monitor none < /dev/null > /dev/null
+fi
+rc=$?
+end=$(date +%s.%N)
+printf 'guest: %s mode ran %.1f s\n' "$mode" "$(echo "$end - $start" | bc)" >&2
+[ $rc = 124 ] && { echo "guest: timed out after $tmo s" >&2; exit 124; }
+status=$(tr -d '\r' < "$console" | sed -n 's/^GUEST-EXIT \([0-9]*\)$/\1/p' | tail -1)
+[ -n "$status" ] || { echo "guest: died without reporting (see $console)" >&2; exit 125; }
+exit "$status"

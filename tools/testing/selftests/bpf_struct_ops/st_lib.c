@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include "st_lib.h"
+
+char st_msg[512];
+
+int st_layout_get(const char *ops_name, struct st_layout *l)
+{
+	char vname[128];
+	const struct btf_type *t;
+	const struct btf_member *m;
+	int id, i;
+
+	memset(l, 0, sizeof(*l));
+	l->btf = btf__load_vmlinux_btf();
+	if (!l->btf)
+		return -1;
+	snprintf(vname, sizeof(vname), "bpf_struct_ops_%s", ops_name);
+	id = btf__find_by_name_kind(l->btf, vname, BTF_KIND_STRUCT);
+	if (id < 0)
+		return -1;
+	l->value_type_id = id;
+	l->value_size = btf__resolve_size(l->btf, id);
+	t = btf__type_by_id(l->btf, id);
+	m = btf_members(t);
+	for (i = 0; i < btf_vlen(t); i++, m++) {
+		if (strcmp(btf__name_by_offset(l->btf, m->name_off), "data"))
+			continue;
+		l->data_off = m->offset / 8;
+		l->ops_type_id = m->type;
+		return 0;
+	}
+	return -1;
+}
+
+int st_member_off(const struct st_layout *l, const char *member)
+{
+	const struct btf_type *t = btf__type_by_id(l->btf, l->ops_type_id);
+	const struct btf_member *m = btf_members(t);
+	int i;
+
+	for (i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(l->btf, m->name_off), member))
+			return l->data_off + m->offset / 8;
+	return -1;
+}
+
+int st_map_create(const struct st_layout *l, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o,
+		    .btf_vmlinux_value_type_id = l->value_type_id,
+		    .map_flags = flags);
+
+	return bpf_map_create(BPF_MAP_TYPE_STRUCT_OPS, "st_map", 4, l->value_size, 1, &o);
+}
+
+__u32 st_prog_id(int prog_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_prog_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.id;
+}
+
+__u32 st_map_id(int map_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_map_get_info_by_fd(map_fd, &info, &len) ? 0 : info.id;
+}
+
+int st_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY), n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return n;
+}
+
+int st_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+bool st_ca_available(const char *name)
+{
+	char buf[1024], *tok, *save;
+
+	if (st_read_file("/proc/sys/net/ipv4/tcp_available_congestion_control",
+			 buf, sizeof(buf)) < 0)
+		return false;
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		if (!strcmp(tok, name))
+			return true;
+	return false;
+}
+
+bool st_impl_is_rust(void)
+{
+	return system("zcat /proc/config.gz | grep -q '^CONFIG_BPF_STRUCT_OPS_RUST=y'") == 0;
+}
+
+int st_sock_ca(int fd, char *buf)
+{
+	socklen_t len = 16;
+
+	memset(buf, 0, 16);
+	return getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, buf, &len);
+}
+
+int st_tcp_open(struct st_tcp *t, const char *ca)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+
+	t->cli = t->srv = -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	t->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (t->listen_fd < 0 || bind(t->listen_fd, (void *)&a, sizeof(a)) ||
+	    listen(t->listen_fd, 8) || getsockname(t->listen_fd, (void *)&a, &len))
+		goto err;
+	t->cli = socket(AF_INET, SOCK_STREAM, 0);
+	if (t->cli < 0)
+		goto err;
+	if (ca && setsockopt(t->cli, IPPROTO_TCP, TCP_CONGESTION, ca, strlen(ca)))
+		goto err;
+	if (connect(t->cli, (void *)&a, sizeof(a)))
+		goto err;
+	t->srv = accept(t->listen_fd, NULL, NULL);
+	len = sizeof(a);
+	if (t->srv < 0 || getsockname(t->cli, (void *)&a, &len))
+		goto err;
+	t->cli_port = ntohs(a.sin_port);
+	return 0;
+err:
+	st_tcp_close(t);
+	return -1;
+}
+
+int st_tcp_push(struct st_tcp *t, size_t bytes)
+{
+	static char buf[64 * 1024];
+
+	while (bytes) {
+		size_t n = bytes < sizeof(buf) ? bytes : sizeof(buf), got = 0;
+
+		if (write(t->cli, buf, n) != (ssize_t)n)
+			return -1;
+		while (got < n) {
+			ssize_t r = read(t->srv, buf, n - got);
+
+			if (r <= 0)
+				return -1;
+			got += r;
+		}
+		bytes -= n;
+	}
+	return 0;
+}
+
+void st_tcp_close(struct st_tcp *t)
+{
+	if (t->cli >= 0)
+		close(t->cli);
+	if (t->srv >= 0)
+		close(t->srv);
+	if (t->listen_fd >= 0)
+		close(t->listen_fd);
+	t->cli = t->srv = t->listen_fd = -1;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the struct_ops tests: value layout from BTF, TCP pairs. */
+#ifndef ST_LIB_H
+#define ST_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+/* States of a struct_ops map value (enum bpf_struct_ops_state). */
+enum { ST_INIT, ST_INUSE, ST_TOBEFREE, ST_READY };
+
+/* Where things are in bpf_struct_ops_<name>, read from the kernel's BTF. */
+struct st_layout {
+	__u32 value_type_id;	/* btf_vmlinux_value_type_id for map create */
+	__u32 value_size;
+	__u32 data_off;		/* offset of the ops struct in the value */
+	int ops_type_id;
+	struct btf *btf;
+};
+
+int st_layout_get(const char *ops_name, struct st_layout *l);
+/* Offset of a member of the ops struct within the value, or -1. */
+int st_member_off(const struct st_layout *l, const char *member);
+
+static inline __u32 st_refcnt(const void *value) { return ((const __u32 *)value)[0]; }
+static inline __u32 st_state(const void *value) { return ((const __u32 *)value)[1]; }
+
+int st_map_create(const struct st_layout *l, __u32 flags);
+__u32 st_prog_id(int prog_fd);
+__u32 st_map_id(int map_fd);
+bool st_ca_available(const char *name);
+int st_read_file(const char *path, char *buf, size_t len);
+int st_write_file(const char *path, const char *s);
+bool st_impl_is_rust(void);
+
+/* A connected loopback TCP pair; the client uses congestion control @ca. */
+struct st_tcp {
+	int listen_fd, cli, srv;
+	__u16 cli_port;
+};
+int st_tcp_open(struct st_tcp *t, const char *ca);
+/* Sends @bytes from the client to the server. */
+int st_tcp_push(struct st_tcp *t, size_t bytes);
+void st_tcp_close(struct st_tcp *t);
+/* Congestion control of a socket, into buf[16]. */
+int st_sock_ca(int fd, char *buf);
+
+/* Polls @cond every 10 ms for up to @ms milliseconds. */
+#define st_wait(cond, ms) ({						\
+	int __i;							\
+	for (__i = 0; !(cond) && __i < (ms) / 10; __i++)		\
+		usleep(10000);						\
+	(cond);								\
+})
+
+/* Test registration and assertions. */
+extern char st_msg[512];
+#define ASSERT(cond, fmt, ...) do {					\
+	if (!(cond)) {							\
+		snprintf(st_msg, sizeof(st_msg), "%s:%d: " fmt,		\
+			 __func__, __LINE__, ##__VA_ARGS__);		\
+		goto out;						\
+	}								\
+} while (0)
+#define ASSERT_ERRNO(expr, want) do {					\
+	int __r = (expr);						\
+	int __e = __r < 0 ? errno : 0;					\
+	ASSERT(__r < 0 && __e == (want), "%s: want %s, got %d (%s)",	\
+	       #expr, #want, __r, __r < 0 ? strerror(__e) : "success"); \
+} while (0)
+#define ASSERT_OK(expr) do {						\
+	int __r = (expr);						\
+	ASSERT(__r >= 0, "%s: %s", #expr, strerror(errno));		\
+} while (0)
+
+#endif

@@ -1,0 +1,630 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The project's struct_ops tests. They go through the bpf(2) syscall (via
+ * libbpf's thin wrappers) and the TCP stack, so they run unchanged against
+ * the stock C implementation and against the Rust one.
+ *
+ * Output: one line per test, "ok NAME" or "not ok NAME - REASON".
+ * usage: st_test [NAME-SUBSTRING]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "st_lib.h"
+#include "ca_count.skel.h"
+#include "ca_incomplete.skel.h"
+
+#define MB (1024 * 1024)
+static struct st_layout tcp;	/* layout of bpf_struct_ops_tcp_congestion_ops */
+
+/* A loaded ca_count object plus a value for it, ready for BPF_MAP_UPDATE_ELEM. */
+struct ca {
+	struct ca_count *skel;
+	int map_fd;
+	char name[16];
+	unsigned char value[4096];
+};
+
+static const struct { const char *member; int which; } ca_slots[] = {
+	{ "init", 0 }, { "release", 1 }, { "ssthresh", 2 }, { "cong_avoid", 3 },
+	{ "set_state", 4 }, { "cwnd_event", 5 }, { "undo_cwnd", 6 },
+};
+
+static struct bpf_program *ca_prog(struct ca_count *s, int which)
+{
+	struct bpf_program *p[] = {
+		s->progs.ca_init, s->progs.ca_release, s->progs.ca_ssthresh,
+		s->progs.ca_cong_avoid, s->progs.ca_set_state,
+		s->progs.ca_cwnd_event, s->progs.ca_undo_cwnd,
+	};
+	return p[which];
+}
+
+static int ca_slot(int which)
+{
+	return st_member_off(&tcp, ca_slots[which].member);
+}
+
+/* Loads ca_count under a fresh name; fills c->value with its prog fds. */
+static int ca_open(struct ca *c, const char *name)
+{
+	unsigned int i;
+
+	memset(c, 0, sizeof(*c));
+	c->map_fd = -1;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->skel = ca_count__open();
+	if (!c->skel)
+		return -1;
+	snprintf(c->skel->struct_ops.ca_count->name, 16, "%s", name);
+	if (ca_count__load(c->skel))
+		return -1;
+	c->map_fd = bpf_map__fd(c->skel->maps.ca_count);
+	for (i = 0; i < sizeof(ca_slots) / sizeof(ca_slots[0]); i++)
+		*(__u64 *)(c->value + ca_slot(i)) = bpf_program__fd(ca_prog(c->skel, i));
+	memcpy(c->value + st_member_off(&tcp, "name"), c->name, sizeof(c->name));
+	return 0;
+}
+
+static int ca_register(struct ca *c)
+{
+	__u32 key = 0;
+
+	return bpf_map_update_elem(c->map_fd, &key, c->value, 0);
+}
+
+static int ca_lookup(struct ca *c, void *value)
+{
+	__u32 key = 0;
+
+	memset(value, 0xa5, tcp.value_size);
+	return bpf_map_lookup_elem(c->map_fd, &key, value);
+}
+
+static int ca_delete(struct ca *c)
+{
+	__u32 key = 0;
+
+	return bpf_map_delete_elem(c->map_fd, &key);
+}
+
+static void ca_close(struct ca *c)
+{
+	ca_count__destroy(c->skel);
+	c->skel = NULL;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		if (*b++)
+			return false;
+	return true;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static int test_lookup_before_update(void)
+{
+	unsigned char v[4096];
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_lk0"));
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(all_zero(v, tcp.value_size), "an INIT map must read as zeroes");
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+static int test_register_lookup_unregister(void)
+{
+	unsigned char v[4096];
+	unsigned int i;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_reg"));
+	ASSERT(!st_ca_available("st_reg"), "CA listed before registration");
+	ASSERT_OK(ca_register(&c));
+	ASSERT(st_ca_available("st_reg"), "CA not in tcp_available_congestion_control");
+
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(st_state(v) == ST_INUSE, "state %u, want INUSE", st_state(v));
+	ASSERT(st_refcnt(v) == 1, "refcnt %u, want 1 (the registration)", st_refcnt(v));
+	for (i = 0; i < sizeof(ca_slots) / sizeof(ca_slots[0]); i++) {
+		__u64 id = *(__u64 *)(v + ca_slot(i));
+		__u32 want = st_prog_id(bpf_program__fd(ca_prog(c.skel, i)));
+
+		ASSERT(id == want, "slot %s holds %llu, want prog id %u",
+		       ca_slots[i].member, (unsigned long long)id, want);
+	}
+	ASSERT(*(__u64 *)(v + st_member_off(&tcp, "pkts_acked")) == 0,
+	       "an unset func ptr must read as 0");
+	ASSERT(!strcmp((char *)v + st_member_off(&tcp, "name"), "st_reg"), "name not kept");
+
+	ASSERT_OK(ca_delete(&c));
+	ASSERT(!st_ca_available("st_reg"), "CA still listed after delete");
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(st_state(v) == ST_TOBEFREE, "state %u after delete, want TOBEFREE", st_state(v));
+	ASSERT_ERRNO(ca_delete(&c), EINPROGRESS);
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+static int test_libbpf_attach_detach(void)
+{
+	struct bpf_link *link = NULL;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_libbpf"));
+	link = bpf_map__attach_struct_ops(c.skel->maps.ca_count);
+	ASSERT(link, "bpf_map__attach_struct_ops: %s", strerror(errno));
+	ASSERT(st_ca_available("st_libbpf"), "CA not registered");
+	bpf_link__destroy(link);
+	link = NULL;
+	ASSERT(!st_ca_available("st_libbpf"), "CA still registered after detach");
+	ca_close(&c);
+	return 0;
+out:
+	bpf_link__destroy(link);
+	ca_close(&c);
+	return -1;
+}
+
+/* ---- the CA really runs ------------------------------------------------- */
+
+static int test_tcp_runs_bpf_ca(void)
+{
+	struct st_tcp t = { .listen_fd = -1, .cli = -1, .srv = -1 };
+	char name[16];
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_tcp"));
+	ASSERT_OK(ca_register(&c));
+	ASSERT_OK(st_tcp_open(&t, "st_tcp"));
+	ASSERT_OK(st_sock_ca(t.cli, name));
+	ASSERT(!strcmp(name, "st_tcp"), "socket uses %s", name);
+	ASSERT_OK(st_tcp_push(&t, 8 * MB));
+
+	ASSERT(c.skel->bss->cnt_init == 1, "init ran %llu times, want 1",
+	       (unsigned long long)c.skel->bss->cnt_init);
+	ASSERT(c.skel->bss->last_init_port == t.cli_port,
+	       "init saw local port %u, the socket has %u",
+	       c.skel->bss->last_init_port, t.cli_port);
+	ASSERT(c.skel->bss->cnt_cong_avoid > 0, "cong_avoid never ran");
+	ASSERT(c.skel->bss->acked_sum >= c.skel->bss->cnt_cong_avoid,
+	       "cong_avoid's acked argument summed to %llu over %llu calls",
+	       (unsigned long long)c.skel->bss->acked_sum,
+	       (unsigned long long)c.skel->bss->cnt_cong_avoid);
+	ASSERT(c.skel->bss->events_seen & (1 << 0 /* CA_EVENT_TX_START */),
+	       "cwnd_event never saw CA_EVENT_TX_START (events %#llx)",
+	       (unsigned long long)c.skel->bss->events_seen);
+	st_tcp_close(&t);
+	ASSERT(st_wait(c.skel->bss->cnt_release == 1, 2000),
+	       "release ran %llu times after close, want 1",
+	       (unsigned long long)c.skel->bss->cnt_release);
+	ASSERT_OK(ca_delete(&c));
+	ca_close(&c);
+	return 0;
+out:
+	st_tcp_close(&t);
+	ca_close(&c);
+	return -1;
+}
+
+static int test_default_ca_sysctl(void)
+{
+	const char *path = "/proc/sys/net/ipv4/tcp_congestion_control";
+	struct st_tcp t = { .listen_fd = -1, .cli = -1, .srv = -1 };
+	char old[64] = "", buf[64];
+	struct ca c;
+
+	ASSERT(st_read_file(path, old, sizeof(old)) > 0, "read %s", path);
+	ASSERT_OK(ca_open(&c, "st_dflt"));
+	ASSERT_OK(ca_register(&c));
+	ASSERT_OK(st_write_file(path, "st_dflt"));
+	ASSERT(st_read_file(path, buf, sizeof(buf)) > 0 && !strcmp(buf, "st_dflt"),
+	       "default CA reads %s", buf);
+	ASSERT_OK(st_tcp_open(&t, NULL));
+	ASSERT_OK(st_sock_ca(t.cli, buf));
+	ASSERT(!strcmp(buf, "st_dflt"), "new socket got %s", buf);
+	ASSERT_OK(st_tcp_push(&t, MB));
+	st_tcp_close(&t);
+	ASSERT_OK(st_write_file(path, old));
+	ASSERT_OK(ca_delete(&c));
+	ca_close(&c);
+	return 0;
+out:
+	st_tcp_close(&t);
+	if (old[0])
+		st_write_file(path, old);
+	ca_close(&c);
+	return -1;
+}
+
+/* ---- bad input ---------------------------------------------------------- */
+
+/* After each refused update the map must still take a correct one. */
+static int check_still_usable(struct ca *c)
+{
+	unsigned char v[4096];
+
+	if (ca_lookup(c, v) || !all_zero(v, tcp.value_size)) {
+		snprintf(st_msg, sizeof(st_msg), "map not back to INIT after a refused update");
+		return -1;
+	}
+	if (st_ca_available(c->name)) {
+		snprintf(st_msg, sizeof(st_msg), "a refused update left %s registered", c->name);
+		return -1;
+	}
+	if (ca_register(c) || !st_ca_available(c->name) || ca_delete(c)) {
+		snprintf(st_msg, sizeof(st_msg), "a correct update failed after a refused one: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int test_bad_key(void)
+{
+	__u32 key = 1;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_badkey"));
+	ASSERT_ERRNO(bpf_map_update_elem(c.map_fd, &key, c.value, 0), E2BIG);
+	ASSERT_OK(check_still_usable(&c));
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+static int test_bad_flags(void)
+{
+	__u32 key = 0;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_badflg"));
+	ASSERT_ERRNO(bpf_map_update_elem(c.map_fd, &key, c.value, BPF_NOEXIST), EINVAL);
+	ASSERT_OK(check_still_usable(&c));
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+static int test_second_update(void)
+{
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_twice"));
+	ASSERT_OK(ca_register(&c));
+	ASSERT_ERRNO(ca_register(&c), EBUSY);
+	ASSERT(st_ca_available("st_twice"), "a refused second update unregistered the CA");
+	ASSERT_OK(ca_delete(&c));
+	ASSERT_ERRNO(ca_register(&c), EBUSY);
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+static int test_delete_before_update(void)
+{
+	__u32 key = 1;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_del0"));
+	ASSERT_ERRNO(ca_delete(&c), ENOENT);
+	ASSERT_ERRNO(bpf_map_delete_elem(c.map_fd, &key), ENOENT);
+	ASSERT_OK(check_still_usable(&c));
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+static int test_nonzero_common(void)
+{
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_common"));
+	((__u32 *)c.value)[0] = 1;		/* refcnt */
+	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	((__u32 *)c.value)[0] = 0;
+	((__u32 *)c.value)[1] = ST_INUSE;	/* state */
+	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	((__u32 *)c.value)[1] = 0;
+	c.value[12] = 1;			/* hole between common and data */
+	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	c.value[12] = 0;
+	ASSERT_OK(check_still_usable(&c));
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+static int load_socket_filter(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns, 2, NULL);
+}
+
+static int test_bad_prog_fd(void)
+{
+	int off = ca_slot(3), sock = -1, other = -1;
+	__u64 good;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_badfd"));
+	good = *(__u64 *)(c.value + off);
+	*(__u64 *)(c.value + off) = 12345;		/* not an open fd */
+	ASSERT_ERRNO(ca_register(&c), EBADF);
+	sock = socket(AF_INET, SOCK_STREAM, 0);
+	*(__u64 *)(c.value + off) = sock;		/* not a prog */
+	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	/* ssthresh's prog in the cong_avoid slot: wrong member index */
+	*(__u64 *)(c.value + off) = *(__u64 *)(c.value + ca_slot(2));
+	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	/* a prog of another type */
+	other = load_socket_filter();
+	ASSERT(other >= 0, "load a socket filter: %s", strerror(errno));
+	*(__u64 *)(c.value + off) = other;
+	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	*(__u64 *)(c.value + off) = good;
+	ASSERT_OK(check_still_usable(&c));
+	close(sock);
+	close(other);
+	ca_close(&c);
+	return 0;
+out:
+	if (sock >= 0)
+		close(sock);
+	if (other >= 0)
+		close(other);
+	ca_close(&c);
+	return -1;
+}
+
+static int test_nonfunc_member(void)
+{
+	int off = st_member_off(&tcp, "key");
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_key"));
+	ASSERT(off > 0, "no member key in tcp_congestion_ops");
+	*(__u32 *)(c.value + off) = 7;
+	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	*(__u32 *)(c.value + off) = 0;
+	ASSERT_OK(check_still_usable(&c));
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+static int test_duplicate_name(void)
+{
+	struct ca a, b;
+
+	b.skel = NULL;
+	ASSERT_OK(ca_open(&a, "st_dup"));
+	ASSERT_OK(ca_open(&b, "st_dup"));
+	ASSERT_OK(ca_register(&a));
+	ASSERT_ERRNO(ca_register(&b), EEXIST);
+	ASSERT_OK(ca_delete(&a));
+	ASSERT_OK(check_still_usable(&b));
+	ca_close(&a);
+	ca_close(&b);
+	return 0;
+out:
+	ca_close(&a);
+	ca_close(&b);
+	return -1;
+}
+
+static int test_incomplete_ca_refused(void)
+{
+	struct ca_incomplete *s = NULL;
+	struct bpf_link *link = NULL;
+	unsigned char v[4096];
+	__u32 key = 0;
+
+	s = ca_incomplete__open_and_load();
+	ASSERT(s, "load ca_incomplete: %s", strerror(errno));
+	link = bpf_map__attach_struct_ops(s->maps.ca_incomplete);
+	ASSERT(!link && errno == EINVAL, "attach: want EINVAL, got %s",
+	       link ? "success" : strerror(errno));
+	ASSERT(!st_ca_available("st_incomplete"), "incomplete CA registered");
+	ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(s->maps.ca_incomplete), &key, v));
+	ASSERT(st_state(v) == ST_INIT && all_zero(v, tcp.value_size),
+	       "refused map not back to INIT");
+	ca_incomplete__destroy(s);
+	return 0;
+out:
+	bpf_link__destroy(link);
+	ca_incomplete__destroy(s);
+	return -1;
+}
+
+/* ---- lifetime ----------------------------------------------------------- */
+
+static int test_closed_fds_keep_ca(void)
+{
+	struct st_tcp t = { .listen_fd = -1, .cli = -1, .srv = -1 };
+	__u32 id, key = 0;
+	char name[16];
+	int fd = -1;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_nofd"));
+	ASSERT_OK(ca_register(&c));
+	id = st_map_id(c.map_fd);
+	ca_close(&c);		/* every fd of the map and its progs */
+	ASSERT(st_ca_available("st_nofd"), "CA gone with the fds");
+	ASSERT_OK(st_tcp_open(&t, "st_nofd"));
+	ASSERT_OK(st_sock_ca(t.cli, name));
+	ASSERT(!strcmp(name, "st_nofd"), "socket uses %s", name);
+	ASSERT_OK(st_tcp_push(&t, MB));
+	st_tcp_close(&t);
+	fd = bpf_map_get_fd_by_id(id);
+	ASSERT(fd >= 0, "registered map %u not found: %s", id, strerror(errno));
+	ASSERT_OK(bpf_map_delete_elem(fd, &key));
+	ASSERT(!st_ca_available("st_nofd"), "CA still listed after delete");
+	close(fd);
+	ASSERT(st_wait(bpf_map_get_fd_by_id(id) < 0 && errno == ENOENT, 3000),
+	       "map %u still exists after unregister and close", id);
+	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	st_tcp_close(&t);
+	ca_close(&c);
+	return -1;
+}
+
+static int test_unregister_while_in_use(void)
+{
+	struct st_tcp t = { .listen_fd = -1, .cli = -1, .srv = -1 };
+	unsigned char v[4096];
+	__u64 before;
+	__u32 id;
+	int fd;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_busy"));
+	ASSERT_OK(ca_register(&c));
+	id = st_map_id(c.map_fd);
+	ASSERT_OK(st_tcp_open(&t, "st_busy"));
+	ASSERT_OK(st_tcp_push(&t, MB));
+	ASSERT_OK(ca_delete(&c));
+	ASSERT(!st_ca_available("st_busy"), "CA listed after delete");
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(st_state(v) == ST_TOBEFREE, "state %u, want TOBEFREE", st_state(v));
+	/* The socket keeps running the unregistered CA's programs. */
+	before = c.skel->bss->cnt_cong_avoid;
+	ASSERT_OK(st_tcp_push(&t, 2 * MB));
+	ASSERT(c.skel->bss->cnt_cong_avoid > before, "CA stopped running on its socket");
+	ASSERT_ERRNO(ca_register(&c), EBUSY);
+	/* Closing the map fd: the socket still pins the map. */
+	ca_close(&c);
+	fd = bpf_map_get_fd_by_id(id);
+	ASSERT(fd >= 0, "map freed while a socket uses it");
+	close(fd);
+	st_tcp_close(&t);
+	ASSERT(st_wait(bpf_map_get_fd_by_id(id) < 0 && errno == ENOENT, 3000),
+	       "map %u still exists after its last socket closed", id);
+	return 0;
+out:
+	st_tcp_close(&t);
+	ca_close(&c);
+	return -1;
+}
+
+static int test_refcnt_counts_sockets(void)
+{
+	struct st_tcp t[3];
+	unsigned char v[4096];
+	unsigned int i, n = 3;
+	struct ca c;
+
+	for (i = 0; i < n; i++)
+		t[i].listen_fd = t[i].cli = t[i].srv = -1;
+	ASSERT_OK(ca_open(&c, "st_ref"));
+	ASSERT_OK(ca_register(&c));
+	for (i = 0; i < n; i++) {
+		ASSERT_OK(st_tcp_open(&t[i], "st_ref"));
+		ASSERT_OK(ca_lookup(&c, v));
+		ASSERT(st_refcnt(v) == 2 + i, "refcnt %u with %u sockets, want %u",
+		       st_refcnt(v), i + 1, 2 + i);
+	}
+	for (i = 0; i < n; i++) {
+		st_tcp_close(&t[i]);
+		ASSERT(st_wait(ca_lookup(&c, v) == 0 && st_refcnt(v) == n - i, 2000),
+		       "refcnt %u after closing %u sockets, want %u",
+		       st_refcnt(v), i + 1, n - i);
+	}
+	ASSERT_OK(ca_delete(&c));
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(st_refcnt(v) == 0, "refcnt %u after delete, want 0", st_refcnt(v));
+	ca_close(&c);
+	return 0;
+out:
+	for (i = 0; i < n; i++)
+		st_tcp_close(&t[i]);
+	ca_close(&c);
+	return -1;
+}
+
+#define T(fn) { #fn, test_##fn }
+static const struct { const char *name; int (*fn)(void); } tests[] = {
+	T(lookup_before_update),
+	T(register_lookup_unregister),
+	T(libbpf_attach_detach),
+	T(tcp_runs_bpf_ca),
+	T(default_ca_sysctl),
+	T(bad_key),
+	T(bad_flags),
+	T(second_update),
+	T(delete_before_update),
+	T(nonzero_common),
+	T(bad_prog_fd),
+	T(nonfunc_member),
+	T(duplicate_name),
+	T(incomplete_ca_refused),
+	T(closed_fds_keep_ca),
+	T(unregister_while_in_use),
+	T(refcnt_counts_sockets),
+};
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN && getenv("ST_VERBOSE") ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int i, failed = 0;
+
+	libbpf_set_print(quiet_print);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (st_layout_get("tcp_congestion_ops", &tcp)) {
+		printf("not ok st.setup - no bpf_struct_ops_tcp_congestion_ops in vmlinux BTF\n");
+		return 1;
+	}
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (argc > 1 && !strstr(tests[i].name, argv[1]))
+			continue;
+		st_msg[0] = 0;
+		if (tests[i].fn()) {
+			printf("not ok st.%s - %s\n", tests[i].name, st_msg);
+			failed++;
+		} else {
+			printf("ok st.%s\n", tests[i].name);
+		}
+	}
+	return failed ? 1 : 0;
+}
