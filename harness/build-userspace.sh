@@ -6,15 +6,16 @@
 set -euo pipefail
 repo=$1 src=$2 out=$3
 us="$out/userspace"
-mkdir -p "$us"
-export PATH="/usr/lib/llvm-19/bin:$PATH"
+mkdir -p "$us/libbpf" "$us/bpftool"
+# No llvm-config on PATH: bpftool would link the 130 MB libLLVM for its disassembler.
 q="-s --no-print-directory"
 
 # libbpf (static, with headers) and bpftool, from the base tree.
 make $q -C "$src/tools/lib/bpf" OUTPUT="$us/libbpf/" BUILD_STATIC_ONLY=1 \
 	DESTDIR="$us/libbpf-root" prefix= install >/dev/null
 make $q -C "$src/tools/bpf/bpftool" OUTPUT="$us/bpftool/" CLANG=clang-19 \
-	LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux" >/dev/null 2>"$us/bpftool.err" ||
+	LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux" feature-llvm=0 \
+	feature-libbfd=0 >/dev/null 2>"$us/bpftool.err" ||
 	{ cat "$us/bpftool.err" >&2; exit 1; }
 bpftool="$us/bpftool/bpftool"
 

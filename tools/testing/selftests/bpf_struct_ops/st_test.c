@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -61,7 +63,9 @@ static int ca_open(struct ca *c, const char *name)
 	c->skel = ca_count__open();
 	if (!c->skel)
 		return -1;
-	snprintf(c->skel->struct_ops.ca_count->name, 16, "%s", name);
+	/* The object's copy of the struct, laid out as the kernel's. */
+	memcpy((char *)bpf_map__initial_value(c->skel->maps.ca_count, NULL) +
+	       st_member_off(&tcp, "name") - tcp.data_off, c->name, sizeof(c->name));
 	if (ca_count__load(c->skel))
 		return -1;
 	c->map_fd = bpf_map__fd(c->skel->maps.ca_count);
