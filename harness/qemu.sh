@@ -23,13 +23,14 @@ if [ -n "$verbose" ]; then
 	timeout --foreground -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none \
 		-monitor none -serial stdio \
 		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
-		< /dev/null | tee "$console"
+		< /dev/null | tee "$console" | grep --line-buffered -v '^rust_doctests_kernel: '
+	rc=${PIPESTATUS[0]}
 else
 	timeout -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none -serial file:"$console" \
 		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
 		-monitor none < /dev/null > /dev/null
+	rc=$?
 fi
-rc=$?
 end=$(date +%s.%N)
 printf 'guest: %s mode ran %.1f s\n' "$mode" "$(echo "$end - $start" | bc)" >&2
 [ $rc = 124 ] && { echo "guest: timed out after $tmo s" >&2; exit 124; }
