@@ -35,7 +35,7 @@ fi
 
 log="$out/build.log"
 set +e
-kmake -j"$(($(nproc) + 1))" bzImage modules 2>&1 | tee "$log" | grep -E '^(  (LD|BTF|AR) .*vmlinux|.*(error|warning|WARN)[: ])' | grep -v '^  ' || true
+kmake -j"$(($(nproc) + 1))" bzImage modules 2>&1 | tee "$log" | grep -E '^(  (LD|BTF|AR) .*vmlinux|.*(error|warning|WARN)[: ])' | grep -v '^  '
 rc=${PIPESTATUS[0]}
 set -e
 if [ "$rc" != 0 ]; then

@@ -194,3 +194,15 @@ void st_tcp_close(struct st_tcp *t)
 		close(t->listen_fd);
 	t->cli = t->srv = t->listen_fd = -1;
 }
+
+bool st_map_gone(__u32 id)
+{
+	int fd = bpf_map_get_fd_by_id(id);
+
+	if (fd >= 0) {
+		/* Still there: drop the reference this check just took. */
+		close(fd);
+		return false;
+	}
+	return errno == ENOENT;
+}

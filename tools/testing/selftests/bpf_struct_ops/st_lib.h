@@ -47,6 +47,9 @@ void st_tcp_close(struct st_tcp *t);
 int st_sock_ca(int fd, char *buf);
 
 /* Polls @cond every 10 ms for up to @ms milliseconds. */
+/* True once no map has id @id; an fd opened to check is closed again. */
+bool st_map_gone(__u32 id);
+
 #define st_wait(cond, ms) ({						\
 	int __i;							\
 	for (__i = 0; !(cond) && __i < (ms) / 10; __i++)		\

@@ -499,7 +499,7 @@ static int test_closed_fds_keep_ca(void)
 	ASSERT_OK(bpf_map_delete_elem(fd, &key));
 	ASSERT(!st_ca_available("st_nofd"), "CA still listed after delete");
 	close(fd);
-	ASSERT(st_wait(bpf_map_get_fd_by_id(id) < 0 && errno == ENOENT, 3000),
+	ASSERT(st_wait(st_map_gone(id), 3000),
 	       "map %u still exists after unregister and close", id);
 	return 0;
 out:
@@ -539,7 +539,7 @@ static int test_unregister_while_in_use(void)
 	ASSERT(fd >= 0, "map freed while a socket uses it");
 	close(fd);
 	st_tcp_close(&t);
-	ASSERT(st_wait(bpf_map_get_fd_by_id(id) < 0 && errno == ENOENT, 3000),
+	ASSERT(st_wait(st_map_gone(id), 3000),
 	       "map %u still exists after its last socket closed", id);
 	return 0;
 out:

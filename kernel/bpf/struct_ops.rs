@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! `BPF_MAP_TYPE_STRUCT_OPS`, in Rust.
+//!
+//! A struct_ops map's value is a kernel struct of function pointers (e.g.
+//! `struct tcp_congestion_ops`) whose slots BPF programs fill. Updating the
+//! map builds one trampoline per program and registers the struct with its
+//! subsystem; deleting it unregisters it. See
+//! `Documentation/bpf/struct_ops_rust.rst`.
+//!
+//! This file holds the symbols the rest of the kernel takes from the
+//! struct_ops implementation, with the C ABI of
+//! `kernel/bpf/bpf_struct_ops.c`, which is not built when
+//! `CONFIG_BPF_STRUCT_OPS_RUST` is on:
+//!
+//! - `desc.rs`: descriptors, built when a subsystem registers a type;
+//! - `map.rs`: the map operations;
+//! - `update.rs`: registration, the map update that builds trampolines;
+//! - `link.rs`: `BPF_LINK_CREATE` for `BPF_F_LINK` maps.
+
+#[path = "struct_ops/desc.rs"]
+mod desc;
+#[path = "struct_ops/link.rs"]
+mod link;
+#[path = "struct_ops/map.rs"]
+mod map;
+#[path = "struct_ops/update.rs"]
+mod update;
+
+use kernel::{
+    bindings,
+    bpf::{
+        btf::Btf,
+        map::{MapOpsTable, MapRef},
+        struct_ops::{Desc, StructOps, StructOpsMap},
+        trampoline::{self, ImagePage, TrampLinkOps},
+    },
+    error::{code::*, from_result},
+    ffi::{c_int, c_void},
+};
+use core::ptr::NonNull;
+
+/// Prefix of this crate's log messages (`pr_warn!` and friends).
+const __LOG_PREFIX: &[u8] = b"bpf_struct_ops\0";
+
+/// The map type's ops (`include/linux/bpf_types.h`).
+#[no_mangle]
+pub static bpf_struct_ops_map_ops: MapOpsTable =
+    MapOpsTable::new::<map::StructOpsMapOps>(kernel::bpf::struct_ops::map_btf_id());
+
+/// Verifier ops of struct_ops programs: the subsystem's own apply instead.
+#[no_mangle]
+pub static bpf_struct_ops_verifier_ops: bindings::bpf_verifier_ops =
+    // SAFETY: All fields are optional function pointers; zeroes are `None`.
+    unsafe { core::mem::zeroed() };
+
+/// Prog ops of struct_ops programs: `BPF_PROG_TEST_RUN` (bpf_dummy_ops).
+#[no_mangle]
+pub static bpf_struct_ops_prog_ops: bindings::bpf_prog_ops = bindings::bpf_prog_ops {
+    test_run: Some(bindings::bpf_struct_ops_test_run),
+};
+
+/// Ops of the links that tie a program to its trampoline.
+#[no_mangle]
+pub static bpf_struct_ops_link_lops: TrampLinkOps = TrampLinkOps::new();
+
+/// Builds the descriptor of a struct_ops type a subsystem registers.
+///
+/// # Safety
+///
+/// `desc` is the descriptor being registered, used by nobody else, with its
+/// `st_ops` set; `btf` is the registering BTF; `log` is NULL or a log.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_desc_init(
+    desc: *mut bindings::bpf_struct_ops_desc,
+    btf: *mut bindings::btf,
+    log: *mut bindings::bpf_verifier_log,
+) -> c_int {
+    // SAFETY: By the caller's promise.
+    let (desc, btf) = unsafe { (Desc::from_raw_mut(desc), Btf::from_raw(btf)) };
+    from_result(|| desc::init(desc, btf, log).map(|()| 0))
+}
+
+/// Frees what [`bpf_struct_ops_desc_init`] allocated.
+///
+/// # Safety
+///
+/// `desc` is a descriptor being freed with its BTF, used by nobody else.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_desc_release(desc: *mut bindings::bpf_struct_ops_desc) {
+    // SAFETY: By the caller's promise.
+    unsafe { Desc::from_raw_mut(desc) }.release();
+}
+
+/// Whether member at byte offset `moff` can be implemented (it has a stub).
+///
+/// # Safety
+///
+/// `st_ops` is a registered struct_ops and `moff` the offset of a member.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_supported(st_ops: *const bindings::bpf_struct_ops, moff: u32) -> c_int {
+    // SAFETY: By the caller's promise.
+    let st_ops = unsafe { &*st_ops.cast::<StructOps>() };
+    // SAFETY: `moff` is a member's offset, by the caller's promise.
+    if unsafe { st_ops.cfi_stub_at(moff as usize) }.is_null() {
+        ENOTSUPP.to_errno()
+    } else {
+        0
+    }
+}
+
+/// Takes a subsystem reference on a registered struct_ops.
+///
+/// # Safety
+///
+/// `kdata` is the struct registered by a struct_ops map (its module owner
+/// is `BPF_MODULE_OWNER`), which the caller found registered.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_get(kdata: *const c_void) -> bool {
+    // SAFETY: By the caller's promise.
+    unsafe { StructOpsMap::from_kdata(kdata) }.try_get()
+}
+
+/// Drops a subsystem reference taken by [`bpf_struct_ops_get`].
+///
+/// # Safety
+///
+/// The caller owns a reference on the struct_ops map behind `kdata`.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_put(kdata: *const c_void) {
+    // SAFETY: By the caller's promise the map is alive.
+    unsafe { StructOpsMap::from_kdata(kdata) }.put();
+}
+
+/// `BPF_MAP_LOOKUP_ELEM` from the syscall.
+///
+/// # Safety
+///
+/// `map` is a struct_ops map, `key` points to 4 bytes and `value` to
+/// `value_size` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_map_sys_lookup_elem(
+    map: *mut bindings::bpf_map,
+    key: *mut c_void,
+    value: *mut c_void,
+) -> c_int {
+    // SAFETY: By the caller's promise.
+    let (st_map, key, value) = unsafe {
+        let st_map = StructOpsMap::from_map(map);
+        let size = st_map.map().value_size() as usize;
+        (st_map, key.cast::<u32>().read_unaligned(), core::slice::from_raw_parts_mut(value.cast::<u8>(), size))
+    };
+    from_result(|| map::sys_lookup(st_map, key, value).map(|()| 0))
+}
+
+/// Fills the struct_ops part of `BPF_OBJ_GET_INFO_BY_FD` on the map.
+///
+/// # Safety
+///
+/// `map` is a struct_ops map and `info` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(info: *mut bindings::bpf_map_info, map: *mut bindings::bpf_map) {
+    // SAFETY: By the caller's promise.
+    unsafe { (*info).btf_vmlinux_id = StructOpsMap::from_map(map).btf().obj_id() };
+}
+
+/// `BPF_LINK_CREATE` for a `BPF_F_LINK` struct_ops map.
+///
+/// # Safety
+///
+/// `attr` holds the attributes of `BPF_LINK_CREATE`.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_attr) -> c_int {
+    // SAFETY: By the caller's promise.
+    let map_fd = unsafe { (*attr).link_create.__bindgen_anon_1.map_fd };
+    from_result(|| link::create(MapRef::from_fd(map_fd)?))
+}
+
+/// Emits one trampoline for `link` into `*image` at `*image_off`, or into a
+/// new page when `allow_alloc` and it does not fit (bpf_dummy_ops).
+///
+/// # Safety
+///
+/// `tlinks` are `BPF_TRAMP_MAX` tables, `link` a live tramp link, `model`
+/// valid; `*image` is NULL or a page from this function with `*image_off`
+/// bytes used.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
+    tlinks: *mut bindings::bpf_tramp_links,
+    link: *mut bindings::bpf_tramp_link,
+    model: *const bindings::btf_func_model,
+    stub_func: *mut c_void,
+    image: *mut *mut c_void,
+    image_off: *mut u32,
+    allow_alloc: bool,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: By the caller's promise.
+        let (model, cur, off) = unsafe { (&*model, (*image).cast::<u8>(), *image_off as usize) };
+        // SAFETY: By the caller's promise.
+        let size = unsafe { trampoline::trampoline_size(tlinks, link, model, stub_func) }?;
+        let page_size = bindings::PAGE_SIZE;
+        let (new_page, start) = if cur.is_null() || size > page_size.saturating_sub(off) {
+            if !allow_alloc {
+                return Err(E2BIG);
+            }
+            let page = ImagePage::new()?;
+            let start = page.as_ptr();
+            (Some(page), start)
+        } else {
+            (None, cur.wrapping_add(off))
+        };
+        // SAFETY: `start..start + size` is inside an unprotected image page.
+        let written = unsafe { trampoline::trampoline_write(tlinks, model, stub_func, start, size) }?;
+        let off = match new_page {
+            Some(page) => {
+                // SAFETY: The caller gets the page, to free it with
+                // `bpf_struct_ops_image_free`.
+                unsafe { *image = page.into_raw() };
+                written
+            }
+            None => off + written,
+        };
+        // SAFETY: By the caller's promise.
+        unsafe { *image_off = off as u32 };
+        Ok(0)
+    })
+}
+
+/// Frees a page from [`bpf_struct_ops_prepare_trampoline`].
+///
+/// # Safety
+///
+/// `image` is NULL or such a page, no longer used.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_image_free(image: *mut c_void) {
+    if let Some(p) = NonNull::new(image) {
+        // SAFETY: By the caller's promise.
+        drop(unsafe { ImagePage::from_raw(p) });
+    }
+}

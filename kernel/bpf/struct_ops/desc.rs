@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Descriptors: what the BPF core knows of a struct_ops type a subsystem
+//! registered (`register_bpf_struct_ops()`), found once, at registration.
+
+use kernel::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    bindings,
+    bpf::{
+        btf::{Btf, BtfType},
+        struct_ops::{self, ArgInfo, Desc},
+    },
+    c_str,
+    error::{code::*, Result},
+    ffi::c_void,
+    fmt,
+    prelude::*,
+    str::CString,
+};
+
+const VALUE_PREFIX: &str = "bpf_struct_ops_";
+/// Room for the value type's name, as in C (`char value_name[128]`).
+const VALUE_NAME_LEN: usize = 128;
+/// Largest return value the trampoline saves and restores.
+const MAX_RET_SIZE: u8 = 8;
+const MAX_NR_MEMBERS: u16 = bindings::BPF_STRUCT_OPS_MAX_NR_MEMBERS as u16;
+
+/// Fills `desc` for the type `desc.st_ops` names in `btf`.
+pub(crate) fn init(desc: &mut Desc, btf: &Btf, log: *mut bindings::bpf_verifier_log) -> Result {
+    let name = desc.st_ops().name();
+    if name.len() + VALUE_PREFIX.len() >= VALUE_NAME_LEN {
+        pr_warn!("struct_ops name {} is too long\n", name);
+        return Err(EINVAL);
+    }
+    let value_name = CString::try_from_fmt(fmt!("{}{}", VALUE_PREFIX, name))?;
+
+    if !desc.st_ops().has_cfi_stubs() {
+        pr_warn!("struct_ops for {} has no cfi_stubs\n", name);
+        return Err(EINVAL);
+    }
+
+    let Ok(type_id) = btf.find_by_name_kind(name, bindings::BTF_KIND_STRUCT) else {
+        pr_warn!("Cannot find struct {} in {}\n", name, btf.name());
+        return Err(EINVAL);
+    };
+    let t = btf.type_by_id(type_id).ok_or(EINVAL)?;
+    if t.vlen() > MAX_NR_MEMBERS {
+        pr_warn!("Cannot support #{} members in struct {}\n", t.vlen(), name);
+        return Err(EINVAL);
+    }
+
+    let Ok(value_id) = btf.find_by_name_kind(&value_name, bindings::BTF_KIND_STRUCT) else {
+        pr_warn!("Cannot find struct {} in {}\n", &*value_name, btf.name());
+        return Err(EINVAL);
+    };
+    check_value_type(btf, value_id, t, &value_name)?;
+
+    let mut arg_info = KVec::with_capacity(t.vlen().into(), GFP_KERNEL)?;
+    for member in t.members() {
+        let mname = btf.name_by_offset(member.name_off());
+        let name = desc.st_ops().name();
+        if mname.is_empty() {
+            pr_warn!("anon member in struct {} is not supported\n", name);
+            return Err(EOPNOTSUPP);
+        }
+        if member.bitfield_size() != 0 {
+            pr_warn!("bit field member {} in struct {} is not supported\n", mname, name);
+            return Err(EOPNOTSUPP);
+        }
+        if struct_ops::module_type_id() == 0 && is_module_member(btf, member.type_id()) {
+            pr_warn!(
+                "'struct module' btf id not found. Is CONFIG_MODULES enabled? bpf_struct_ops '{}' needs module support.\n",
+                name
+            );
+            return Err(EOPNOTSUPP);
+        }
+
+        let stub = desc.st_ops().cfi_stub(t, member.offset());
+        let func_proto = btf.resolve_func_ptr(member.type_id());
+        let info = match func_proto {
+            // A function pointer with a stub: the programs' interface.
+            Some(proto) if !stub.is_null() => {
+                let Ok(model) = desc.st_ops_mut().distill_func_model(member.index(), log, btf, proto, mname) else {
+                    pr_warn!("Error in parsing func ptr {} in struct {}\n", mname, desc.st_ops().name());
+                    return Err(EINVAL);
+                };
+                // A larger return value comes back in a register pair, which
+                // the trampoline does not preserve.
+                if model.ret_size > MAX_RET_SIZE {
+                    pr_warn!(
+                        "func ptr {} in struct {} has a >8 byte return value, which is not supported\n",
+                        mname,
+                        desc.st_ops().name()
+                    );
+                    return Err(EOPNOTSUPP);
+                }
+                nullable_args(btf, desc.st_ops().name(), mname, proto, stub)?
+            }
+            // Not a function pointer, or one no program may implement.
+            _ => ArgInfo::new(&[])?,
+        };
+        arg_info.push(info, GFP_KERNEL)?;
+    }
+
+    if desc.st_ops().init(btf).is_err() {
+        pr_warn!("Error in init bpf_struct_ops {}\n", desc.st_ops().name());
+        return Err(EINVAL);
+    }
+    desc.set_types(btf, type_id, value_id, arg_info)
+}
+
+/// The value type must be `{ struct bpf_struct_ops_common_value; <t> data; }`.
+fn check_value_type(btf: &Btf, value_id: u32, t: &BtfType, value_name: &CStr) -> Result {
+    let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
+    if vt.vlen() != 2 {
+        pr_warn!("The number of {}'s members should be 2, but we get {}\n", value_name, vt.vlen());
+        return Err(EINVAL);
+    }
+    let common = Btf::vmlinux()
+        .ok()
+        .flatten()
+        .and_then(|v| v.type_by_id(struct_ops::common_value_type_id()))
+        .map(BtfType::as_raw);
+    let mut members = vt.members().map(|m| btf.type_by_id(m.type_id()).map(BtfType::as_raw));
+    if members.next().flatten() != common || common.is_none() {
+        pr_warn!("The first member of {} should be bpf_struct_ops_common_value\n", value_name);
+        return Err(EINVAL);
+    }
+    if members.next().flatten() != Some(t.as_raw()) {
+        pr_warn!("The second member of {} should be {}\n", value_name, btf.type_name(t));
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Whether member type `id` is a `struct module *`.
+fn is_module_member(btf: &Btf, id: u32) -> bool {
+    btf.resolve_ptr(id)
+        .is_some_and(|(t, _)| (t.is_struct() || t.is_fwd()) && btf.type_name(t).as_bytes() == b"module")
+}
+
+/// The verifier's view of the arguments the member's CFI stub names
+/// `*__nullable`: pointers to structs that may be NULL.
+fn nullable_args(btf: &Btf, st_name: &CStr, mname: &CStr, proto: &BtfType, stub: *mut c_void) -> Result<ArgInfo> {
+    let mut sym = [0u8; bindings::KSYM_SYMBOL_LEN as usize];
+    // SAFETY: `sym` has the room `kallsyms_lookup` may write.
+    let found = unsafe {
+        bindings::kallsyms_lookup(
+            stub as usize as _,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            sym.as_mut_ptr().cast(),
+        )
+    };
+    if found.is_null() {
+        pr_warn!("Cannot find the stub function name for the {} in struct {}\n", mname, st_name);
+        return Err(ENOENT);
+    }
+    let stub_name = CStr::from_bytes_with_nul(sym.split_inclusive(|&b| b == 0).next().ok_or(ENOENT)?)
+        .map_err(|_| ENOENT)?;
+
+    let Ok(stub_id) = btf.find_by_name_kind(stub_name, bindings::BTF_KIND_FUNC) else {
+        pr_warn!("Cannot find the stub function {} in btf\n", stub_name);
+        return Err(ENOENT);
+    };
+    let stub_proto = btf
+        .type_by_id(stub_id)
+        .and_then(|f| btf.type_by_id(f.type_id()))
+        .ok_or(ENOENT)?;
+
+    let (args, stub_args) = (proto.params(), stub_proto.params());
+    if args.len() != stub_args.len() {
+        pr_warn!(
+            "the number of arguments of the stub function {} does not match the number of arguments of the member {} of struct {}\n",
+            stub_name,
+            mname,
+            st_name
+        );
+        return Err(EINVAL);
+    }
+
+    let mut info = KVec::with_capacity(args.len(), GFP_KERNEL)?;
+    for (arg_no, (arg, stub_arg)) in args.iter().zip(stub_args).enumerate() {
+        if !btf.param_match_suffix(stub_arg, c_str!("__nullable")) {
+            continue;
+        }
+        let Some((_, pointed_id)) = btf.resolve_ptr(arg.type_).filter(|(t, _)| t.is_struct_or_union()) else {
+            pr_warn!("stub function {} has __nullable tagging to an unsupported type\n", stub_name);
+            return Err(EINVAL);
+        };
+        let Ok(offset) = btf.ctx_arg_offset(proto, arg_no as u32) else {
+            pr_warn!("stub function {} has an invalid trampoline ctx offset for arg#{}\n", stub_name, arg_no);
+            return Err(EINVAL);
+        };
+        if arg.type_ != stub_arg.type_ {
+            pr_warn!(
+                "arg#{} type in stub function {} does not match with its original func_proto\n",
+                arg_no,
+                stub_name
+            );
+            return Err(EINVAL);
+        }
+        info.push(
+            bindings::bpf_ctx_arg_aux {
+                offset,
+                reg_type: bindings::bpf_type_flag_PTR_TRUSTED
+                    | bindings::bpf_reg_type_PTR_TO_BTF_ID
+                    | bindings::bpf_type_flag_PTR_MAYBE_NULL,
+                btf: btf.as_raw(),
+                btf_id: pointed_id,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    ArgInfo::new(&info)
+}

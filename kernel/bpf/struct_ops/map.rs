@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The map operations of `BPF_MAP_TYPE_STRUCT_OPS`.
+//!
+//! One entry, key 0: the subsystem's struct. The state goes
+//! INIT --update--> INUSE --delete--> TOBEFREE, or INIT --update--> READY
+//! for `BPF_F_LINK` maps, whose links register it.
+
+use super::update;
+use kernel::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    bindings,
+    bpf::{
+        btf::{Btf, ModuleBtf, ValueBtf},
+        map::{MapArea, MapCreateAttr, MapOps, SeqFile},
+        struct_ops::{State, StructOpsMap},
+        trampoline::{Ksym, TrampLink},
+    },
+    error::{code::*, Result},
+    ffi::c_void,
+    prelude::*,
+};
+
+/// The struct_ops map type.
+pub(crate) struct StructOpsMapOps;
+
+/// Creation flags the map takes.
+const ALLOWED_FLAGS: u32 = bindings::BPF_F_LINK | bindings::BPF_F_VTYPE_BTF_OBJ_FD;
+
+/// The map's single key, from the raw bytes.
+pub(crate) fn key_of(key: &[u8]) -> Option<u32> {
+    key.first_chunk::<4>().map(|k| u32::from_ne_bytes(*k))
+}
+
+#[vtable]
+impl MapOps for StructOpsMapOps {
+    type Map = StructOpsMap;
+
+    fn alloc_check(attr: &MapCreateAttr) -> Result {
+        if attr.key_size() != 4
+            || attr.max_entries() != 1
+            || attr.map_flags() & !ALLOWED_FLAGS != 0
+            || attr.btf_vmlinux_value_type_id() == 0
+        {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    fn alloc(attr: &MapCreateAttr) -> Result<MapArea<StructOpsMap>> {
+        let btf = if attr.map_flags() & bindings::BPF_F_VTYPE_BTF_OBJ_FD != 0 {
+            ValueBtf::Module(ModuleBtf::from_fd(attr.value_type_btf_obj_fd())?)
+        } else {
+            ValueBtf::Vmlinux(Btf::vmlinux()?.ok_or(ENOTSUPP)?)
+        };
+        StructOpsMap::create(attr, btf)
+    }
+
+    fn free(mut map: MapArea<StructOpsMap>) {
+        let mut tramps = StructOpsMap::take_trampolines(&mut map);
+        if let Some(t) = tramps.as_mut() {
+            t.ksyms.iter_mut().for_each(Ksym::del);
+        }
+        // An op may have dropped the last subsystem reference while still
+        // running on a trampoline (a CA switching its own socket to another
+        // CA): wait for the programs (RCU) and for the trampolines' last
+        // instructions (RCU tasks) before freeing them.
+        kernel::bpf::struct_ops::wait_trampolines();
+        drop(tramps);
+        StructOpsMap::release(&mut map);
+    }
+
+    fn get_next_key(_map: &StructOpsMap, key: Option<&[u8]>, next: &mut [u8]) -> Result {
+        if key.and_then(key_of) == Some(0) {
+            return Err(ENOENT);
+        }
+        next.get_mut(..4).ok_or(EINVAL)?.copy_from_slice(&0u32.to_ne_bytes());
+        Ok(())
+    }
+
+    fn lookup(_map: &StructOpsMap, _key: &[u8]) -> Result<*mut c_void> {
+        // Programs cannot look into a struct_ops map.
+        Err(EINVAL)
+    }
+
+    fn update(map: &StructOpsMap, key: &[u8], value: &[u8], flags: u64) -> Result {
+        update::update(map, key, value, flags)
+    }
+
+    fn delete(map: &StructOpsMap, _key: &[u8]) -> Result {
+        if map.map().map_flags() & bindings::BPF_F_LINK != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        match map.cmpxchg_state(State::InUse, State::ToBeFree) {
+            State::InUse => {
+                map.unreg(None);
+                // The registration's reference: the map goes once the last
+                // user (e.g. the last socket on the CA) drops its own.
+                map.put();
+                Ok(())
+            }
+            State::ToBeFree => Err(EINPROGRESS),
+            _ => Err(ENOENT),
+        }
+    }
+
+    fn seq_show(map: &StructOpsMap, key: &[u8], m: &SeqFile) {
+        let size = map.map().value_size() as usize;
+        let Ok(mut value) = KVec::from_elem(0u8, size, GFP_KERNEL) else {
+            return;
+        };
+        if sys_lookup(map, key_of(key).unwrap_or(u32::MAX), &mut value).is_ok() {
+            map.btf().seq_show(map.map().btf_vmlinux_value_type_id(), &value, m);
+            m.putc(b'\n');
+        }
+    }
+
+    fn mem_usage(map: &StructOpsMap) -> u64 {
+        let value_size = map.map().value_size() as usize;
+        // The map with its kernel value, and the user value.
+        let mut usage = StructOpsMap::alloc_size(value_size) + value_size;
+        if let Some(t) = map.trampolines() {
+            usage += core::mem::size_of::<kernel::bpf::struct_ops::Trampolines>();
+            usage += t.links.capacity() * core::mem::size_of::<TrampLink>();
+            usage += t.links.len() * core::mem::size_of::<bindings::bpf_tramp_link>();
+            usage += t.ksyms.capacity() * core::mem::size_of::<Ksym>();
+            usage += t.ksyms.len() * core::mem::size_of::<bindings::bpf_ksym>();
+            usage += t.images.pages() * bindings::PAGE_SIZE;
+        }
+        usage as u64
+    }
+}
+
+/// `BPF_MAP_LOOKUP_ELEM` from userspace: the value with prog ids, the state
+/// and the exact subsystem refcount.
+pub(crate) fn sys_lookup(map: &StructOpsMap, key: u32, value: &mut [u8]) -> Result {
+    if key != 0 {
+        return Err(ENOENT);
+    }
+    map.read_value(value);
+    Ok(())
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+
+#include <linux/bpf_struct_ops_map.h>
+#include <linux/btf.h>
+#include <linux/cfi.h>
+#include <linux/refcount.h>
+
+u16 rust_helper_btf_type_vlen(const struct btf_type *t)
+{
+	return btf_type_vlen(t);
+}
+
+const struct btf_member *rust_helper_btf_type_member(const struct btf_type *t)
+{
+	return btf_type_member(t);
+}
+
+struct btf_param *rust_helper_btf_params(const struct btf_type *t)
+{
+	return btf_params(t);
+}
+
+u32 rust_helper___btf_member_bit_offset(const struct btf_type *struct_type,
+					const struct btf_member *member)
+{
+	return __btf_member_bit_offset(struct_type, member);
+}
+
+u32 rust_helper___btf_member_bitfield_size(const struct btf_type *struct_type,
+					   const struct btf_member *member)
+{
+	return __btf_member_bitfield_size(struct_type, member);
+}
+
+bool rust_helper_btf_type_is_func_proto(const struct btf_type *t)
+{
+	return btf_type_is_func_proto(t);
+}
+
+bool rust_helper_btf_type_is_struct(const struct btf_type *t)
+{
+	return btf_type_is_struct(t);
+}
+
+bool rust_helper___btf_type_is_struct(const struct btf_type *t)
+{
+	return __btf_type_is_struct(t);
+}
+
+bool rust_helper_btf_type_is_fwd(const struct btf_type *t)
+{
+	return btf_type_is_fwd(t);
+}
+
+int rust_helper_cfi_get_offset(void)
+{
+	return cfi_get_offset();
+}
+
+void *rust_helper_bpf_struct_ops_module_owner(void)
+{
+	return bpf_struct_ops_module_owner();
+}
+
+void rust_helper_bpf_struct_ops_wait_trampolines(void)
+{
+	bpf_struct_ops_wait_trampolines();
+}
+
+bool rust_helper_refcount_inc_not_zero(refcount_t *r)
+{
+	return refcount_inc_not_zero(r);
+}
+
+unsigned int rust_helper_refcount_read(const refcount_t *r)
+{
+	return refcount_read(r);
+}
+
+void rust_helper_refcount_set(refcount_t *r, int n)
+{
+	refcount_set(r, n);
+}
+
+enum bpf_struct_ops_state
+rust_helper_bpf_struct_ops_state_load_acquire(const struct bpf_struct_ops_common_value *v)
+{
+	return bpf_struct_ops_state_load_acquire(v);
+}
+
+void rust_helper_bpf_struct_ops_state_store_release(struct bpf_struct_ops_common_value *v,
+						    enum bpf_struct_ops_state state)
+{
+	bpf_struct_ops_state_store_release(v, state);
+}
+
+enum bpf_struct_ops_state
+rust_helper_bpf_struct_ops_state_cmpxchg(struct bpf_struct_ops_common_value *v,
+					 enum bpf_struct_ops_state old,
+					 enum bpf_struct_ops_state new)
+{
+	return bpf_struct_ops_state_cmpxchg(v, old, new);
+}
+
+void rust_helper_init_waitqueue_head(struct wait_queue_head *wq_head)
+{
+	init_waitqueue_head(wq_head);
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! BPF: the pieces a map type written in Rust is built from.
+//!
+//! C headers: [`include/linux/bpf.h`](srctree/include/linux/bpf.h),
+//! [`include/linux/btf.h`](srctree/include/linux/btf.h) and
+//! [`include/linux/bpf_struct_ops_map.h`](srctree/include/linux/bpf_struct_ops_map.h).
+//!
+//! The struct_ops map (`kernel/bpf/struct_ops.rs`) is the user: everything it
+//! needs from C is wrapped here, so that it is written in safe Rust.
+
+pub mod btf;
+pub mod map;
+pub mod prog;
+pub mod struct_ops;
+pub mod trampoline;

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! BPF Type Format: read-only views of a BTF object and its types.
+//!
+//! C header: [`include/linux/btf.h`](srctree/include/linux/btf.h).
+
+use crate::{
+    bindings,
+    error::{code::*, from_err_ptr, Error, Result},
+    str::CStr,
+    types::Opaque,
+};
+use core::ptr::NonNull;
+
+/// A BTF object: vmlinux's or a module's.
+///
+/// # Invariants
+///
+/// The wrapped `struct btf` is valid and fully loaded for the lifetime of the
+/// reference; BTF objects are immutable once loaded.
+#[repr(transparent)]
+pub struct Btf(Opaque<bindings::btf>);
+
+// SAFETY: A loaded BTF object is immutable; every accessor only reads it.
+unsafe impl Sync for Btf {}
+// SAFETY: See above; references to it may cross threads.
+unsafe impl Send for Btf {}
+
+impl Btf {
+    /// Creates a reference to a BTF object from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a loaded `struct btf` that stays alive for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::btf) -> &'a Self {
+        // SAFETY: `Btf` is a transparent wrapper; validity is the caller's promise.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The kernel's own BTF, `Ok(None)` when the kernel has none.
+    pub fn vmlinux() -> Result<Option<&'static Btf>> {
+        // SAFETY: No preconditions; it returns the parsed vmlinux BTF, an error
+        // pointer, or NULL.
+        let ptr = from_err_ptr(unsafe { bindings::bpf_get_btf_vmlinux() })?;
+        // SAFETY: vmlinux BTF, once parsed, is never freed.
+        Ok(NonNull::new(ptr).map(|p| unsafe { Btf::from_raw(p.as_ptr()) }))
+    }
+
+    /// The raw pointer, for C calls.
+    pub fn as_raw(&self) -> *mut bindings::btf {
+        self.0.get()
+    }
+
+    /// Whether this is a module's BTF.
+    pub fn is_module(&self) -> bool {
+        // SAFETY: `self` is a valid BTF object.
+        unsafe { bindings::btf_is_module(self.as_raw()) }
+    }
+
+    /// The BTF object's id, as `BPF_BTF_GET_FD_BY_ID` takes it.
+    pub fn obj_id(&self) -> u32 {
+        // SAFETY: `self` is a valid BTF object.
+        unsafe { bindings::btf_obj_id(self.as_raw()) }
+    }
+
+    /// The BTF object's name ("vmlinux" or the module's).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: `self` is valid; the name lives as long as the object.
+        unsafe { cstr_or_empty(bindings::btf_get_name(self.as_raw())) }
+    }
+
+    /// The type with id `id`.
+    pub fn type_by_id(&self, id: u32) -> Option<&BtfType> {
+        // SAFETY: `self` is valid; out-of-range ids give NULL.
+        let t = unsafe { bindings::btf_type_by_id(self.as_raw(), id) };
+        // SAFETY: Types live as long as their BTF object.
+        NonNull::new(t.cast_mut()).map(|t| unsafe { BtfType::from_raw(t.as_ptr()) })
+    }
+
+    /// The id of the type named `name` of kind `kind` (`BTF_KIND_*`).
+    pub fn find_by_name_kind(&self, name: &CStr, kind: u32) -> Result<u32> {
+        // SAFETY: `self` is valid and `name` is NUL-terminated.
+        let id = unsafe { bindings::btf_find_by_name_kind(self.as_raw(), name.as_char_ptr(), kind as u8) };
+        u32::try_from(id).map_err(|_| Error::from_errno(id))
+    }
+
+    /// The string at `offset` in the string section ("" when out of range).
+    pub fn name_by_offset(&self, offset: u32) -> &CStr {
+        // SAFETY: `self` is valid; out-of-range offsets give NULL.
+        unsafe { cstr_or_empty(bindings::btf_name_by_offset(self.as_raw(), offset)) }
+    }
+
+    /// The name of `t`.
+    pub fn type_name(&self, t: &BtfType) -> &CStr {
+        self.name_by_offset(t.name_off())
+    }
+
+    /// Follows modifiers and typedefs from `id` to a pointer and returns the
+    /// type pointed to (modifiers skipped) with its id.
+    pub fn resolve_ptr(&self, id: u32) -> Option<(&BtfType, u32)> {
+        let mut res_id = 0u32;
+        // SAFETY: `self` is valid and `res_id` is writable.
+        let t = unsafe { bindings::btf_type_resolve_ptr(self.as_raw(), id, &mut res_id) };
+        // SAFETY: Types live as long as their BTF object.
+        NonNull::new(t.cast_mut()).map(|t| (unsafe { BtfType::from_raw(t.as_ptr()) }, res_id))
+    }
+
+    /// The function prototype `id` points to, when `id` is a function pointer.
+    pub fn resolve_func_ptr(&self, id: u32) -> Option<&BtfType> {
+        // SAFETY: `self` is valid; a NULL `res_id` is allowed.
+        let t = unsafe { bindings::btf_type_resolve_func_ptr(self.as_raw(), id, core::ptr::null_mut()) };
+        // SAFETY: Types live as long as their BTF object.
+        NonNull::new(t.cast_mut()).map(|t| unsafe { BtfType::from_raw(t.as_ptr()) })
+    }
+
+    /// The size in bytes of type `id`, modifiers and typedefs resolved.
+    pub fn size_of(&self, id: u32) -> Result<u32> {
+        let t = self.type_by_id(id).ok_or(EINVAL)?;
+        let mut size = 0u32;
+        // SAFETY: `self` and `t` (one of its types) are valid, `size` is writable.
+        let r = unsafe { bindings::btf_resolve_size(self.as_raw(), t.as_raw(), &mut size) };
+        from_err_ptr(r.cast_mut())?;
+        Ok(size)
+    }
+
+    /// Whether parameter `p` (of a function prototype in `self`) is named
+    /// with `suffix` at its end, as `__nullable` arguments of CFI stubs are.
+    pub fn param_match_suffix(&self, p: &bindings::btf_param, suffix: &CStr) -> bool {
+        // SAFETY: `self` and `p` are valid and `suffix` is NUL-terminated.
+        unsafe { bindings::btf_param_match_suffix(self.as_raw(), p, suffix.as_char_ptr()) }
+    }
+
+    /// The offset of argument `arg_no` of `func_proto` in a trampoline's ctx.
+    pub fn ctx_arg_offset(&self, func_proto: &BtfType, arg_no: u32) -> Result<u32> {
+        // SAFETY: `self` and `func_proto` (one of its types) are valid.
+        let off = unsafe { bindings::btf_ctx_arg_offset(self.as_raw(), func_proto.as_raw(), arg_no) };
+        u32::try_from(off).map_err(|_| EINVAL)
+    }
+}
+
+impl Btf {
+    /// Prints `obj`, an instance of type `id`, to `m` the way bpffs shows
+    /// map values.
+    pub fn seq_show(&self, id: u32, obj: &[u8], m: &super::map::SeqFile) {
+        let fits = self.size_of(id).is_ok_and(|size| size as usize <= obj.len());
+        if fits {
+            // SAFETY: `obj` holds a whole instance of `id`, which the printer
+            // only reads; `m` is a seq_file being shown.
+            unsafe { bindings::btf_type_seq_show(self.as_raw(), id, obj.as_ptr().cast_mut().cast(), m.as_raw()) };
+        }
+    }
+}
+
+/// One BTF type.
+///
+/// # Invariants
+///
+/// Wraps a `struct btf_type` inside a loaded BTF object; for kinds with a
+/// vlen, the `vlen` members or parameters follow it in memory.
+#[repr(transparent)]
+pub struct BtfType(Opaque<bindings::btf_type>);
+
+impl BtfType {
+    /// Creates a reference to a BTF type from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a type inside a BTF object that stays loaded for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::btf_type) -> &'a Self {
+        // SAFETY: `BtfType` is a transparent wrapper; validity is the caller's promise.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw pointer, for C calls.
+    pub fn as_raw(&self) -> *const bindings::btf_type {
+        self.0.get()
+    }
+
+    fn raw(&self) -> &bindings::btf_type {
+        // SAFETY: By the type invariant the type is valid and immutable.
+        unsafe { &*self.0.get() }
+    }
+
+    /// Offset of the name in the string section.
+    pub fn name_off(&self) -> u32 {
+        self.raw().name_off
+    }
+
+    /// The number of members (structs, unions) or parameters (prototypes).
+    pub fn vlen(&self) -> u16 {
+        // SAFETY: `self` is a valid BTF type.
+        unsafe { bindings::btf_type_vlen(self.as_raw()) }
+    }
+
+    /// Size in bytes, for structs and unions.
+    pub fn size(&self) -> u32 {
+        // SAFETY: `size` and `type` share storage; both are plain `u32`s.
+        unsafe { self.raw().__bindgen_anon_1.size }
+    }
+
+    /// The type referred to, for pointers, modifiers, functions and prototypes
+    /// (the return type).
+    pub fn type_id(&self) -> u32 {
+        // SAFETY: `size` and `type` share storage; both are plain `u32`s.
+        unsafe { self.raw().__bindgen_anon_1.type_ }
+    }
+
+    /// Whether this is a function prototype.
+    pub fn is_func_proto(&self) -> bool {
+        // SAFETY: `self` is a valid BTF type.
+        unsafe { bindings::btf_type_is_func_proto(self.as_raw()) }
+    }
+
+    /// Whether this is a struct or a union.
+    pub fn is_struct_or_union(&self) -> bool {
+        // SAFETY: `self` is a valid BTF type.
+        unsafe { bindings::btf_type_is_struct(self.as_raw()) }
+    }
+
+    /// Whether this is a struct (not a union).
+    pub fn is_struct(&self) -> bool {
+        // SAFETY: `self` is a valid BTF type.
+        unsafe { bindings::__btf_type_is_struct(self.as_raw()) }
+    }
+
+    /// Whether this is a forward declaration.
+    pub fn is_fwd(&self) -> bool {
+        // SAFETY: `self` is a valid BTF type.
+        unsafe { bindings::btf_type_is_fwd(self.as_raw()) }
+    }
+
+    /// The members of a struct or union (empty for other kinds).
+    pub fn members(&self) -> impl Iterator<Item = Member<'_>> {
+        let raw: &[bindings::btf_member] = if self.is_struct_or_union() {
+            // SAFETY: By the type invariant, `vlen` members follow a struct or
+            // union type, and they are as immutable as it is.
+            unsafe { core::slice::from_raw_parts(bindings::btf_type_member(self.as_raw()), self.vlen().into()) }
+        } else {
+            &[]
+        };
+        raw.iter().enumerate().map(move |(index, raw)| Member { owner: self, raw, index })
+    }
+
+    /// The parameters of a function prototype (empty for other kinds).
+    pub fn params(&self) -> &[bindings::btf_param] {
+        if !self.is_func_proto() {
+            return &[];
+        }
+        // SAFETY: By the type invariant, `vlen` parameters follow a prototype,
+        // and they are as immutable as it is.
+        unsafe { core::slice::from_raw_parts(bindings::btf_params(self.as_raw()), self.vlen().into()) }
+    }
+}
+
+/// A member of a struct or union type.
+#[derive(Clone, Copy)]
+pub struct Member<'a> {
+    owner: &'a BtfType,
+    raw: &'a bindings::btf_member,
+    index: usize,
+}
+
+impl<'a> Member<'a> {
+    /// Position among the members, from 0.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Offset of the name in the string section (0 for anonymous members).
+    pub fn name_off(&self) -> u32 {
+        self.raw.name_off
+    }
+
+    /// The member's type id.
+    pub fn type_id(&self) -> u32 {
+        self.raw.type_
+    }
+
+    /// Offset from the start of the struct, in bytes.
+    pub fn offset(&self) -> usize {
+        // SAFETY: `raw` is one of `owner`'s members.
+        let bits = unsafe { bindings::__btf_member_bit_offset(self.owner.as_raw(), self.raw) };
+        (bits / 8) as usize
+    }
+
+    /// Width in bits when the member is a bitfield, else 0.
+    pub fn bitfield_size(&self) -> u32 {
+        // SAFETY: `raw` is one of `owner`'s members.
+        unsafe { bindings::__btf_member_bitfield_size(self.owner.as_raw(), self.raw) }
+    }
+
+    /// The raw member, for C callbacks that take one.
+    pub fn as_raw(&self) -> *const bindings::btf_member {
+        self.raw
+    }
+}
+
+/// # Safety
+///
+/// `ptr` is NULL or a NUL-terminated string that lives for `'a`.
+unsafe fn cstr_or_empty<'a>(ptr: *const crate::ffi::c_char) -> &'a CStr {
+    if ptr.is_null() {
+        return crate::c_str!("");
+    }
+    // SAFETY: Non-NULL, so a NUL-terminated string by the caller's promise.
+    unsafe { CStr::from_char_ptr(ptr) }
+}
+
+/// The BTF a struct_ops value type comes from, pinned for as long as this
+/// value lives.
+pub enum ValueBtf {
+    /// vmlinux BTF, which is never freed.
+    Vmlinux(&'static Btf),
+    /// A module's BTF, pinned by a reference to the module.
+    Module(ModuleBtf),
+}
+
+impl ValueBtf {
+    /// The BTF object.
+    pub fn btf(&self) -> &Btf {
+        match self {
+            ValueBtf::Vmlinux(b) => b,
+            ValueBtf::Module(m) => m.btf(),
+        }
+    }
+}
+
+/// A module's BTF, with a reference to the module that pins it.
+///
+/// # Invariants
+///
+/// `module` is a module we hold a reference on, and `btf` is its BTF.
+pub struct ModuleBtf {
+    btf: NonNull<bindings::btf>,
+    module: NonNull<bindings::module>,
+}
+
+// SAFETY: Module references may be dropped on any thread.
+unsafe impl Send for ModuleBtf {}
+// SAFETY: Shared references only read the immutable BTF.
+unsafe impl Sync for ModuleBtf {}
+
+impl ModuleBtf {
+    /// The module BTF behind file descriptor `fd` (`EINVAL` if it is not a
+    /// module's, or the module is going away).
+    pub fn from_fd(fd: i32) -> Result<Self> {
+        // SAFETY: No preconditions; errors come back as error pointers.
+        let btf = from_err_ptr(unsafe { bindings::btf_get_by_fd(fd) })?;
+        // SAFETY: `btf` is a BTF object we hold a reference on.
+        let module = unsafe {
+            if bindings::btf_is_module(btf) {
+                bindings::btf_try_get_module(btf)
+            } else {
+                core::ptr::null_mut()
+            }
+        };
+        // The module reference pins its BTF: drop the one on the BTF itself.
+        // SAFETY: We hold the reference `btf_get_by_fd` took.
+        unsafe { bindings::btf_put(btf) };
+        match (NonNull::new(btf), NonNull::new(module)) {
+            // INVARIANT: `module` is referenced and owns `btf`.
+            (Some(btf), Some(module)) => Ok(ModuleBtf { btf, module }),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The module's BTF.
+    pub fn btf(&self) -> &Btf {
+        // SAFETY: By the type invariant the module, and so its BTF, is alive.
+        unsafe { Btf::from_raw(self.btf.as_ptr()) }
+    }
+
+    /// Gives up the module reference, e.g. to a map that drops it at free.
+    pub fn into_raw(self) -> *mut bindings::module {
+        let m = self.module.as_ptr();
+        core::mem::forget(self);
+        m
+    }
+
+    /// Drops a module reference given up by [`ModuleBtf::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// The caller owns that reference and hands it over.
+    pub unsafe fn put_raw(module: *mut bindings::module) {
+        // SAFETY: By the caller's promise.
+        unsafe { bindings::module_put(module) };
+    }
+}
+
+impl Drop for ModuleBtf {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold a reference.
+        unsafe { bindings::module_put(self.module.as_ptr()) };
+    }
+}

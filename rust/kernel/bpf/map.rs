@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! BPF maps: a map type written in Rust, turned into a `struct bpf_map_ops`.
+//!
+//! C header: [`include/linux/bpf.h`](srctree/include/linux/bpf.h).
+//!
+//! A map type implements [`MapOps`]; [`MapOpsTable::new`] builds the C ops
+//! table from it, with one `extern "C"` adapter per operation that turns the
+//! raw pointers into references and slices and the `Result` into an errno.
+
+use crate::{
+    bindings, build_error,
+    error::{code::*, from_result, Error, Result},
+    ffi::c_void,
+    prelude::*,
+    types::Opaque,
+};
+use core::{marker::PhantomData, ptr::NonNull};
+
+/// A map's Rust type.
+///
+/// # Safety
+///
+/// Implementers have the layout of a C struct whose first field is a
+/// `struct bpf_map`, all zeroes is a valid value of them, and every
+/// `struct bpf_map` passed to the [`MapOps`] of which they are the `Map` is
+/// the first field of one of them, allocated by that `MapOps::alloc`.
+pub unsafe trait MapType: Sized {}
+
+/// The attributes of `BPF_MAP_CREATE`.
+#[repr(transparent)]
+pub struct MapCreateAttr(bindings::bpf_attr);
+
+impl MapCreateAttr {
+    fn create(&self) -> &bindings::bpf_attr__bindgen_ty_1 {
+        // SAFETY: `BPF_MAP_CREATE` attributes are in the first union member;
+        // every field is a plain integer.
+        unsafe { &self.0.__bindgen_anon_1 }
+    }
+
+    /// Size of a key.
+    pub fn key_size(&self) -> u32 {
+        self.create().key_size
+    }
+
+    /// Size of a value.
+    pub fn value_size(&self) -> u32 {
+        self.create().value_size
+    }
+
+    /// Number of entries.
+    pub fn max_entries(&self) -> u32 {
+        self.create().max_entries
+    }
+
+    /// `BPF_F_*` creation flags.
+    pub fn map_flags(&self) -> u32 {
+        self.create().map_flags
+    }
+
+    /// BTF id of the kernel value type (struct_ops maps).
+    pub fn btf_vmlinux_value_type_id(&self) -> u32 {
+        self.create().btf_vmlinux_value_type_id
+    }
+
+    /// BTF object fd the value type comes from (`BPF_F_VTYPE_BTF_OBJ_FD`).
+    pub fn value_type_btf_obj_fd(&self) -> i32 {
+        self.create().value_type_btf_obj_fd
+    }
+}
+
+/// The `struct bpf_map` every map starts with.
+#[repr(transparent)]
+pub struct Map(Opaque<bindings::bpf_map>);
+
+impl Map {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a live map for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::bpf_map) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity is the caller's promise.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw map, for C calls.
+    pub fn as_raw(&self) -> *mut bindings::bpf_map {
+        self.0.get()
+    }
+
+    fn raw(&self) -> &bindings::bpf_map {
+        // SAFETY: The fields read through this are fixed after creation.
+        unsafe { &*self.0.get() }
+    }
+
+    /// The map type (`BPF_MAP_TYPE_*`).
+    pub fn map_type(&self) -> u32 {
+        self.raw().map_type
+    }
+
+    /// `BPF_F_*` creation flags.
+    pub fn map_flags(&self) -> u32 {
+        self.raw().map_flags
+    }
+
+    /// Size of a value.
+    pub fn value_size(&self) -> u32 {
+        self.raw().value_size
+    }
+
+    /// BTF id of the kernel value type.
+    pub fn btf_vmlinux_value_type_id(&self) -> u32 {
+        self.raw().btf_vmlinux_value_type_id
+    }
+
+    /// The map id, as userspace sees it.
+    pub fn id(&self) -> u32 {
+        self.raw().id
+    }
+
+    /// Takes a reference to the map.
+    pub fn get(&self) -> MapRef {
+        // SAFETY: The map is live, so its refcount is not zero.
+        unsafe { bindings::bpf_map_inc(self.as_raw()) };
+        // INVARIANT: We took a reference just above.
+        MapRef { ptr: NonNull::from(self) }
+    }
+}
+
+/// One reference to a map.
+///
+/// # Invariants
+///
+/// `ptr` is a live map on which this value owns a reference.
+pub struct MapRef {
+    ptr: NonNull<Map>,
+}
+
+// SAFETY: Map references may be dropped on any thread (the free is deferred).
+unsafe impl Send for MapRef {}
+// SAFETY: Shared references only read the map.
+unsafe impl Sync for MapRef {}
+
+impl MapRef {
+    /// Takes a reference to the map behind file descriptor `fd`.
+    pub fn from_fd(fd: u32) -> Result<Self> {
+        // SAFETY: No preconditions; errors come back as error pointers.
+        let p = crate::error::from_err_ptr(unsafe { bindings::bpf_map_get(fd) })?;
+        // INVARIANT: `bpf_map_get` returned a reference.
+        NonNull::new(p.cast()).map(|ptr| MapRef { ptr }).ok_or(EBADF)
+    }
+
+    /// Gives up ownership of the reference.
+    pub fn into_raw(self) -> *mut bindings::bpf_map {
+        let p = self.as_raw();
+        core::mem::forget(self);
+        p
+    }
+
+    /// Takes back a reference given up by [`MapRef::into_raw`] or taken by C.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a reference on the live map `ptr` and hands it over.
+    pub unsafe fn from_raw(ptr: NonNull<bindings::bpf_map>) -> Self {
+        // INVARIANT: Handed over by the caller.
+        MapRef { ptr: ptr.cast() }
+    }
+}
+
+impl core::ops::Deref for MapRef {
+    type Target = Map;
+
+    fn deref(&self) -> &Map {
+        // SAFETY: By the type invariant the map is alive while we hold it.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl Drop for MapRef {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own a reference.
+        unsafe { bindings::bpf_map_put(self.as_raw()) };
+    }
+}
+
+/// The memory of a map, from `bpf_map_area_alloc()`, owned.
+///
+/// # Invariants
+///
+/// `ptr` is a zero-initialised `bpf_map_area_alloc()` area of at least
+/// `size_of::<T>()` bytes, owned by this value.
+pub struct MapArea<T: MapType> {
+    ptr: NonNull<T>,
+    _p: PhantomData<T>,
+}
+
+impl<T: MapType> MapArea<T> {
+    /// Allocates `size` zeroed bytes (at least `size_of::<T>()`).
+    pub fn new(size: usize) -> Result<Self> {
+        let size = size.max(core::mem::size_of::<T>());
+        // SAFETY: No preconditions; the area comes back zeroed or NULL.
+        let p = unsafe { bindings::bpf_map_area_alloc(size as u64, bindings::NUMA_NO_NODE) };
+        // INVARIANT: Allocated, zeroed and large enough.
+        NonNull::new(p.cast()).map(|ptr| MapArea { ptr, _p: PhantomData }).ok_or(ENOMEM)
+    }
+
+    /// Sets the `struct bpf_map` fields from the creation attributes.
+    pub fn init_from_attr(&mut self, attr: &MapCreateAttr) {
+        // SAFETY: By `MapType`, `T` starts with a `bpf_map`, which we own.
+        unsafe { bindings::bpf_map_init_from_attr(self.ptr.as_ptr().cast(), (&raw const attr.0).cast_mut()) };
+    }
+
+    /// Hands the map over to the BPF core.
+    pub fn into_raw(self) -> *mut bindings::bpf_map {
+        let p = self.ptr.as_ptr().cast();
+        core::mem::forget(self);
+        p
+    }
+}
+
+impl<T: MapType> core::ops::Deref for MapArea<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: By the type invariant the area holds a valid (zeroed) `T`.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T: MapType> Drop for MapArea<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own the area.
+        unsafe { bindings::bpf_map_area_free(self.ptr.as_ptr().cast()) };
+    }
+}
+
+/// A `struct seq_file` being written.
+#[repr(transparent)]
+pub struct SeqFile(Opaque<bindings::seq_file>);
+
+impl SeqFile {
+    /// The raw seq_file, for C calls.
+    pub fn as_raw(&self) -> *mut bindings::seq_file {
+        self.0.get()
+    }
+
+    /// Writes one character.
+    pub fn putc(&self, c: u8) {
+        // SAFETY: `self` is a seq_file being shown.
+        unsafe { bindings::seq_putc(self.as_raw(), c as crate::ffi::c_char) };
+    }
+}
+
+/// The operations of a map type.
+#[vtable]
+pub trait MapOps {
+    /// The map's type.
+    type Map: MapType;
+
+    /// Checks the creation attributes before anything is allocated.
+    fn alloc_check(_attr: &MapCreateAttr) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Creates a map.
+    fn alloc(attr: &MapCreateAttr) -> Result<MapArea<Self::Map>>;
+
+    /// Frees a map whose last reference is gone.
+    fn free(map: MapArea<Self::Map>);
+
+    /// Writes the key after `key` (the first one if `None`) to `next`.
+    fn get_next_key(_map: &Self::Map, _key: Option<&[u8]>, _next: &mut [u8]) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Looks `key` up for a BPF program.
+    fn lookup(_map: &Self::Map, _key: &[u8]) -> Result<*mut c_void> {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Stores `value` at `key`.
+    fn update(_map: &Self::Map, _key: &[u8], _value: &[u8], _flags: u64) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Deletes `key`.
+    fn delete(_map: &Self::Map, _key: &[u8]) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Shows the element at `key` in a pinned map's bpffs file.
+    fn seq_show(_map: &Self::Map, _key: &[u8], _m: &SeqFile) {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The memory the map uses, in bytes.
+    fn mem_usage(_map: &Self::Map) -> u64 {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A `struct bpf_map_ops` built from a [`MapOps`] implementation.
+#[repr(transparent)]
+pub struct MapOpsTable(bindings::bpf_map_ops);
+
+// SAFETY: The table is immutable; its pointers are functions and a BTF id
+// that is written once, at build time, by resolve_btfids.
+unsafe impl Sync for MapOpsTable {}
+
+impl MapOpsTable {
+    /// The table for `T`; `btf_id` points to the BTF id of the map's C type.
+    pub const fn new<T: MapOps>(btf_id: *mut i32) -> Self {
+        // SAFETY: All zeroes is `None` for every op and NULL for the pointers.
+        let empty: bindings::bpf_map_ops = unsafe { core::mem::zeroed() };
+        MapOpsTable(bindings::bpf_map_ops {
+            map_alloc_check: if T::HAS_ALLOC_CHECK { Some(Adapter::<T>::alloc_check) } else { None },
+            map_alloc: Some(Adapter::<T>::alloc),
+            map_free: Some(Adapter::<T>::free),
+            map_get_next_key: if T::HAS_GET_NEXT_KEY { Some(Adapter::<T>::get_next_key) } else { None },
+            map_lookup_elem: if T::HAS_LOOKUP { Some(Adapter::<T>::lookup) } else { None },
+            map_update_elem: if T::HAS_UPDATE { Some(Adapter::<T>::update) } else { None },
+            map_delete_elem: if T::HAS_DELETE { Some(Adapter::<T>::delete) } else { None },
+            map_seq_show_elem: if T::HAS_SEQ_SHOW { Some(Adapter::<T>::seq_show) } else { None },
+            map_mem_usage: if T::HAS_MEM_USAGE { Some(Adapter::<T>::mem_usage) } else { None },
+            map_btf_id: btf_id,
+            ..empty
+        })
+    }
+}
+
+struct Adapter<T: MapOps>(PhantomData<T>);
+
+impl<T: MapOps> Adapter<T> {
+    /// # Safety
+    ///
+    /// `map` is a live map of this type.
+    unsafe fn map<'a>(map: *const bindings::bpf_map) -> &'a T::Map {
+        // SAFETY: By `MapType`, the map is the first field of a `T::Map`.
+        unsafe { &*map.cast() }
+    }
+
+    /// # Safety
+    ///
+    /// `map` is a live map of this type and `key` is NULL or points to
+    /// `key_size` readable bytes.
+    unsafe fn key<'a>(map: *const bindings::bpf_map, key: *const c_void) -> Option<&'a [u8]> {
+        // SAFETY: Valid by the caller's promise.
+        let size = unsafe { (*map).key_size } as usize;
+        // SAFETY: Valid by the caller's promise.
+        (!key.is_null()).then(|| unsafe { core::slice::from_raw_parts(key.cast::<u8>(), size) })
+    }
+
+    unsafe extern "C" fn alloc_check(attr: *mut bindings::bpf_attr) -> i32 {
+        // SAFETY: The BPF core passes the attributes being checked.
+        let attr = unsafe { &*attr.cast::<MapCreateAttr>() };
+        from_result(|| T::alloc_check(attr).map(|()| 0))
+    }
+
+    unsafe extern "C" fn alloc(attr: *mut bindings::bpf_attr) -> *mut bindings::bpf_map {
+        // SAFETY: The BPF core passes the creation attributes.
+        let attr = unsafe { &*attr.cast::<MapCreateAttr>() };
+        match T::alloc(attr) {
+            Ok(map) => map.into_raw(),
+            Err(e) => e.to_ptr(),
+        }
+    }
+
+    unsafe extern "C" fn free(map: *mut bindings::bpf_map) {
+        // SAFETY: The BPF core frees a map of ours whose last reference is
+        // gone; by `MapType` it came from `T::alloc`, so we own the area.
+        let area = MapArea::<T::Map> { ptr: unsafe { NonNull::new_unchecked(map.cast()) }, _p: PhantomData };
+        T::free(area);
+    }
+
+    unsafe extern "C" fn get_next_key(map: *mut bindings::bpf_map, key: *mut c_void, next: *mut c_void) -> i32 {
+        from_result(|| {
+            // SAFETY: The BPF core passes a live map, a NULL or `key_size` key
+            // and a `key_size` buffer for the next key.
+            let (m, key, next) = unsafe {
+                let size = (*map).key_size as usize;
+                (Self::map(map), Self::key(map, key), core::slice::from_raw_parts_mut(next.cast::<u8>(), size))
+            };
+            T::get_next_key(m, key, next).map(|()| 0)
+        })
+    }
+
+    unsafe extern "C" fn lookup(map: *mut bindings::bpf_map, key: *mut c_void) -> *mut c_void {
+        // SAFETY: The BPF core passes a live map and a `key_size` key.
+        let (m, key) = unsafe { (Self::map(map), Self::key(map, key)) };
+        match key.ok_or(EINVAL).and_then(|k| T::lookup(m, k)) {
+            Ok(p) => p,
+            Err(e) => e.to_ptr(),
+        }
+    }
+
+    unsafe extern "C" fn update(map: *mut bindings::bpf_map, key: *mut c_void, value: *mut c_void, flags: u64) -> isize {
+        let r = (|| {
+            // SAFETY: The BPF core passes a live map, a `key_size` key and a
+            // `value_size` value.
+            let (m, key, value) = unsafe {
+                let size = (*map).value_size as usize;
+                (Self::map(map), Self::key(map, key), core::slice::from_raw_parts(value.cast::<u8>(), size))
+            };
+            T::update(m, key.ok_or(EINVAL)?, value, flags)
+        })();
+        errno_long(r)
+    }
+
+    unsafe extern "C" fn delete(map: *mut bindings::bpf_map, key: *mut c_void) -> isize {
+        // SAFETY: The BPF core passes a live map and a `key_size` key.
+        let (m, key) = unsafe { (Self::map(map), Self::key(map, key)) };
+        errno_long(key.ok_or(EINVAL).and_then(|k| T::delete(m, k)))
+    }
+
+    unsafe extern "C" fn seq_show(map: *mut bindings::bpf_map, key: *mut c_void, m: *mut bindings::seq_file) {
+        // SAFETY: The BPF core passes a live map, a `key_size` key and the
+        // seq_file being shown.
+        let (map, key, m) = unsafe { (Self::map(map), Self::key(map, key), &*m.cast::<SeqFile>()) };
+        if let Some(key) = key {
+            T::seq_show(map, key, m);
+        }
+    }
+
+    unsafe extern "C" fn mem_usage(map: *const bindings::bpf_map) -> u64 {
+        // SAFETY: The BPF core passes a live map.
+        T::mem_usage(unsafe { Self::map(map) })
+    }
+}
+
+fn errno_long(r: Result) -> isize {
+    match r {
+        Ok(()) => 0,
+        Err(e) => Error::to_errno(e) as isize,
+    }
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! BPF programs, as struct_ops trampolines take them.
+//!
+//! C header: [`include/linux/bpf.h`](srctree/include/linux/bpf.h).
+
+use crate::{
+    bindings,
+    error::{from_err_ptr, Result},
+};
+use core::ptr::NonNull;
+
+/// One reference to a loaded BPF program.
+///
+/// # Invariants
+///
+/// `ptr` is a valid `struct bpf_prog` on which this value owns a reference.
+pub struct Prog {
+    ptr: NonNull<bindings::bpf_prog>,
+}
+
+// SAFETY: Program references may be taken and dropped on any thread.
+unsafe impl Send for Prog {}
+// SAFETY: Every accessor only reads fields that are fixed once loaded.
+unsafe impl Sync for Prog {}
+
+impl Prog {
+    /// Takes a reference to the program behind file descriptor `fd`.
+    pub fn from_fd(fd: u32) -> Result<Self> {
+        // SAFETY: No preconditions; errors come back as error pointers.
+        let p = from_err_ptr(unsafe { bindings::bpf_prog_get(fd) })?;
+        // INVARIANT: `bpf_prog_get` returned a valid program and its reference.
+        NonNull::new(p).map(|ptr| Prog { ptr }).ok_or(crate::error::code::EBADF)
+    }
+
+    fn raw(&self) -> &bindings::bpf_prog {
+        // SAFETY: By the type invariant the program is alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    fn aux(&self) -> &bindings::bpf_prog_aux {
+        // SAFETY: A loaded program always has its aux.
+        unsafe { &*self.raw().aux }
+    }
+
+    /// The program type (`BPF_PROG_TYPE_*`).
+    pub fn prog_type(&self) -> u32 {
+        self.raw().type_
+    }
+
+    /// The expected attach type; for struct_ops, the member index.
+    pub fn expected_attach_type(&self) -> u32 {
+        self.raw().expected_attach_type
+    }
+
+    /// The BTF id of the type the program attaches to.
+    pub fn attach_btf_id(&self) -> u32 {
+        self.aux().attach_btf_id
+    }
+
+    /// The program id, as userspace sees it.
+    pub fn id(&self) -> u32 {
+        self.aux().id
+    }
+
+    /// Whether the program may sleep.
+    pub fn sleepable(&self) -> bool {
+        self.raw().sleepable() != 0
+    }
+
+    /// Gives up ownership of the reference.
+    pub fn into_raw(self) -> *mut bindings::bpf_prog {
+        let p = self.ptr.as_ptr();
+        core::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for Prog {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own one reference.
+        unsafe { bindings::bpf_prog_put(self.ptr.as_ptr()) };
+    }
+}

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! struct_ops trampolines: the code that saves a function pointer's arguments
+//! as a `u64` array and calls a BPF program with it.
+//!
+//! C headers: [`include/linux/bpf.h`](srctree/include/linux/bpf.h),
+//! [`arch/x86/net/bpf_jit_comp.c`](srctree/arch/x86/net/bpf_jit_comp.c).
+//!
+//! A trampoline is emitted into an [`ImagePage`], a page of executable
+//! memory charged to the BPF JIT limit; [`Images`] packs the trampolines of
+//! one map into as few pages as fit. A [`TrampLink`] ties the program to the
+//! trampoline, and a [`Ksym`] names the trampoline in `/proc/kallsyms`.
+
+use super::prog::Prog;
+use crate::{
+    alloc::{flags::GFP_KERNEL, KBox, KVec},
+    bindings,
+    error::{code::*, to_result, Error, Result},
+    ffi::c_void,
+    str::CStr,
+};
+use core::{pin::Pin, ptr::NonNull};
+
+const PAGE_SIZE: usize = bindings::PAGE_SIZE;
+
+/// A page of trampoline code, charged to the BPF JIT memory limit.
+///
+/// # Invariants
+///
+/// `ptr` is a `PAGE_SIZE` image from `arch_alloc_bpf_trampoline()`, charged
+/// with `bpf_jit_charge_modmem(PAGE_SIZE)`, and owned by this value.
+pub struct ImagePage {
+    ptr: NonNull<u8>,
+}
+
+// SAFETY: The page is plain memory; who may run or free it is decided by the
+// owner, on any thread.
+unsafe impl Send for ImagePage {}
+// SAFETY: Shared references only read the address.
+unsafe impl Sync for ImagePage {}
+
+impl ImagePage {
+    /// Charges and allocates a page.
+    pub fn new() -> Result<Self> {
+        // SAFETY: No preconditions.
+        to_result(unsafe { bindings::bpf_jit_charge_modmem(PAGE_SIZE as u32) })?;
+        // SAFETY: No preconditions; returns NULL on failure.
+        let ptr = unsafe { bindings::arch_alloc_bpf_trampoline(PAGE_SIZE as u32) };
+        match NonNull::new(ptr.cast::<u8>()) {
+            // INVARIANT: Allocated and charged just above.
+            Some(ptr) => Ok(ImagePage { ptr }),
+            None => {
+                // SAFETY: Undoes the charge above.
+                unsafe { bindings::bpf_jit_uncharge_modmem(PAGE_SIZE as u32) };
+                Err(ENOMEM)
+            }
+        }
+    }
+
+    /// The start of the page.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Makes the page read-only and executable.
+    pub fn protect(&self) -> Result {
+        // SAFETY: By the type invariant the page is a trampoline image.
+        to_result(unsafe { bindings::arch_protect_bpf_trampoline(self.as_ptr().cast(), PAGE_SIZE as u32) })
+    }
+
+    /// Gives up ownership, for C code that tracks the page itself.
+    pub fn into_raw(self) -> *mut c_void {
+        let p = self.as_ptr();
+        core::mem::forget(self);
+        p.cast()
+    }
+
+    /// Takes back ownership of a page given up by [`ImagePage::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` comes from [`ImagePage::into_raw`] and is not used by anyone
+    /// else afterwards.
+    pub unsafe fn from_raw(ptr: NonNull<c_void>) -> Self {
+        // INVARIANT: The caller hands back the ownership `into_raw` gave up.
+        ImagePage { ptr: ptr.cast() }
+    }
+}
+
+impl Drop for ImagePage {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own the image and its charge.
+        unsafe {
+            bindings::arch_free_bpf_trampoline(self.as_ptr().cast(), PAGE_SIZE as u32);
+            bindings::bpf_jit_uncharge_modmem(PAGE_SIZE as u32);
+        }
+    }
+}
+
+/// The `bpf_link_ops` of the links that tie a program to its trampoline.
+///
+/// There is one instance, exported to C as `bpf_struct_ops_link_lops`.
+#[repr(transparent)]
+pub struct TrampLinkOps(bindings::bpf_link_ops);
+
+impl TrampLinkOps {
+    /// The ops: nothing to release, and the link is freed with `kfree()`.
+    pub const fn new() -> Self {
+        TrampLinkOps(bindings::bpf_link_ops {
+            release: Some(tramp_link_release),
+            dealloc: Some(tramp_link_dealloc),
+            ..Self::EMPTY
+        })
+    }
+
+    // SAFETY: All fields of `bpf_link_ops` are optional function pointers, for
+    // which all zeroes is `None`.
+    const EMPTY: bindings::bpf_link_ops = unsafe { core::mem::zeroed() };
+}
+
+impl Default for TrampLinkOps {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+unsafe extern "C" fn tramp_link_release(_link: *mut bindings::bpf_link) {}
+
+/// # Safety
+///
+/// `link` is the `link` field of a `bpf_tramp_link` allocated with
+/// `kmalloc()`, whose last reference is gone.
+unsafe extern "C" fn tramp_link_dealloc(link: *mut bindings::bpf_link) {
+    // `link` is the first field of `struct bpf_tramp_link`.
+    // SAFETY: The caller passes a kmalloc'ed tramp link nobody uses any more.
+    unsafe { bindings::kfree(link.cast()) };
+}
+
+/// A `bpf_tramp_link`: one reference to a program, as a trampoline calls it.
+///
+/// # Invariants
+///
+/// `ptr` is a kmalloc'ed, initialised `bpf_tramp_link` whose ops are
+/// [`TrampLinkOps`], on which this value owns one reference.
+pub struct TrampLink {
+    ptr: NonNull<bindings::bpf_tramp_link>,
+}
+
+// SAFETY: Link references may be dropped on any thread.
+unsafe impl Send for TrampLink {}
+// SAFETY: Shared references only read the link.
+unsafe impl Sync for TrampLink {}
+
+impl TrampLink {
+    /// Wraps `prog` in a new link.
+    pub fn new(prog: Prog, ops: &'static TrampLinkOps) -> Result<Self> {
+        let link = KBox::new(bindings::bpf_tramp_link::default(), GFP_KERNEL)?;
+        let raw = KBox::into_raw(link);
+        // SAFETY: `raw` is a fresh tramp link; `bpf_link_init` takes over the
+        // program reference, which `bpf_link_free` puts.
+        unsafe {
+            bindings::bpf_link_init(
+                &raw mut (*raw).link,
+                bindings::bpf_link_type_BPF_LINK_TYPE_STRUCT_OPS,
+                &ops.0,
+                prog.into_raw(),
+            )
+        };
+        // INVARIANT: Initialised with one reference; `KBox` allocates with
+        // kmalloc, which the ops' `kfree` matches.
+        NonNull::new(raw).map(|ptr| TrampLink { ptr }).ok_or(ENOMEM)
+    }
+
+    /// The raw link, for C calls.
+    pub fn as_raw(&self) -> *mut bindings::bpf_tramp_link {
+        self.ptr.as_ptr()
+    }
+
+    /// The id of the program the link calls.
+    pub fn prog_id(&self) -> u32 {
+        // SAFETY: By the type invariant the link holds its program.
+        unsafe { (*(*(*self.as_raw()).link.prog).aux).id }
+    }
+}
+
+impl Drop for TrampLink {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own one reference.
+        unsafe { bindings::bpf_link_put(&raw mut (*self.as_raw()).link) };
+    }
+}
+
+/// The per-kind link tables a trampoline is generated from.
+pub struct TrampLinks(KBox<[bindings::bpf_tramp_links; bindings::bpf_tramp_prog_type_BPF_TRAMP_MAX as usize]>);
+
+impl TrampLinks {
+    /// Empty tables.
+    pub fn new() -> Result<Self> {
+        Ok(TrampLinks(KBox::new(Default::default(), GFP_KERNEL)?))
+    }
+
+    /// The raw tables, for C calls.
+    pub fn as_raw(&mut self) -> *mut bindings::bpf_tramp_links {
+        self.0.as_mut_ptr()
+    }
+}
+
+/// Flags of a struct_ops trampoline for a function returning `ret_size` bytes.
+fn tramp_flags(model: &bindings::btf_func_model) -> u32 {
+    let mut flags = bindings::BPF_TRAMP_F_INDIRECT;
+    if model.ret_size > 0 {
+        flags |= bindings::BPF_TRAMP_F_RET_FENTRY_RET;
+    }
+    flags
+}
+
+/// The size of the trampoline that calls `link` for a function of `model`.
+///
+/// # Safety
+///
+/// `tlinks` points to `BPF_TRAMP_MAX` zeroed-or-initialised tables and `link`
+/// to a live tramp link; `stub` is the member's CFI stub (or NULL).
+pub unsafe fn trampoline_size(
+    tlinks: *mut bindings::bpf_tramp_links,
+    link: *mut bindings::bpf_tramp_link,
+    model: &bindings::btf_func_model,
+    stub: *mut c_void,
+) -> Result<usize> {
+    // SAFETY: `tlinks` has `BPF_TRAMP_MAX` tables by the caller's promise.
+    let fentry = unsafe { &mut *tlinks.add(bindings::bpf_tramp_prog_type_BPF_TRAMP_FENTRY as usize) };
+    fentry.links[0] = link;
+    fentry.nr_links = 1;
+    // SAFETY: Arguments valid by the caller's promise.
+    let size = unsafe { bindings::arch_bpf_trampoline_size(model, tramp_flags(model), tlinks, stub) };
+    positive(size)
+}
+
+/// Writes the trampoline sized by [`trampoline_size`] at `image`.
+///
+/// Returns the number of bytes written.
+///
+/// # Safety
+///
+/// As for [`trampoline_size`], called just before with the same arguments;
+/// `image..image + size` is writable trampoline memory.
+pub unsafe fn trampoline_write(
+    tlinks: *mut bindings::bpf_tramp_links,
+    model: &bindings::btf_func_model,
+    stub: *mut c_void,
+    image: *mut u8,
+    size: usize,
+) -> Result<usize> {
+    // SAFETY: By the caller's promise, the tables hold the link and
+    // `image..image + size` is writable.
+    let written = unsafe {
+        bindings::arch_prepare_bpf_trampoline(
+            core::ptr::null_mut(),
+            image.cast(),
+            image.add(size).cast(),
+            model,
+            tramp_flags(model),
+            tlinks,
+            stub,
+        )
+    };
+    positive(written)
+}
+
+fn positive(n: i32) -> Result<usize> {
+    match n {
+        0 => Err(EFAULT),
+        n if n < 0 => Err(Error::from_errno(n)),
+        n => Ok(n as usize),
+    }
+}
+
+/// The pages holding the trampolines of one struct_ops map, filled in order.
+pub struct Images {
+    pages: KVec<ImagePage>,
+    used: usize,
+    max_pages: usize,
+}
+
+impl Images {
+    /// No pages yet; at most `max_pages` will be allocated.
+    pub fn new(max_pages: usize) -> Result<Self> {
+        Ok(Images {
+            pages: KVec::with_capacity(max_pages, GFP_KERNEL)?,
+            used: 0,
+            max_pages,
+        })
+    }
+
+    /// Emits a trampoline calling `link`, for a function of `model` whose CFI
+    /// stub is `stub`, after the previous ones; starts a new page when it does
+    /// not fit (`E2BIG` when all pages are used).
+    ///
+    /// Returns the start of the trampoline and its size.
+    pub fn emit(
+        &mut self,
+        tlinks: &mut TrampLinks,
+        link: &TrampLink,
+        model: &bindings::btf_func_model,
+        stub: *mut c_void,
+    ) -> Result<(*mut u8, usize)> {
+        let tl = tlinks.as_raw();
+        // SAFETY: `tlinks` are tables, `link` is live.
+        let size = unsafe { trampoline_size(tl, link.as_raw(), model, stub) }?;
+        let cur = self.pages.last().filter(|_| size <= PAGE_SIZE - self.used);
+        let (start, new_page) = match cur {
+            Some(page) => (page.as_ptr().wrapping_add(self.used), None),
+            None if self.pages.len() >= self.max_pages => return Err(E2BIG),
+            None => {
+                let page = ImagePage::new()?;
+                (page.as_ptr(), Some(page))
+            }
+        };
+        // SAFETY: `size` bytes from `start` are inside one of our pages, not
+        // protected yet; the tables hold `link` from the sizing above.
+        let written = unsafe { trampoline_write(tl, model, stub, start, size) }?;
+        match new_page {
+            Some(page) => {
+                // The capacity was reserved up front: this does not allocate.
+                self.pages.push(page, GFP_KERNEL)?;
+                self.used = written;
+            }
+            None => self.used += written,
+        }
+        Ok((start, written))
+    }
+
+    /// Makes every page read-only and executable.
+    pub fn protect(&self) -> Result {
+        self.pages.iter().try_for_each(ImagePage::protect)
+    }
+
+    /// The number of pages in use.
+    pub fn pages(&self) -> usize {
+        self.pages.len()
+    }
+}
+
+/// A kallsyms entry (`bpf__<type>_<member>`) for one trampoline.
+///
+/// # Invariants
+///
+/// `added` says whether `ksym` is in the BPF kallsyms tree.
+pub struct Ksym {
+    ksym: Pin<KBox<bindings::bpf_ksym>>,
+    added: bool,
+}
+
+// SAFETY: The symbol is plain data, added and removed under the kernel's
+// locks from any thread.
+unsafe impl Send for Ksym {}
+// SAFETY: Shared references do not touch the symbol.
+unsafe impl Sync for Ksym {}
+
+impl Ksym {
+    /// Names the `size` bytes at `start` `bpf__<tname>_<mname>`.
+    pub fn new(tname: &CStr, mname: &CStr, start: *mut u8, size: usize) -> Result<Self> {
+        let mut ksym = KBox::pin(bindings::bpf_ksym::default(), GFP_KERNEL)?;
+        // SAFETY: Only plain fields are written; the symbol does not move
+        // afterwards and is not published yet.
+        let k = unsafe { ksym.as_mut().get_unchecked_mut() };
+        let name = b"bpf__"
+            .iter()
+            .chain(tname.as_bytes())
+            .chain(b"_")
+            .chain(mname.as_bytes());
+        let room = k.name.len().saturating_sub(1);
+        for (d, s) in k.name.iter_mut().take(room).zip(name) {
+            *d = *s as crate::ffi::c_char;
+        }
+        let node = &raw mut k.lnode;
+        k.lnode.next = node;
+        k.lnode.prev = node;
+        // SAFETY: `k` is a valid symbol; this only records the range.
+        unsafe { bindings::bpf_image_ksym_init(start.cast(), size as u32, k) };
+        // INVARIANT: Not added yet.
+        Ok(Ksym { ksym, added: false })
+    }
+
+    /// Publishes the symbol.
+    pub fn add(&mut self) {
+        if !self.added {
+            // SAFETY: Initialised and pinned; not in the tree yet.
+            unsafe { bindings::bpf_image_ksym_add(self.raw()) };
+            // INVARIANT: Added just above.
+            self.added = true;
+        }
+    }
+
+    /// Withdraws the symbol.
+    pub fn del(&mut self) {
+        if self.added {
+            // SAFETY: In the tree, by the type invariant.
+            unsafe { bindings::bpf_image_ksym_del(self.raw()) };
+            // INVARIANT: Removed just above.
+            self.added = false;
+        }
+    }
+
+    fn raw(&mut self) -> *mut bindings::bpf_ksym {
+        // SAFETY: The pointer is only handed to C, which does not move it.
+        unsafe { self.ksym.as_mut().get_unchecked_mut() }
+    }
+}
+
+impl Drop for Ksym {
+    fn drop(&mut self) {
+        self.del();
+    }
+}
