@@ -2,7 +2,7 @@
 # Installs what the build needs, quietly and only when missing.
 set -euo pipefail
 
-PKGS="linux-source-6.12 rustc-web rust-web-src clang-19 lld-19 llvm-19 libclang-19-dev
+PKGS="linux-source-6.12 rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev
 bc flex bison libelf-dev libssl-dev dwarves qemu-system-x86 busybox-static cpio
 libzstd-dev zlib1g-dev libcap-dev pkg-config ccache python3"
 BINDGEN_VERSION=0.72.1

@@ -8,18 +8,23 @@
  * usage: st_test [NAME-SUBSTRING]
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "st_lib.h"
 #include "ca_count.skel.h"
 #include "ca_incomplete.skel.h"
+#include "dummy_ops.skel.h"
+#include "dummy_unchecked.skel.h"
 
 #define MB (1024 * 1024)
 static struct st_layout tcp;	/* layout of bpf_struct_ops_tcp_congestion_ops */
@@ -583,6 +588,224 @@ out:
 	return -1;
 }
 
+/* ---- introspection ------------------------------------------------------ */
+
+/* Lines of /proc/kallsyms naming exactly @sym. */
+static int count_ksyms(const char *sym)
+{
+	char line[512], name[256];
+	int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %255s", name) == 1 && !strcmp(name, sym))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int test_trampoline_ksyms(void)
+{
+	const char *sym = "bpf__tcp_congestion_ops_cong_avoid";
+	int before, n;
+	__u32 id;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_ksym"));
+	before = count_ksyms(sym);
+	ASSERT(before >= 0, "read /proc/kallsyms: %s", strerror(errno));
+	ASSERT_OK(ca_register(&c));
+	n = count_ksyms(sym);
+	ASSERT(n == before + 1, "%d %s after register, want %d", n, sym, before + 1);
+	id = st_map_id(c.map_fd);
+	ASSERT_OK(ca_delete(&c));
+	ca_close(&c);
+	ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed", id);
+	n = count_ksyms(sym);
+	ASSERT(n == before, "%d %s after free, want %d", n, sym, before);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+/* Reads a bpffs file into @buf; returns its length or -1. */
+static int read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return n;
+}
+
+static int test_pinned_map_shows_value(void)
+{
+	const char *pin = "/sys/fs/bpf/st_pin";
+	static char buf[16384];
+	struct ca c;
+
+	unlink(pin);
+	ASSERT_OK(ca_open(&c, "st_pin"));
+	ASSERT_OK(bpf_obj_pin(c.map_fd, pin));
+	ASSERT(read_file(pin, buf, sizeof(buf)) >= 0, "read %s: %s", pin, strerror(errno));
+	ASSERT(strstr(buf, "BPF_STRUCT_OPS_STATE_INIT"), "INIT map shows: %.200s", buf);
+	ASSERT_OK(ca_register(&c));
+	ASSERT(read_file(pin, buf, sizeof(buf)) > 0, "read %s: %s", pin, strerror(errno));
+	ASSERT(strstr(buf, "{{{{1,},},BPF_STRUCT_OPS_STATE_INUSE,}"),
+	       "registered map shows: %.200s", buf);
+	ASSERT(strstr(buf, "['s','t','_','p','i','n',]"), "name missing: %.300s", buf);
+	ASSERT_OK(ca_delete(&c));
+	ASSERT(read_file(pin, buf, sizeof(buf)) > 0, "read %s: %s", pin, strerror(errno));
+	ASSERT(strstr(buf, "BPF_STRUCT_OPS_STATE_TOBEFREE"), "deleted map shows: %.200s", buf);
+	unlink(pin);
+	ca_close(&c);
+	return 0;
+out:
+	unlink(pin);
+	ca_close(&c);
+	return -1;
+}
+
+/* ---- bpf_dummy_ops: trampolines for BPF_PROG_TEST_RUN --------------------- */
+
+struct dummy_state {
+	int val;
+};
+
+static int test_dummy_test_run(void)
+{
+	struct dummy_state state = { .val = 0xbeef };
+	__u64 args[5] = { (unsigned long)&state };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args[0]));
+	struct dummy_ops *s;
+	int fd;
+
+	s = dummy_ops__open_and_load();
+	ASSERT(s, "load dummy_ops: %s", strerror(errno));
+	fd = bpf_program__fd(s->progs.dummy_test_1);
+	ASSERT_OK(bpf_prog_test_run_opts(fd, &opts));
+	ASSERT(opts.retval == 0xbeef, "test_1 returned %#x, want 0xbeef", opts.retval);
+	ASSERT(state.val == 0x5a, "state.val %#x after test_1, want 0x5a", state.val);
+	/* NULL for the __nullable argument is allowed and reaches the prog. */
+	args[0] = 0;
+	ASSERT_OK(bpf_prog_test_run_opts(fd, &opts));
+	ASSERT(opts.retval == 0xf2f3f4f5, "test_1(NULL) returned %#x", opts.retval);
+	/* test_2: every argument reaches the program through the trampoline. */
+	args[0] = (unsigned long)&state;
+	args[1] = (__u64)-100;
+	args[2] = 0x8a5f;
+	args[3] = 'c';
+	args[4] = 0x1234567890abcdefULL;
+	opts.ctx_size_in = sizeof(args);
+	fd = bpf_program__fd(s->progs.dummy_test_2);
+	ASSERT_OK(bpf_prog_test_run_opts(fd, &opts));
+	ASSERT(s->bss->test_2_args[0] != 0, "test_2 got a NULL state");
+	ASSERT((__s64)s->bss->test_2_args[1] == -100, "a1 %lld", (__s64)s->bss->test_2_args[1]);
+	ASSERT(s->bss->test_2_args[2] == 0x8a5f, "a2 %#llx", s->bss->test_2_args[2]);
+	ASSERT(s->bss->test_2_args[3] == 'c', "a3 %#llx", s->bss->test_2_args[3]);
+	ASSERT(s->bss->test_2_args[4] == 0x1234567890abcdefULL, "a4 %#llx",
+	       s->bss->test_2_args[4]);
+	dummy_ops__destroy(s);
+	return 0;
+out:
+	dummy_ops__destroy(s);
+	return -1;
+}
+
+static int test_dummy_nullable_enforced(void)
+{
+	struct dummy_unchecked *s;
+
+	s = dummy_unchecked__open_and_load();
+	ASSERT(!s, "a program dereferencing a __nullable argument unchecked was loaded");
+	return 0;
+out:
+	dummy_unchecked__destroy(s);
+	return -1;
+}
+
+/* bpf_dummy_ops' reg() refuses: the update fails and leaves the map INIT. */
+static int test_reg_failure_rolls_back(void)
+{
+	struct bpf_link *link = NULL;
+	unsigned char v[4096];
+	struct dummy_ops *s;
+	__u32 key = 0;
+	int i;
+
+	s = dummy_ops__open_and_load();
+	ASSERT(s, "load dummy_ops: %s", strerror(errno));
+	for (i = 0; i < 2; i++) {
+		link = bpf_map__attach_struct_ops(s->maps.dummy_1);
+		ASSERT(!link && errno == EOPNOTSUPP, "attempt %d: want EOPNOTSUPP, got %s",
+		       i, link ? "success" : strerror(errno));
+		ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(s->maps.dummy_1), &key, v));
+		ASSERT(all_zero(v, bpf_map__value_size(s->maps.dummy_1)),
+		       "map not back to INIT after a refused reg");
+	}
+	dummy_ops__destroy(s);
+	return 0;
+out:
+	bpf_link__destroy(link);
+	dummy_ops__destroy(s);
+	return -1;
+}
+
+/*
+ * Sockets take and drop the CA in a loop while it is deleted: every get
+ * either succeeds before the registration's count is dropped or fails and
+ * falls back, no count is lost or leaked, and the map goes once they stop.
+ */
+static int test_refcnt_race_with_delete(void)
+{
+	unsigned char v[4096];
+	pid_t child = -1;
+	int status, i;
+	__u32 id;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_race"));
+	ASSERT_OK(ca_register(&c));
+	id = st_map_id(c.map_fd);
+	child = fork();
+	ASSERT(child >= 0, "fork: %s", strerror(errno));
+	if (child == 0) {
+		for (i = 0; i < 4000; i++) {
+			int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+			setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "st_race", 7);
+			close(fd);
+		}
+		_exit(0);
+	}
+	usleep(20000);
+	ASSERT_OK(ca_delete(&c));
+	ASSERT(waitpid(child, &status, 0) == child && WIFEXITED(status), "child failed");
+	child = -1;
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(st_state(v) == ST_TOBEFREE, "state %u, want TOBEFREE", st_state(v));
+	ASSERT(st_refcnt(v) == 0 || !st_impl_is_rust(),
+	       "refcnt %u with no user left, want 0", st_refcnt(v));
+	ca_close(&c);
+	ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed after the race", id);
+	return 0;
+out:
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+	}
+	ca_close(&c);
+	return -1;
+}
+
 #define T(fn) { #fn, test_##fn }
 static const struct { const char *name; int (*fn)(void); } tests[] = {
 	T(lookup_before_update),
@@ -602,6 +825,12 @@ static const struct { const char *name; int (*fn)(void); } tests[] = {
 	T(closed_fds_keep_ca),
 	T(unregister_while_in_use),
 	T(refcnt_counts_sockets),
+	T(refcnt_race_with_delete),
+	T(trampoline_ksyms),
+	T(pinned_map_shows_value),
+	T(dummy_test_run),
+	T(dummy_nullable_enforced),
+	T(reg_failure_rolls_back),
 };
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
