@@ -4,6 +4,7 @@
 #   make test    build everything, run the whole suite in the guest
 #   make shell   an interactive shell in the guest
 #   make kernel  just the kernel
+#   make lint    clippy, rustfmt and checkpatch on our code
 #   make clean   remove this implementation's build; distclean removes all
 #
 # IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
@@ -22,7 +23,7 @@ ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
 
-.PHONY: all deps tree kernel userspace run test shell clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint clean distclean
 all: userspace
 
 deps:
@@ -45,6 +46,9 @@ test: userspace
 
 shell: userspace
 	@$(H)/qemu.sh $(OUT) shell
+
+lint: kernel
+	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)
 
 clean:
 	rm -rf $(OUT)

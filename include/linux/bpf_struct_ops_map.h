@@ -10,7 +10,10 @@
 
 #include <linux/bpf.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/poll.h>
 #include <linux/rcupdate.h>
+#include <linux/rcupdate_trace.h>
 #include <linux/rcupdate_wait.h>
 
 /* A struct_ops map's trampolines fit in at most this many pages. */
@@ -31,10 +34,17 @@ struct bpf_struct_ops_map {
 	struct btf *btf;
 	/* Serialises map updates. */
 	struct mutex lock;
+	/* Orders the last put of the subsystem refcnt with its re-arming. */
+	spinlock_t put_lock;
 	/* Func ptr members: the upper bound of trampolines. */
 	u32 funcs_cnt;
-	/* Image pages in use, published with the state (release/acquire). */
-	u32 image_pages_cnt;
+	/*
+	 * The subsystem refcnt (kvalue.common.refcnt) has held a map
+	 * reference before, so its deferred put may still be pending on @rcu.
+	 * Accessed under @lock (maps without BPF_F_LINK) or under
+	 * bpf_struct_ops_update_mutex (BPF_F_LINK maps).
+	 */
+	bool refcnt_armed;
 	/* The trampolines, their programs, images and ksyms: owned by Rust. */
 	void *tramps;
 	/* What userspace sees: prog ids in the func ptr slots. */
@@ -57,9 +67,55 @@ extern u32 bpf_struct_ops_map_btf_ids[];
 /* Serialises link registration, update and detach. */
 extern struct mutex bpf_struct_ops_update_mutex;
 
+/* BTF id of struct module (0 without modules). */
+static inline u32 bpf_struct_ops_module_btf_id(void)
+{
+	return bpf_struct_ops_btf_ids[0];
+}
+
+/* BTF id of struct bpf_struct_ops_common_value. */
+static inline u32 bpf_struct_ops_common_value_btf_id(void)
+{
+	return bpf_struct_ops_btf_ids[1];
+}
+
+static inline void bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_map)
+{
+	mutex_init(&st_map->lock);
+	spin_lock_init(&st_map->put_lock);
+}
+
+/*
+ * Drops a subsystem reference. The last one, taken with @put_lock held,
+ * queues @put_map on @rcu to give up the map reference the count owns.
+ */
+static inline void bpf_struct_ops_refcnt_put(struct bpf_struct_ops_map *st_map,
+					     rcu_callback_t put_map)
+{
+	unsigned long flags;
+
+	if (refcount_dec_and_lock_irqsave(&st_map->kvalue.common.refcnt,
+					  &st_map->put_lock, &flags)) {
+		call_rcu(&st_map->rcu, put_map);
+		spin_unlock_irqrestore(&st_map->put_lock, flags);
+	}
+}
+
+/*
+ * Before the refcnt, found at zero, is armed again: waits until a last put
+ * that raced with us has queued its callback on @rcu, and that it ran.
+ */
+static inline void bpf_struct_ops_refcnt_quiesce(struct bpf_struct_ops_map *st_map)
+{
+	spin_lock_irq(&st_map->put_lock);
+	spin_unlock_irq(&st_map->put_lock);
+	rcu_barrier();
+}
+
 static inline enum bpf_struct_ops_state
 bpf_struct_ops_state_load_acquire(const struct bpf_struct_ops_common_value *v)
 {
+	/* Pairs with the release below: the value written before is seen. */
 	return smp_load_acquire(&v->state);
 }
 
@@ -67,6 +123,7 @@ static inline void
 bpf_struct_ops_state_store_release(struct bpf_struct_ops_common_value *v,
 				   enum bpf_struct_ops_state state)
 {
+	/* Publishes the value written before, for readers of the state. */
 	smp_store_release(&v->state, state);
 }
 
@@ -92,6 +149,55 @@ static inline void *bpf_struct_ops_module_owner(void)
 static inline void bpf_struct_ops_wait_trampolines(void)
 {
 	synchronize_rcu_mult(call_rcu, call_rcu_tasks);
+}
+
+/* Sleepable programs run under RCU tasks trace: wait for them too. */
+static inline void bpf_struct_ops_wait_sleepable(void)
+{
+	synchronize_rcu_tasks_trace();
+}
+
+/* The map @link registered; the caller holds bpf_struct_ops_update_mutex. */
+static inline struct bpf_map *
+bpf_struct_ops_link_map_locked(struct bpf_struct_ops_link *link)
+{
+	return rcu_dereference_protected(link->map,
+					 lockdep_is_held(&bpf_struct_ops_update_mutex));
+}
+
+/* Publishes @map (or NULL) as @link's map; caller holds the update mutex. */
+static inline void bpf_struct_ops_link_set_map(struct bpf_struct_ops_link *link,
+					       struct bpf_map *map)
+{
+	rcu_assign_pointer(link->map, map);
+}
+
+/* The id of @link's map, 0 once detached; safe against concurrent updates. */
+static inline u32 bpf_struct_ops_link_map_id(struct bpf_struct_ops_link *link)
+{
+	struct bpf_map *map;
+	u32 id = 0;
+
+	rcu_read_lock();
+	map = rcu_dereference(link->map);
+	if (map)
+		id = map->id;
+	rcu_read_unlock();
+	return id;
+}
+
+static inline __poll_t bpf_struct_ops_link_poll(struct bpf_struct_ops_link *link,
+						struct file *file,
+						struct poll_table_struct *pts)
+{
+	poll_wait(file, &link->wait_hup, pts);
+	return rcu_access_pointer(link->map) ? 0 : EPOLLHUP;
+}
+
+/* Tells pollers of @link that it was detached. */
+static inline void bpf_struct_ops_link_hup(struct bpf_struct_ops_link *link)
+{
+	wake_up_interruptible_poll(&link->wait_hup, EPOLLHUP);
 }
 
 #endif /* _LINUX_BPF_STRUCT_OPS_MAP_H */

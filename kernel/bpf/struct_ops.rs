@@ -16,7 +16,7 @@
 //! - `desc.rs`: descriptors, built when a subsystem registers a type;
 //! - `map.rs`: the map operations;
 //! - `update.rs`: registration, the map update that builds trampolines;
-//! - `link.rs`: `BPF_LINK_CREATE` for `BPF_F_LINK` maps.
+//! - `link.rs`: links of `BPF_F_LINK` maps.
 
 #[path = "struct_ops/desc.rs"]
 mod desc;
@@ -27,18 +27,18 @@ mod map;
 #[path = "struct_ops/update.rs"]
 mod update;
 
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     bpf::{
         btf::Btf,
         map::{MapOpsTable, MapRef},
-        struct_ops::{Desc, StructOps, StructOpsMap},
+        struct_ops::{Desc, StructOps, StructOpsMap, VerifierLog},
         trampoline::{self, ImagePage, TrampLinkOps},
     },
     error::{code::*, from_result},
     ffi::{c_int, c_void},
 };
-use core::ptr::NonNull;
 
 /// Prefix of this crate's log messages (`pr_warn!` and friends).
 const __LOG_PREFIX: &[u8] = b"bpf_struct_ops\0";
@@ -57,7 +57,10 @@ pub static bpf_struct_ops_verifier_ops: bindings::bpf_verifier_ops =
 /// Prog ops of struct_ops programs: `BPF_PROG_TEST_RUN` (bpf_dummy_ops).
 #[no_mangle]
 pub static bpf_struct_ops_prog_ops: bindings::bpf_prog_ops = bindings::bpf_prog_ops {
+    #[cfg(CONFIG_NET)]
     test_run: Some(bindings::bpf_struct_ops_test_run),
+    #[cfg(not(CONFIG_NET))]
+    test_run: None,
 };
 
 /// Ops of the links that tie a program to its trampoline.
@@ -77,7 +80,13 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_init(
     log: *mut bindings::bpf_verifier_log,
 ) -> c_int {
     // SAFETY: By the caller's promise.
-    let (desc, btf) = unsafe { (Desc::from_raw_mut(desc), Btf::from_raw(btf)) };
+    let (desc, btf, log) = unsafe {
+        (
+            Desc::from_raw_mut(desc),
+            Btf::from_raw(btf),
+            VerifierLog::from_raw(log),
+        )
+    };
     from_result(|| desc::init(desc, btf, log).map(|()| 0))
 }
 
@@ -98,11 +107,14 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_release(desc: *mut bindings::bpf_st
 ///
 /// `st_ops` is a registered struct_ops and `moff` the offset of a member.
 #[no_mangle]
-pub unsafe extern "C" fn bpf_struct_ops_supported(st_ops: *const bindings::bpf_struct_ops, moff: u32) -> c_int {
+pub unsafe extern "C" fn bpf_struct_ops_supported(
+    st_ops: *const bindings::bpf_struct_ops,
+    moff: u32,
+) -> c_int {
     // SAFETY: By the caller's promise.
     let st_ops = unsafe { &*st_ops.cast::<StructOps>() };
     // SAFETY: `moff` is a member's offset, by the caller's promise.
-    if unsafe { st_ops.cfi_stub_at(moff as usize) }.is_null() {
+    if unsafe { st_ops.cfi_stub_at(moff as usize) }.is_none() {
         ENOTSUPP.to_errno()
     } else {
         0
@@ -125,11 +137,12 @@ pub unsafe extern "C" fn bpf_struct_ops_get(kdata: *const c_void) -> bool {
 ///
 /// # Safety
 ///
-/// The caller owns a reference on the struct_ops map behind `kdata`.
+/// The caller owns a subsystem reference, from [`bpf_struct_ops_get`], on the
+/// struct_ops map behind `kdata`, and gives it up.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_put(kdata: *const c_void) {
-    // SAFETY: By the caller's promise the map is alive.
-    unsafe { StructOpsMap::from_kdata(kdata) }.put();
+    // SAFETY: By the caller's promise the map is alive and the reference ours.
+    unsafe { StructOpsMap::from_kdata(kdata).put() };
 }
 
 /// `BPF_MAP_LOOKUP_ELEM` from the syscall.
@@ -148,7 +161,11 @@ pub unsafe extern "C" fn bpf_struct_ops_map_sys_lookup_elem(
     let (st_map, key, value) = unsafe {
         let st_map = StructOpsMap::from_map(map);
         let size = st_map.map().value_size() as usize;
-        (st_map, key.cast::<u32>().read_unaligned(), core::slice::from_raw_parts_mut(value.cast::<u8>(), size))
+        (
+            st_map,
+            key.cast::<u32>().read_unaligned(),
+            core::slice::from_raw_parts_mut(value.cast::<u8>(), size),
+        )
     };
     from_result(|| map::sys_lookup(st_map, key, value).map(|()| 0))
 }
@@ -159,7 +176,10 @@ pub unsafe extern "C" fn bpf_struct_ops_map_sys_lookup_elem(
 ///
 /// `map` is a struct_ops map and `info` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(info: *mut bindings::bpf_map_info, map: *mut bindings::bpf_map) {
+pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(
+    info: *mut bindings::bpf_map_info,
+    map: *mut bindings::bpf_map,
+) {
     // SAFETY: By the caller's promise.
     unsafe { (*info).btf_vmlinux_id = StructOpsMap::from_map(map).btf().obj_id() };
 }
@@ -200,6 +220,9 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
         // SAFETY: By the caller's promise.
         let size = unsafe { trampoline::trampoline_size(tlinks, link, model, stub_func) }?;
         let page_size = bindings::PAGE_SIZE;
+        if size > page_size {
+            return Err(E2BIG);
+        }
         let (new_page, start) = if cur.is_null() || size > page_size.saturating_sub(off) {
             if !allow_alloc {
                 return Err(E2BIG);
@@ -211,7 +234,8 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
             (None, cur.wrapping_add(off))
         };
         // SAFETY: `start..start + size` is inside an unprotected image page.
-        let written = unsafe { trampoline::trampoline_write(tlinks, model, stub_func, start, size) }?;
+        let written =
+            unsafe { trampoline::trampoline_write(tlinks, model, stub_func, start, size) }?;
         let off = match new_page {
             Some(page) => {
                 // SAFETY: The caller gets the page, to free it with

@@ -12,6 +12,7 @@ BTF_ID(struct, bpf_struct_ops_common_value)
 
 BTF_ID_LIST_GLOBAL_SINGLE(bpf_struct_ops_map_btf_ids, struct, bpf_struct_ops_map)
 
+/* Serialises the registrations made through links, their updates and detach. */
 DEFINE_MUTEX(bpf_struct_ops_update_mutex);
 
 /*

@@ -67,6 +67,11 @@ void rust_helper_bpf_struct_ops_wait_trampolines(void)
 	bpf_struct_ops_wait_trampolines();
 }
 
+void rust_helper_bpf_struct_ops_wait_sleepable(void)
+{
+	bpf_struct_ops_wait_sleepable();
+}
+
 bool rust_helper_refcount_inc_not_zero(refcount_t *r)
 {
 	return refcount_inc_not_zero(r);
@@ -105,4 +110,58 @@ rust_helper_bpf_struct_ops_state_cmpxchg(struct bpf_struct_ops_common_value *v,
 void rust_helper_init_waitqueue_head(struct wait_queue_head *wq_head)
 {
 	init_waitqueue_head(wq_head);
+}
+
+struct bpf_map *rust_helper_bpf_struct_ops_link_map_locked(struct bpf_struct_ops_link *link)
+{
+	return bpf_struct_ops_link_map_locked(link);
+}
+
+void rust_helper_bpf_struct_ops_link_set_map(struct bpf_struct_ops_link *link,
+					     struct bpf_map *map)
+{
+	bpf_struct_ops_link_set_map(link, map);
+}
+
+u32 rust_helper_bpf_struct_ops_link_map_id(struct bpf_struct_ops_link *link)
+{
+	return bpf_struct_ops_link_map_id(link);
+}
+
+__poll_t rust_helper_bpf_struct_ops_link_poll(struct bpf_struct_ops_link *link,
+					      struct file *file,
+					      struct poll_table_struct *pts)
+{
+	return bpf_struct_ops_link_poll(link, file, pts);
+}
+
+void rust_helper_bpf_struct_ops_link_hup(struct bpf_struct_ops_link *link)
+{
+	bpf_struct_ops_link_hup(link);
+}
+
+u32 rust_helper_bpf_struct_ops_module_btf_id(void)
+{
+	return bpf_struct_ops_module_btf_id();
+}
+
+u32 rust_helper_bpf_struct_ops_common_value_btf_id(void)
+{
+	return bpf_struct_ops_common_value_btf_id();
+}
+
+void rust_helper_bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_map)
+{
+	bpf_struct_ops_map_init_locks(st_map);
+}
+
+void rust_helper_bpf_struct_ops_refcnt_put(struct bpf_struct_ops_map *st_map,
+					   rcu_callback_t put_map)
+{
+	bpf_struct_ops_refcnt_put(st_map, put_map);
+}
+
+void rust_helper_bpf_struct_ops_refcnt_quiesce(struct bpf_struct_ops_map *st_map)
+{
+	bpf_struct_ops_refcnt_quiesce(st_map);
 }

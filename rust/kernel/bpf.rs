@@ -10,6 +10,7 @@
 //! needs from C is wrapped here, so that it is written in safe Rust.
 
 pub mod btf;
+pub mod link;
 pub mod map;
 pub mod prog;
 pub mod struct_ops;

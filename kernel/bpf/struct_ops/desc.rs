@@ -8,11 +8,10 @@ use kernel::{
     bindings,
     bpf::{
         btf::{Btf, BtfType},
-        struct_ops::{self, ArgInfo, Desc},
+        struct_ops::{self, ArgInfo, CfiStub, Desc, VerifierLog},
     },
     c_str,
     error::{code::*, Result},
-    ffi::c_void,
     fmt,
     prelude::*,
     str::CString,
@@ -26,7 +25,7 @@ const MAX_RET_SIZE: u8 = 8;
 const MAX_NR_MEMBERS: u16 = bindings::BPF_STRUCT_OPS_MAX_NR_MEMBERS as u16;
 
 /// Fills `desc` for the type `desc.st_ops` names in `btf`.
-pub(crate) fn init(desc: &mut Desc, btf: &Btf, log: *mut bindings::bpf_verifier_log) -> Result {
+pub(crate) fn init(desc: &mut Desc, btf: &Btf, mut log: Option<&mut VerifierLog>) -> Result {
     let name = desc.st_ops().name();
     if name.len() + VALUE_PREFIX.len() >= VALUE_NAME_LEN {
         pr_warn!("struct_ops name {} is too long\n", name);
@@ -64,7 +63,11 @@ pub(crate) fn init(desc: &mut Desc, btf: &Btf, log: *mut bindings::bpf_verifier_
             return Err(EOPNOTSUPP);
         }
         if member.bitfield_size() != 0 {
-            pr_warn!("bit field member {} in struct {} is not supported\n", mname, name);
+            pr_warn!(
+                "bit field member {} in struct {} is not supported\n",
+                mname,
+                name
+            );
             return Err(EOPNOTSUPP);
         }
         if struct_ops::module_type_id() == 0 && is_module_member(btf, member.type_id()) {
@@ -79,9 +82,19 @@ pub(crate) fn init(desc: &mut Desc, btf: &Btf, log: *mut bindings::bpf_verifier_
         let func_proto = btf.resolve_func_ptr(member.type_id());
         let info = match func_proto {
             // A function pointer with a stub: the programs' interface.
-            Some(proto) if !stub.is_null() => {
-                let Ok(model) = desc.st_ops_mut().distill_func_model(member.index(), log, btf, proto, mname) else {
-                    pr_warn!("Error in parsing func ptr {} in struct {}\n", mname, desc.st_ops().name());
+            Some(proto) if stub.is_some() => {
+                let Ok(model) = desc.st_ops_mut().distill_func_model(
+                    member.index(),
+                    log.as_deref_mut(),
+                    btf,
+                    proto,
+                    mname,
+                ) else {
+                    pr_warn!(
+                        "Error in parsing func ptr {} in struct {}\n",
+                        mname,
+                        desc.st_ops().name()
+                    );
                     return Err(EINVAL);
                 };
                 // A larger return value comes back in a register pair, which
@@ -113,7 +126,11 @@ pub(crate) fn init(desc: &mut Desc, btf: &Btf, log: *mut bindings::bpf_verifier_
 fn check_value_type(btf: &Btf, value_id: u32, t: &BtfType, value_name: &CStr) -> Result {
     let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
     if vt.vlen() != 2 {
-        pr_warn!("The number of {}'s members should be 2, but we get {}\n", value_name, vt.vlen());
+        pr_warn!(
+            "The number of {}'s members should be 2, but we get {}\n",
+            value_name,
+            vt.vlen()
+        );
         return Err(EINVAL);
     }
     let common = Btf::vmlinux()
@@ -121,13 +138,22 @@ fn check_value_type(btf: &Btf, value_id: u32, t: &BtfType, value_name: &CStr) ->
         .flatten()
         .and_then(|v| v.type_by_id(struct_ops::common_value_type_id()))
         .map(BtfType::as_raw);
-    let mut members = vt.members().map(|m| btf.type_by_id(m.type_id()).map(BtfType::as_raw));
+    let mut members = vt
+        .members()
+        .map(|m| btf.type_by_id(m.type_id()).map(BtfType::as_raw));
     if members.next().flatten() != common || common.is_none() {
-        pr_warn!("The first member of {} should be bpf_struct_ops_common_value\n", value_name);
+        pr_warn!(
+            "The first member of {} should be bpf_struct_ops_common_value\n",
+            value_name
+        );
         return Err(EINVAL);
     }
     if members.next().flatten() != Some(t.as_raw()) {
-        pr_warn!("The second member of {} should be {}\n", value_name, btf.type_name(t));
+        pr_warn!(
+            "The second member of {} should be {}\n",
+            value_name,
+            btf.type_name(t)
+        );
         return Err(EINVAL);
     }
     Ok(())
@@ -135,30 +161,29 @@ fn check_value_type(btf: &Btf, value_id: u32, t: &BtfType, value_name: &CStr) ->
 
 /// Whether member type `id` is a `struct module *`.
 fn is_module_member(btf: &Btf, id: u32) -> bool {
-    btf.resolve_ptr(id)
-        .is_some_and(|(t, _)| (t.is_struct() || t.is_fwd()) && btf.type_name(t).as_bytes() == b"module")
+    btf.resolve_ptr(id).is_some_and(|(t, _)| {
+        (t.is_struct() || t.is_fwd()) && btf.type_name(t).as_bytes() == b"module"
+    })
 }
 
 /// The verifier's view of the arguments the member's CFI stub names
 /// `*__nullable`: pointers to structs that may be NULL.
-fn nullable_args(btf: &Btf, st_name: &CStr, mname: &CStr, proto: &BtfType, stub: *mut c_void) -> Result<ArgInfo> {
-    let mut sym = [0u8; bindings::KSYM_SYMBOL_LEN as usize];
-    // SAFETY: `sym` has the room `kallsyms_lookup` may write.
-    let found = unsafe {
-        bindings::kallsyms_lookup(
-            stub as usize as _,
-            core::ptr::null_mut(),
-            core::ptr::null_mut(),
-            core::ptr::null_mut(),
-            sym.as_mut_ptr().cast(),
-        )
-    };
-    if found.is_null() {
-        pr_warn!("Cannot find the stub function name for the {} in struct {}\n", mname, st_name);
+fn nullable_args(
+    btf: &Btf,
+    st_name: &CStr,
+    mname: &CStr,
+    proto: &BtfType,
+    stub: Option<CfiStub>,
+) -> Result<ArgInfo> {
+    let Some(stub_name) = stub.and_then(|s| s.name().ok()) else {
+        pr_warn!(
+            "Cannot find the stub function name for the {} in struct {}\n",
+            mname,
+            st_name
+        );
         return Err(ENOENT);
-    }
-    let stub_name = CStr::from_bytes_with_nul(sym.split_inclusive(|&b| b == 0).next().ok_or(ENOENT)?)
-        .map_err(|_| ENOENT)?;
+    };
+    let stub_name = &*stub_name;
 
     let Ok(stub_id) = btf.find_by_name_kind(stub_name, bindings::BTF_KIND_FUNC) else {
         pr_warn!("Cannot find the stub function {} in btf\n", stub_name);
@@ -185,12 +210,22 @@ fn nullable_args(btf: &Btf, st_name: &CStr, mname: &CStr, proto: &BtfType, stub:
         if !btf.param_match_suffix(stub_arg, c_str!("__nullable")) {
             continue;
         }
-        let Some((_, pointed_id)) = btf.resolve_ptr(arg.type_).filter(|(t, _)| t.is_struct_or_union()) else {
-            pr_warn!("stub function {} has __nullable tagging to an unsupported type\n", stub_name);
+        let Some((_, pointed_id)) = btf
+            .resolve_ptr(arg.type_)
+            .filter(|(t, _)| t.is_struct_or_union())
+        else {
+            pr_warn!(
+                "stub function {} has __nullable tagging to an unsupported type\n",
+                stub_name
+            );
             return Err(EINVAL);
         };
         let Ok(offset) = btf.ctx_arg_offset(proto, arg_no as u32) else {
-            pr_warn!("stub function {} has an invalid trampoline ctx offset for arg#{}\n", stub_name, arg_no);
+            pr_warn!(
+                "stub function {} has an invalid trampoline ctx offset for arg#{}\n",
+                stub_name,
+                arg_no
+            );
             return Err(EINVAL);
         };
         if arg.type_ != stub_arg.type_ {

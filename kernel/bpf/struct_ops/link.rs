@@ -1,11 +1,91 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! `BPF_LINK_CREATE` for `BPF_F_LINK` struct_ops maps.
+//! Links of `BPF_F_LINK` struct_ops maps.
+//!
+//! An update leaves such a map READY; each `BPF_LINK_CREATE` on it registers
+//! the struct with the subsystem, holding one subsystem reference and one map
+//! reference, until the link is detached or its last fd closed.
+//! `BPF_LINK_UPDATE` switches a link to another READY map of the same type
+//! with the subsystem's `update()`. All of it is serialised by one global
+//! mutex.
 
-use kernel::{bpf::map::MapRef, error::Result};
+use kernel::{
+    bindings,
+    bpf::{
+        link::{LinkOps, LinkOpsTable, LinkPrimer, PollWaiter},
+        map::{Map, MapRef, SeqFile},
+        struct_ops::{LinksGuard, StructOpsLink, StructOpsMapRef},
+    },
+    error::{code::*, Result},
+    fmt,
+    prelude::*,
+    str::CString,
+};
+
+/// The link type of struct_ops maps.
+struct StructOpsLinkOps;
+
+static LINK_OPS: LinkOpsTable = LinkOpsTable::new::<StructOpsLinkOps>();
 
 /// Registers the READY map `map` through a new link; returns the link's fd.
 pub(crate) fn create(map: MapRef) -> Result<i32> {
-    drop(map);
-    Err(kernel::error::code::EOPNOTSUPP)
+    let map = StructOpsMapRef::new(map)
+        .filter(|m| m.valid_to_reg())
+        .ok_or(EINVAL)?;
+    let primer = LinkPrimer::new(
+        StructOpsLink::new()?,
+        bindings::bpf_link_type_BPF_LINK_TYPE_STRUCT_OPS,
+        &LINK_OPS,
+    )?;
+    // Held until the link knows its map, so that the subsystem cannot
+    // detach a half-made link.
+    let mut guard = LinksGuard::lock();
+    primer.link().register(&mut guard, map)?;
+    drop(guard);
+    Ok(primer.settle())
+}
+
+#[vtable]
+impl LinkOps for StructOpsLinkOps {
+    type Link = StructOpsLink;
+
+    fn dealloc(link: KBox<StructOpsLink>) {
+        let mut guard = LinksGuard::lock();
+        link.unregister(&mut guard);
+    }
+
+    fn detach(link: &StructOpsLink) -> Result {
+        let mut guard = LinksGuard::lock();
+        let was_attached = link.unregister(&mut guard);
+        drop(guard);
+        if was_attached {
+            link.hup();
+        }
+        Ok(())
+    }
+
+    fn show_fdinfo(link: &StructOpsLink, m: &SeqFile) {
+        if let Some(id) = link.map_id() {
+            if let Ok(line) = CString::try_from_fmt(fmt!("map_id:\t{}\n", id)) {
+                m.puts(&line);
+            }
+        }
+    }
+
+    fn fill_link_info(link: &StructOpsLink, info: &mut bindings::bpf_link_info) -> Result {
+        if let Some(id) = link.map_id() {
+            info.__bindgen_anon_1.struct_ops.map_id = id;
+        }
+        Ok(())
+    }
+
+    fn update_map(link: &StructOpsLink, new: MapRef, old: Option<&Map>) -> Result {
+        let new = StructOpsMapRef::new(new).ok_or(EINVAL)?;
+        let mut guard = LinksGuard::lock();
+        link.update(&mut guard, new, old)
+    }
+
+    fn poll(link: &StructOpsLink, waiter: &PollWaiter) -> u32 {
+        link.poll(waiter)
+    }
 }

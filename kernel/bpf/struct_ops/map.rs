@@ -58,14 +58,17 @@ impl MapOps for StructOpsMapOps {
 
     fn free(mut map: MapArea<StructOpsMap>) {
         let mut tramps = StructOpsMap::take_trampolines(&mut map);
+        let mut sleepable = false;
         if let Some(t) = tramps.as_mut() {
             t.ksyms.iter_mut().for_each(Ksym::del);
+            sleepable = t.sleepable;
         }
         // An op may have dropped the last subsystem reference while still
         // running on a trampoline (a CA switching its own socket to another
         // CA): wait for the programs (RCU) and for the trampolines' last
-        // instructions (RCU tasks) before freeing them.
-        kernel::bpf::struct_ops::wait_trampolines();
+        // instructions (RCU tasks), and for sleepable programs (RCU tasks
+        // trace; Linux 6.12's C code misses this one) before freeing them.
+        kernel::bpf::struct_ops::wait_trampolines(sleepable);
         drop(tramps);
         StructOpsMap::release(&mut map);
     }
@@ -74,7 +77,9 @@ impl MapOps for StructOpsMapOps {
         if key.and_then(key_of) == Some(0) {
             return Err(ENOENT);
         }
-        next.get_mut(..4).ok_or(EINVAL)?.copy_from_slice(&0u32.to_ne_bytes());
+        next.get_mut(..4)
+            .ok_or(EINVAL)?
+            .copy_from_slice(&0u32.to_ne_bytes());
         Ok(())
     }
 
@@ -88,17 +93,13 @@ impl MapOps for StructOpsMapOps {
     }
 
     fn delete(map: &StructOpsMap, _key: &[u8]) -> Result {
-        if map.map().map_flags() & bindings::BPF_F_LINK != 0 {
+        if map.is_link_map() {
             return Err(EOPNOTSUPP);
         }
-        match map.cmpxchg_state(State::InUse, State::ToBeFree) {
-            State::InUse => {
-                map.unreg(None);
-                // The registration's reference: the map goes once the last
-                // user (e.g. the last socket on the CA) drops its own.
-                map.put();
-                Ok(())
-            }
+        // Unregisters and drops the registration's reference: the map goes
+        // once the last user (e.g. the last socket on the CA) drops its own.
+        match map.unregister() {
+            State::InUse => Ok(()),
             State::ToBeFree => Err(EINPROGRESS),
             _ => Err(ENOENT),
         }
@@ -110,7 +111,8 @@ impl MapOps for StructOpsMapOps {
             return;
         };
         if sys_lookup(map, key_of(key).unwrap_or(u32::MAX), &mut value).is_ok() {
-            map.btf().seq_show(map.map().btf_vmlinux_value_type_id(), &value, m);
+            map.btf()
+                .seq_show(map.map().btf_vmlinux_value_type_id(), &value, m);
             m.putc(b'\n');
         }
     }

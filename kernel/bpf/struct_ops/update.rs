@@ -60,23 +60,24 @@ pub(crate) fn update(map: &StructOpsMap, key: &[u8], value: &[u8], flags: u64) -
 }
 
 fn register(upd: &mut Update<'_>, t: &BtfType, tlinks: &mut TrampLinks) -> Result {
-    let map = upd.map();
-    let mut tramps = build_trampolines(upd, t, tlinks)?;
+    let tramps = build_trampolines(upd, t, tlinks)?;
     upd.validate()?;
     tramps.images.protect()?;
-    tramps.ksyms.iter_mut().for_each(Ksym::add);
-    upd.set_trampolines(KBox::new(tramps, GFP_KERNEL)?)?;
-
-    if map.map().map_flags() & bindings::BPF_F_LINK != 0 {
+    let tramps = KBox::new(tramps, GFP_KERNEL)?;
+    if upd.map().is_link_map() {
         // Links register it; lookups see the value from now on.
-        upd.publish(struct_ops::State::Ready);
-        return Ok(());
+        upd.ready(tramps)
+    } else {
+        upd.register(tramps)
     }
-    upd.register(map.map().get())
 }
 
 /// Walks the members: module owner, `init_member()`, zeroed data, programs.
-fn build_trampolines(upd: &mut Update<'_>, t: &BtfType, tlinks: &mut TrampLinks) -> Result<Trampolines> {
+fn build_trampolines(
+    upd: &mut Update<'_>,
+    t: &BtfType,
+    tlinks: &mut TrampLinks,
+) -> Result<Trampolines> {
     let map = upd.map();
     let btf = map.btf();
     let st_ops = map.desc().st_ops();
@@ -85,6 +86,7 @@ fn build_trampolines(upd: &mut Update<'_>, t: &BtfType, tlinks: &mut TrampLinks)
         links: KVec::with_capacity(funcs, GFP_KERNEL)?,
         ksyms: KVec::with_capacity(funcs, GFP_KERNEL)?,
         images: Images::new(MAX_IMAGE_PAGES)?,
+        sleepable: false,
     };
     let module_type = Btf::vmlinux()?
         .and_then(|v| v.type_by_id(struct_ops::module_type_id()))
@@ -131,6 +133,7 @@ fn build_trampolines(upd: &mut Update<'_>, t: &BtfType, tlinks: &mut TrampLinks)
         let prog = Prog::from_fd(prog_fd)?;
         check_prog(&prog, map, &member)?;
         let prog_id = prog.id();
+        tramps.sleepable |= prog.sleepable();
 
         let link = TrampLink::new(prog, &crate::bpf_struct_ops_link_lops)?;
         let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
@@ -145,7 +148,9 @@ fn build_trampolines(upd: &mut Update<'_>, t: &BtfType, tlinks: &mut TrampLinks)
         write_u64(uvalue, uoff, u64::from(prog_id))?;
 
         let mname = btf.name_by_offset(member.name_off());
-        tramps.ksyms.push(Ksym::new(tname, mname, start, size)?, GFP_KERNEL)?;
+        tramps
+            .ksyms
+            .push(Ksym::new(tname, mname, start, size)?, GFP_KERNEL)?;
     }
     Ok(tramps)
 }
@@ -164,7 +169,10 @@ fn check_prog(prog: &Prog, map: &StructOpsMap, member: &Member<'_>) -> Result {
 /// Bytes of `data` (an instance of struct `t`) outside every member must be
 /// zero.
 fn check_zero_holes(btf: &Btf, t: &BtfType, data: &[u8]) -> Result {
-    let nonzero = |from: usize, to: usize| data.get(from..to).is_some_and(|b| b.iter().any(|&x| x != 0));
+    let nonzero = |from: usize, to: usize| {
+        data.get(from..to)
+            .is_some_and(|b| b.iter().any(|&x| x != 0))
+    };
     let mut prev_end = 0;
     for member in t.members() {
         let off = member.offset();

@@ -80,7 +80,9 @@ impl Btf {
     /// The id of the type named `name` of kind `kind` (`BTF_KIND_*`).
     pub fn find_by_name_kind(&self, name: &CStr, kind: u32) -> Result<u32> {
         // SAFETY: `self` is valid and `name` is NUL-terminated.
-        let id = unsafe { bindings::btf_find_by_name_kind(self.as_raw(), name.as_char_ptr(), kind as u8) };
+        let id = unsafe {
+            bindings::btf_find_by_name_kind(self.as_raw(), name.as_char_ptr(), kind as u8)
+        };
         u32::try_from(id).map_err(|_| Error::from_errno(id))
     }
 
@@ -108,7 +110,9 @@ impl Btf {
     /// The function prototype `id` points to, when `id` is a function pointer.
     pub fn resolve_func_ptr(&self, id: u32) -> Option<&BtfType> {
         // SAFETY: `self` is valid; a NULL `res_id` is allowed.
-        let t = unsafe { bindings::btf_type_resolve_func_ptr(self.as_raw(), id, core::ptr::null_mut()) };
+        let t = unsafe {
+            bindings::btf_type_resolve_func_ptr(self.as_raw(), id, core::ptr::null_mut())
+        };
         // SAFETY: Types live as long as their BTF object.
         NonNull::new(t.cast_mut()).map(|t| unsafe { BtfType::from_raw(t.as_ptr()) })
     }
@@ -133,7 +137,8 @@ impl Btf {
     /// The offset of argument `arg_no` of `func_proto` in a trampoline's ctx.
     pub fn ctx_arg_offset(&self, func_proto: &BtfType, arg_no: u32) -> Result<u32> {
         // SAFETY: `self` and `func_proto` (one of its types) are valid.
-        let off = unsafe { bindings::btf_ctx_arg_offset(self.as_raw(), func_proto.as_raw(), arg_no) };
+        let off =
+            unsafe { bindings::btf_ctx_arg_offset(self.as_raw(), func_proto.as_raw(), arg_no) };
         u32::try_from(off).map_err(|_| EINVAL)
     }
 }
@@ -142,11 +147,20 @@ impl Btf {
     /// Prints `obj`, an instance of type `id`, to `m` the way bpffs shows
     /// map values.
     pub fn seq_show(&self, id: u32, obj: &[u8], m: &super::map::SeqFile) {
-        let fits = self.size_of(id).is_ok_and(|size| size as usize <= obj.len());
+        let fits = self
+            .size_of(id)
+            .is_ok_and(|size| size as usize <= obj.len());
         if fits {
             // SAFETY: `obj` holds a whole instance of `id`, which the printer
             // only reads; `m` is a seq_file being shown.
-            unsafe { bindings::btf_type_seq_show(self.as_raw(), id, obj.as_ptr().cast_mut().cast(), m.as_raw()) };
+            unsafe {
+                bindings::btf_type_seq_show(
+                    self.as_raw(),
+                    id,
+                    obj.as_ptr().cast_mut().cast(),
+                    m.as_raw(),
+                )
+            };
         }
     }
 }
@@ -234,11 +248,20 @@ impl BtfType {
         let raw: &[bindings::btf_member] = if self.is_struct_or_union() {
             // SAFETY: By the type invariant, `vlen` members follow a struct or
             // union type, and they are as immutable as it is.
-            unsafe { core::slice::from_raw_parts(bindings::btf_type_member(self.as_raw()), self.vlen().into()) }
+            unsafe {
+                core::slice::from_raw_parts(
+                    bindings::btf_type_member(self.as_raw()),
+                    self.vlen().into(),
+                )
+            }
         } else {
             &[]
         };
-        raw.iter().enumerate().map(move |(index, raw)| Member { owner: self, raw, index })
+        raw.iter().enumerate().map(move |(index, raw)| Member {
+            owner: self,
+            raw,
+            index,
+        })
     }
 
     /// The parameters of a function prototype (empty for other kinds).
@@ -248,7 +271,9 @@ impl BtfType {
         }
         // SAFETY: By the type invariant, `vlen` parameters follow a prototype,
         // and they are as immutable as it is.
-        unsafe { core::slice::from_raw_parts(bindings::btf_params(self.as_raw()), self.vlen().into()) }
+        unsafe {
+            core::slice::from_raw_parts(bindings::btf_params(self.as_raw()), self.vlen().into())
+        }
     }
 }
 

@@ -89,42 +89,50 @@ impl Map {
         self.0.get()
     }
 
-    fn raw(&self) -> &bindings::bpf_map {
-        // SAFETY: The fields read through this are fixed after creation.
-        unsafe { &*self.0.get() }
-    }
-
     /// The map type (`BPF_MAP_TYPE_*`).
     pub fn map_type(&self) -> u32 {
-        self.raw().map_type
+        // SAFETY: Fixed at creation; read in place, as other fields of the
+        // map change concurrently.
+        unsafe { (*self.as_raw()).map_type }
     }
 
     /// `BPF_F_*` creation flags.
     pub fn map_flags(&self) -> u32 {
-        self.raw().map_flags
+        // SAFETY: As above.
+        unsafe { (*self.as_raw()).map_flags }
     }
 
     /// Size of a value.
     pub fn value_size(&self) -> u32 {
-        self.raw().value_size
+        // SAFETY: As above.
+        unsafe { (*self.as_raw()).value_size }
     }
 
     /// BTF id of the kernel value type.
     pub fn btf_vmlinux_value_type_id(&self) -> u32 {
-        self.raw().btf_vmlinux_value_type_id
+        // SAFETY: As above.
+        unsafe { (*self.as_raw()).btf_vmlinux_value_type_id }
     }
 
     /// The map id, as userspace sees it.
     pub fn id(&self) -> u32 {
-        self.raw().id
+        // SAFETY: As above (set before the map is visible).
+        unsafe { (*self.as_raw()).id }
     }
 
     /// Takes a reference to the map.
-    pub fn get(&self) -> MapRef {
-        // SAFETY: The map is live, so its refcount is not zero.
+    ///
+    /// # Safety
+    ///
+    /// The map's refcount is not zero: the caller holds a reference, or runs
+    /// in an operation of the map that the BPF core called with one.
+    pub unsafe fn get(&self) -> MapRef {
+        // SAFETY: By the caller's promise the map is not being freed.
         unsafe { bindings::bpf_map_inc(self.as_raw()) };
         // INVARIANT: We took a reference just above.
-        MapRef { ptr: NonNull::from(self) }
+        MapRef {
+            ptr: NonNull::from(self),
+        }
     }
 }
 
@@ -148,7 +156,9 @@ impl MapRef {
         // SAFETY: No preconditions; errors come back as error pointers.
         let p = crate::error::from_err_ptr(unsafe { bindings::bpf_map_get(fd) })?;
         // INVARIANT: `bpf_map_get` returned a reference.
-        NonNull::new(p.cast()).map(|ptr| MapRef { ptr }).ok_or(EBADF)
+        NonNull::new(p.cast())
+            .map(|ptr| MapRef { ptr })
+            .ok_or(EBADF)
     }
 
     /// Gives up ownership of the reference.
@@ -203,13 +213,23 @@ impl<T: MapType> MapArea<T> {
         // SAFETY: No preconditions; the area comes back zeroed or NULL.
         let p = unsafe { bindings::bpf_map_area_alloc(size as u64, bindings::NUMA_NO_NODE) };
         // INVARIANT: Allocated, zeroed and large enough.
-        NonNull::new(p.cast()).map(|ptr| MapArea { ptr, _p: PhantomData }).ok_or(ENOMEM)
+        NonNull::new(p.cast())
+            .map(|ptr| MapArea {
+                ptr,
+                _p: PhantomData,
+            })
+            .ok_or(ENOMEM)
     }
 
     /// Sets the `struct bpf_map` fields from the creation attributes.
     pub fn init_from_attr(&mut self, attr: &MapCreateAttr) {
         // SAFETY: By `MapType`, `T` starts with a `bpf_map`, which we own.
-        unsafe { bindings::bpf_map_init_from_attr(self.ptr.as_ptr().cast(), (&raw const attr.0).cast_mut()) };
+        unsafe {
+            bindings::bpf_map_init_from_attr(
+                self.ptr.as_ptr().cast(),
+                (&raw const attr.0).cast_mut(),
+            )
+        };
     }
 
     /// Hands the map over to the BPF core.
@@ -244,6 +264,13 @@ impl SeqFile {
     /// The raw seq_file, for C calls.
     pub fn as_raw(&self) -> *mut bindings::seq_file {
         self.0.get()
+    }
+
+    /// Writes a string.
+    pub fn puts(&self, s: &crate::str::CStr) {
+        let bytes = s.as_bytes();
+        // SAFETY: `self` is a seq_file being shown; `bytes` is readable.
+        unsafe { bindings::seq_write(self.as_raw(), bytes.as_ptr().cast(), bytes.len()) };
     }
 
     /// Writes one character.
@@ -315,15 +342,43 @@ impl MapOpsTable {
         // SAFETY: All zeroes is `None` for every op and NULL for the pointers.
         let empty: bindings::bpf_map_ops = unsafe { core::mem::zeroed() };
         MapOpsTable(bindings::bpf_map_ops {
-            map_alloc_check: if T::HAS_ALLOC_CHECK { Some(Adapter::<T>::alloc_check) } else { None },
+            map_alloc_check: if T::HAS_ALLOC_CHECK {
+                Some(Adapter::<T>::alloc_check)
+            } else {
+                None
+            },
             map_alloc: Some(Adapter::<T>::alloc),
             map_free: Some(Adapter::<T>::free),
-            map_get_next_key: if T::HAS_GET_NEXT_KEY { Some(Adapter::<T>::get_next_key) } else { None },
-            map_lookup_elem: if T::HAS_LOOKUP { Some(Adapter::<T>::lookup) } else { None },
-            map_update_elem: if T::HAS_UPDATE { Some(Adapter::<T>::update) } else { None },
-            map_delete_elem: if T::HAS_DELETE { Some(Adapter::<T>::delete) } else { None },
-            map_seq_show_elem: if T::HAS_SEQ_SHOW { Some(Adapter::<T>::seq_show) } else { None },
-            map_mem_usage: if T::HAS_MEM_USAGE { Some(Adapter::<T>::mem_usage) } else { None },
+            map_get_next_key: if T::HAS_GET_NEXT_KEY {
+                Some(Adapter::<T>::get_next_key)
+            } else {
+                None
+            },
+            map_lookup_elem: if T::HAS_LOOKUP {
+                Some(Adapter::<T>::lookup)
+            } else {
+                None
+            },
+            map_update_elem: if T::HAS_UPDATE {
+                Some(Adapter::<T>::update)
+            } else {
+                None
+            },
+            map_delete_elem: if T::HAS_DELETE {
+                Some(Adapter::<T>::delete)
+            } else {
+                None
+            },
+            map_seq_show_elem: if T::HAS_SEQ_SHOW {
+                Some(Adapter::<T>::seq_show)
+            } else {
+                None
+            },
+            map_mem_usage: if T::HAS_MEM_USAGE {
+                Some(Adapter::<T>::mem_usage)
+            } else {
+                None
+            },
             map_btf_id: btf_id,
             ..empty
         })
@@ -352,12 +407,18 @@ impl<T: MapOps> Adapter<T> {
         (!key.is_null()).then(|| unsafe { core::slice::from_raw_parts(key.cast::<u8>(), size) })
     }
 
+    /// # Safety
+    ///
+    /// Called by the BPF core with the `BPF_MAP_CREATE` attributes.
     unsafe extern "C" fn alloc_check(attr: *mut bindings::bpf_attr) -> i32 {
         // SAFETY: The BPF core passes the attributes being checked.
         let attr = unsafe { &*attr.cast::<MapCreateAttr>() };
         from_result(|| T::alloc_check(attr).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Called by the BPF core with the `BPF_MAP_CREATE` attributes.
     unsafe extern "C" fn alloc(attr: *mut bindings::bpf_attr) -> *mut bindings::bpf_map {
         // SAFETY: The BPF core passes the creation attributes.
         let attr = unsafe { &*attr.cast::<MapCreateAttr>() };
@@ -367,25 +428,49 @@ impl<T: MapOps> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the BPF core once, with a map of this type whose last reference
+    /// is gone.
     unsafe extern "C" fn free(map: *mut bindings::bpf_map) {
-        // SAFETY: The BPF core frees a map of ours whose last reference is
-        // gone; by `MapType` it came from `T::alloc`, so we own the area.
-        let area = MapArea::<T::Map> { ptr: unsafe { NonNull::new_unchecked(map.cast()) }, _p: PhantomData };
+        // SAFETY: The BPF core passes a non-NULL map.
+        let ptr = unsafe { NonNull::new_unchecked(map.cast()) };
+        // INVARIANT: A map of ours whose last reference is gone; by `MapType`
+        // it came from `T::alloc`, so we own the area.
+        let area = MapArea::<T::Map> {
+            ptr,
+            _p: PhantomData,
+        };
         T::free(area);
     }
 
-    unsafe extern "C" fn get_next_key(map: *mut bindings::bpf_map, key: *mut c_void, next: *mut c_void) -> i32 {
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live map of this type, a NULL or
+    /// `key_size` key and a `key_size` buffer.
+    unsafe extern "C" fn get_next_key(
+        map: *mut bindings::bpf_map,
+        key: *mut c_void,
+        next: *mut c_void,
+    ) -> i32 {
         from_result(|| {
             // SAFETY: The BPF core passes a live map, a NULL or `key_size` key
             // and a `key_size` buffer for the next key.
             let (m, key, next) = unsafe {
                 let size = (*map).key_size as usize;
-                (Self::map(map), Self::key(map, key), core::slice::from_raw_parts_mut(next.cast::<u8>(), size))
+                (
+                    Self::map(map),
+                    Self::key(map, key),
+                    core::slice::from_raw_parts_mut(next.cast::<u8>(), size),
+                )
             };
             T::get_next_key(m, key, next).map(|()| 0)
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live map of this type and a `key_size` key.
     unsafe extern "C" fn lookup(map: *mut bindings::bpf_map, key: *mut c_void) -> *mut c_void {
         // SAFETY: The BPF core passes a live map and a `key_size` key.
         let (m, key) = unsafe { (Self::map(map), Self::key(map, key)) };
@@ -395,26 +480,50 @@ impl<T: MapOps> Adapter<T> {
         }
     }
 
-    unsafe extern "C" fn update(map: *mut bindings::bpf_map, key: *mut c_void, value: *mut c_void, flags: u64) -> isize {
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live map of this type, a `key_size` key
+    /// and a `value_size` value.
+    unsafe extern "C" fn update(
+        map: *mut bindings::bpf_map,
+        key: *mut c_void,
+        value: *mut c_void,
+        flags: u64,
+    ) -> isize {
         let r = (|| {
             // SAFETY: The BPF core passes a live map, a `key_size` key and a
             // `value_size` value.
             let (m, key, value) = unsafe {
                 let size = (*map).value_size as usize;
-                (Self::map(map), Self::key(map, key), core::slice::from_raw_parts(value.cast::<u8>(), size))
+                (
+                    Self::map(map),
+                    Self::key(map, key),
+                    core::slice::from_raw_parts(value.cast::<u8>(), size),
+                )
             };
             T::update(m, key.ok_or(EINVAL)?, value, flags)
         })();
         errno_long(r)
     }
 
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live map of this type and a `key_size` key.
     unsafe extern "C" fn delete(map: *mut bindings::bpf_map, key: *mut c_void) -> isize {
         // SAFETY: The BPF core passes a live map and a `key_size` key.
         let (m, key) = unsafe { (Self::map(map), Self::key(map, key)) };
         errno_long(key.ok_or(EINVAL).and_then(|k| T::delete(m, k)))
     }
 
-    unsafe extern "C" fn seq_show(map: *mut bindings::bpf_map, key: *mut c_void, m: *mut bindings::seq_file) {
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live map of this type, a `key_size` key
+    /// and the seq_file being shown.
+    unsafe extern "C" fn seq_show(
+        map: *mut bindings::bpf_map,
+        key: *mut c_void,
+        m: *mut bindings::seq_file,
+    ) {
         // SAFETY: The BPF core passes a live map, a `key_size` key and the
         // seq_file being shown.
         let (map, key, m) = unsafe { (Self::map(map), Self::key(map, key), &*m.cast::<SeqFile>()) };
@@ -423,6 +532,9 @@ impl<T: MapOps> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live map of this type.
     unsafe extern "C" fn mem_usage(map: *const bindings::bpf_map) -> u64 {
         // SAFETY: The BPF core passes a live map.
         T::mem_usage(unsafe { Self::map(map) })

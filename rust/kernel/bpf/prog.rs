@@ -30,42 +30,40 @@ impl Prog {
         // SAFETY: No preconditions; errors come back as error pointers.
         let p = from_err_ptr(unsafe { bindings::bpf_prog_get(fd) })?;
         // INVARIANT: `bpf_prog_get` returned a valid program and its reference.
-        NonNull::new(p).map(|ptr| Prog { ptr }).ok_or(crate::error::code::EBADF)
-    }
-
-    fn raw(&self) -> &bindings::bpf_prog {
-        // SAFETY: By the type invariant the program is alive.
-        unsafe { self.ptr.as_ref() }
-    }
-
-    fn aux(&self) -> &bindings::bpf_prog_aux {
-        // SAFETY: A loaded program always has its aux.
-        unsafe { &*self.raw().aux }
+        NonNull::new(p)
+            .map(|ptr| Prog { ptr })
+            .ok_or(crate::error::code::EBADF)
     }
 
     /// The program type (`BPF_PROG_TYPE_*`).
     pub fn prog_type(&self) -> u32 {
-        self.raw().type_
+        // SAFETY: By the type invariant the program is alive; fields fixed at
+        // load are read in place, as others change concurrently.
+        unsafe { (*self.ptr.as_ptr()).type_ }
     }
 
     /// The expected attach type; for struct_ops, the member index.
     pub fn expected_attach_type(&self) -> u32 {
-        self.raw().expected_attach_type
+        // SAFETY: As above.
+        unsafe { (*self.ptr.as_ptr()).expected_attach_type }
     }
 
     /// The BTF id of the type the program attaches to.
     pub fn attach_btf_id(&self) -> u32 {
-        self.aux().attach_btf_id
+        // SAFETY: As above; a loaded program always has its aux.
+        unsafe { (*(*self.ptr.as_ptr()).aux).attach_btf_id }
     }
 
     /// The program id, as userspace sees it.
     pub fn id(&self) -> u32 {
-        self.aux().id
+        // SAFETY: As above.
+        unsafe { (*(*self.ptr.as_ptr()).aux).id }
     }
 
     /// Whether the program may sleep.
     pub fn sleepable(&self) -> bool {
-        self.raw().sleepable() != 0
+        // SAFETY: As above; the bitfield is read through the raw pointer.
+        unsafe { bindings::bpf_prog::sleepable_raw(self.ptr.as_ptr()) != 0 }
     }
 
     /// Gives up ownership of the reference.

@@ -11,7 +11,7 @@
 //! one map into as few pages as fit. A [`TrampLink`] ties the program to the
 //! trampoline, and a [`Ksym`] names the trampoline in `/proc/kallsyms`.
 
-use super::prog::Prog;
+use super::{prog::Prog, struct_ops::CfiStub};
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     bindings,
@@ -65,7 +65,9 @@ impl ImagePage {
     /// Makes the page read-only and executable.
     pub fn protect(&self) -> Result {
         // SAFETY: By the type invariant the page is a trampoline image.
-        to_result(unsafe { bindings::arch_protect_bpf_trampoline(self.as_ptr().cast(), PAGE_SIZE as u32) })
+        to_result(unsafe {
+            bindings::arch_protect_bpf_trampoline(self.as_ptr().cast(), PAGE_SIZE as u32)
+        })
     }
 
     /// Gives up ownership, for C code that tracks the page itself.
@@ -124,6 +126,9 @@ impl Default for TrampLinkOps {
     }
 }
 
+/// # Safety
+///
+/// Called by the BPF core with a tramp link being freed.
 unsafe extern "C" fn tramp_link_release(_link: *mut bindings::bpf_link) {}
 
 /// # Safety
@@ -191,7 +196,9 @@ impl Drop for TrampLink {
 }
 
 /// The per-kind link tables a trampoline is generated from.
-pub struct TrampLinks(KBox<[bindings::bpf_tramp_links; bindings::bpf_tramp_prog_type_BPF_TRAMP_MAX as usize]>);
+pub struct TrampLinks(
+    KBox<[bindings::bpf_tramp_links; bindings::bpf_tramp_prog_type_BPF_TRAMP_MAX as usize]>,
+);
 
 impl TrampLinks {
     /// Empty tables.
@@ -227,11 +234,13 @@ pub unsafe fn trampoline_size(
     stub: *mut c_void,
 ) -> Result<usize> {
     // SAFETY: `tlinks` has `BPF_TRAMP_MAX` tables by the caller's promise.
-    let fentry = unsafe { &mut *tlinks.add(bindings::bpf_tramp_prog_type_BPF_TRAMP_FENTRY as usize) };
+    let fentry =
+        unsafe { &mut *tlinks.add(bindings::bpf_tramp_prog_type_BPF_TRAMP_FENTRY as usize) };
     fentry.links[0] = link;
     fentry.nr_links = 1;
     // SAFETY: Arguments valid by the caller's promise.
-    let size = unsafe { bindings::arch_bpf_trampoline_size(model, tramp_flags(model), tlinks, stub) };
+    let size =
+        unsafe { bindings::arch_bpf_trampoline_size(model, tramp_flags(model), tlinks, stub) };
     positive(size)
 }
 
@@ -301,11 +310,15 @@ impl Images {
         tlinks: &mut TrampLinks,
         link: &TrampLink,
         model: &bindings::btf_func_model,
-        stub: *mut c_void,
+        stub: Option<CfiStub>,
     ) -> Result<(*mut u8, usize)> {
         let tl = tlinks.as_raw();
+        let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
         // SAFETY: `tlinks` are tables, `link` is live.
         let size = unsafe { trampoline_size(tl, link.as_raw(), model, stub) }?;
+        if size > PAGE_SIZE {
+            return Err(E2BIG);
+        }
         let cur = self.pages.last().filter(|_| size <= PAGE_SIZE - self.used);
         let (start, new_page) = match cur {
             Some(page) => (page.as_ptr().wrapping_add(self.used), None),

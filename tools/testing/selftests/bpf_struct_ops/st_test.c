@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <bpf/bpf.h>
@@ -57,8 +58,10 @@ static int ca_slot(int which)
 	return st_member_off(&tcp, ca_slots[which].member);
 }
 
-/* Loads ca_count under a fresh name; fills c->value with its prog fds. */
-static int ca_open(struct ca *c, const char *name)
+/* Loads ca_count under a fresh name with map flags @flags (BPF_F_LINK);
+ * fills c->value with its prog fds.
+ */
+static int ca_open_flags(struct ca *c, const char *name, __u32 flags)
 {
 	unsigned int i;
 
@@ -67,6 +70,8 @@ static int ca_open(struct ca *c, const char *name)
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->skel = ca_count__open();
 	if (!c->skel)
+		return -1;
+	if (flags && bpf_map__set_map_flags(c->skel->maps.ca_count, flags))
 		return -1;
 	/* The object's copy of the struct, laid out as the kernel's. */
 	memcpy((char *)bpf_map__initial_value(c->skel->maps.ca_count, NULL) +
@@ -78,6 +83,11 @@ static int ca_open(struct ca *c, const char *name)
 		*(__u64 *)(c->value + ca_slot(i)) = bpf_program__fd(ca_prog(c->skel, i));
 	memcpy(c->value + st_member_off(&tcp, "name"), c->name, sizeof(c->name));
 	return 0;
+}
+
+static int ca_open(struct ca *c, const char *name)
+{
+	return ca_open_flags(c, name, 0);
 }
 
 static int ca_register(struct ca *c)
@@ -732,8 +742,8 @@ out:
 	return -1;
 }
 
-/* bpf_dummy_ops' reg() refuses: the update fails and leaves the map INIT. */
-static int test_reg_failure_rolls_back(void)
+/* bpf_dummy_ops' init_member() refuses: the update fails and leaves the map INIT. */
+static int test_init_member_failure_rolls_back(void)
 {
 	struct bpf_link *link = NULL;
 	unsigned char v[4096];
@@ -749,7 +759,7 @@ static int test_reg_failure_rolls_back(void)
 		       i, link ? "success" : strerror(errno));
 		ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(s->maps.dummy_1), &key, v));
 		ASSERT(all_zero(v, bpf_map__value_size(s->maps.dummy_1)),
-		       "map not back to INIT after a refused reg");
+		       "map not back to INIT after init_member() refused");
 	}
 	dummy_ops__destroy(s);
 	return 0;
@@ -806,6 +816,206 @@ out:
 	return -1;
 }
 
+/* ---- links (BPF_F_LINK maps) --------------------------------------------- */
+
+static int link_create(int map_fd)
+{
+	return bpf_link_create(map_fd, 0, BPF_STRUCT_OPS, NULL);
+}
+
+static __u32 link_map_id(int link_fd)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_link_get_info_by_fd(link_fd, &info, &len))
+		return 0;
+	return info.struct_ops.map_id;
+}
+
+/* The "map_id:" line of the link fd's fdinfo, 0 without one. */
+static __u32 fdinfo_map_id(int fd)
+{
+	char path[64], line[256];
+	unsigned int id = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "map_id: %u", &id) == 1)
+			break;
+	fclose(f);
+	return id;
+}
+
+static int test_link_lifecycle(void)
+{
+	struct st_tcp t = { .listen_fd = -1, .cli = -1, .srv = -1 };
+	struct pollfd pfd;
+	unsigned char v[4096];
+	int lfd = -1;
+	__u32 id;
+	struct ca c;
+
+	ASSERT_OK(ca_open_flags(&c, "st_link", BPF_F_LINK));
+	id = st_map_id(c.map_fd);
+	ASSERT_OK(ca_register(&c));
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(st_state(v) == ST_READY, "state %u after update, want READY", st_state(v));
+	ASSERT(!st_ca_available("st_link"), "READY map registered without a link");
+	ASSERT_ERRNO(ca_delete(&c), EOPNOTSUPP);
+	ASSERT_ERRNO(ca_register(&c), EBUSY);
+
+	lfd = link_create(c.map_fd);
+	ASSERT(lfd >= 0, "link_create: %s", strerror(errno));
+	ASSERT(st_ca_available("st_link"), "CA not registered by its link");
+	ASSERT(link_map_id(lfd) == id, "link info map_id %u, want %u", link_map_id(lfd), id);
+	ASSERT(fdinfo_map_id(lfd) == id, "fdinfo map_id %u, want %u", fdinfo_map_id(lfd), id);
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(st_state(v) == ST_READY, "state %u with a link, want READY", st_state(v));
+	ASSERT(st_refcnt(v) == 1 || !st_impl_is_rust(), "refcnt %u with a link, want 1",
+	       st_refcnt(v));
+	ASSERT_OK(st_tcp_open(&t, "st_link"));
+	ASSERT_OK(ca_lookup(&c, v));
+	ASSERT(st_refcnt(v) == 2 || !st_impl_is_rust(),
+	       "refcnt %u with a link and a connection, want 2", st_refcnt(v));
+
+	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	ASSERT(poll(&pfd, 1, 0) == 0, "attached link polls ready (%#x)", pfd.revents);
+	ASSERT_OK(bpf_link_detach(lfd));
+	ASSERT(!st_ca_available("st_link"), "CA still listed after detach");
+	ASSERT(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP), "no POLLHUP after detach");
+	ASSERT(link_map_id(lfd) == 0, "detached link still shows map %u", link_map_id(lfd));
+	ASSERT_OK(bpf_link_detach(lfd));	/* twice is fine */
+	/* The connection keeps its CA: the map stays until it closes. */
+	ASSERT_OK(st_tcp_push(&t, MB));
+	close(lfd);
+	lfd = -1;
+	ca_close(&c);
+	ASSERT(!st_map_gone(id), "map %u freed under a connection", id);
+	st_tcp_close(&t);
+	ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed", id);
+	return 0;
+out:
+	if (lfd >= 0)
+		close(lfd);
+	st_tcp_close(&t);
+	ca_close(&c);
+	return -1;
+}
+
+static int test_link_errors(void)
+{
+	int lfd = -1, dup_fd = -1;
+	struct ca c, plain, dup;
+
+	plain.skel = dup.skel = NULL;
+	ASSERT_OK(ca_open_flags(&c, "st_lerr", BPF_F_LINK));
+	ASSERT_ERRNO(link_create(c.map_fd), EINVAL);		/* INIT, not READY */
+	ASSERT_OK(ca_open(&plain, "st_lplain"));
+	ASSERT_OK(ca_register(&plain));
+	ASSERT_ERRNO(link_create(plain.map_fd), EINVAL);	/* no BPF_F_LINK */
+
+	/* reg() refuses (the name is taken): no link is left behind, and the
+	 * READY map links fine once the name is free.
+	 */
+	ASSERT_OK(ca_open_flags(&dup, "st_lplain", BPF_F_LINK));
+	ASSERT_OK(ca_register(&dup));
+	ASSERT_ERRNO(link_create(dup.map_fd), EEXIST);
+	ASSERT_OK(ca_delete(&plain));
+	dup_fd = link_create(dup.map_fd);
+	ASSERT(dup_fd >= 0, "link_create after the name was freed: %s", strerror(errno));
+	ASSERT(st_ca_available("st_lplain"), "CA not registered by its link");
+
+	ASSERT_OK(ca_register(&c));
+	lfd = link_create(c.map_fd);
+	ASSERT(lfd >= 0, "link_create: %s", strerror(errno));
+	ASSERT_ERRNO(bpf_link_update(lfd, plain.map_fd, NULL), EINVAL);	/* not a link map */
+	ASSERT_OK(bpf_link_detach(lfd));
+	ASSERT_ERRNO(bpf_link_update(lfd, c.map_fd, NULL), ENOLINK);
+	close(lfd);
+	close(dup_fd);
+	ca_close(&dup);
+	ca_close(&plain);
+	ca_close(&c);
+	return 0;
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (dup_fd >= 0)
+		close(dup_fd);
+	ca_close(&dup);
+	ca_close(&plain);
+	ca_close(&c);
+	return -1;
+}
+
+static int test_link_update(void)
+{
+	struct st_tcp t1 = { .listen_fd = -1, .cli = -1, .srv = -1 };
+	struct st_tcp t2 = { .listen_fd = -1, .cli = -1, .srv = -1 };
+	LIBBPF_OPTS(bpf_link_update_opts, opts);
+	unsigned char v[4096];
+	__u64 a_inits, b_inits;
+	int lfd = -1;
+	struct ca a, b;
+
+	b.skel = NULL;
+	ASSERT_OK(ca_open_flags(&a, "st_lupd", BPF_F_LINK));
+	ASSERT_OK(ca_open_flags(&b, "st_lupd", BPF_F_LINK));
+	ASSERT_OK(ca_register(&a));
+	ASSERT_OK(ca_register(&b));
+	lfd = link_create(a.map_fd);
+	ASSERT(lfd >= 0, "link_create: %s", strerror(errno));
+	ASSERT_OK(st_tcp_open(&t1, "st_lupd"));
+	a_inits = a.skel->bss->cnt_init;
+	ASSERT(a_inits > 0, "first connection did not run map a's init");
+
+	/* BPF_F_REPLACE with the wrong old map. */
+	opts.flags = BPF_F_REPLACE;
+	opts.old_map_fd = b.map_fd;
+	ASSERT_ERRNO(bpf_link_update(lfd, b.map_fd, &opts), EPERM);
+	opts.old_map_fd = a.map_fd;
+	ASSERT_OK(bpf_link_update(lfd, b.map_fd, &opts));
+	ASSERT(link_map_id(lfd) == st_map_id(b.map_fd), "link shows map %u after update",
+	       link_map_id(lfd));
+	ASSERT(st_ca_available("st_lupd"), "CA gone during update");
+
+	ASSERT_OK(st_tcp_open(&t2, "st_lupd"));
+	b_inits = b.skel->bss->cnt_init;
+	ASSERT(b_inits > 0, "new connection did not get map b");
+	ASSERT(a.skel->bss->cnt_init == a_inits, "new connection ran map a's init");
+	/* The old connection keeps map a. */
+	ASSERT_OK(st_tcp_push(&t1, MB));
+	ASSERT_OK(ca_lookup(&a, v));
+	ASSERT(st_refcnt(v) == 1 || !st_impl_is_rust(),
+	       "map a refcnt %u with one connection left, want 1", st_refcnt(v));
+	ASSERT_OK(ca_lookup(&b, v));
+	ASSERT(st_refcnt(v) == 2 || !st_impl_is_rust(),
+	       "map b refcnt %u with the link and a connection, want 2", st_refcnt(v));
+	ASSERT_OK(bpf_link_detach(lfd));
+	close(lfd);
+	lfd = -1;
+	st_tcp_close(&t1);
+	st_tcp_close(&t2);
+	ASSERT(st_wait(ca_lookup(&a, v) == 0 && st_refcnt(v) == 0, 3000) || !st_impl_is_rust(),
+	       "map a refcnt %u after everything closed", st_refcnt(v));
+	ca_close(&a);
+	ca_close(&b);
+	return 0;
+out:
+	if (lfd >= 0)
+		close(lfd);
+	st_tcp_close(&t1);
+	st_tcp_close(&t2);
+	ca_close(&a);
+	ca_close(&b);
+	return -1;
+}
+
 #define T(fn) { #fn, test_##fn }
 static const struct { const char *name; int (*fn)(void); } tests[] = {
 	T(lookup_before_update),
@@ -830,7 +1040,10 @@ static const struct { const char *name; int (*fn)(void); } tests[] = {
 	T(pinned_map_shows_value),
 	T(dummy_test_run),
 	T(dummy_nullable_enforced),
-	T(reg_failure_rolls_back),
+	T(init_member_failure_rolls_back),
+	T(link_lifecycle),
+	T(link_errors),
+	T(link_update),
 };
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The code bar: clippy on the Rust we build (the kernel crate with
+# rust/kernel/bpf, and kernel/bpf/struct_ops.rs), rustfmt, checkpatch on our
+# C files and patches. Exit status 1 on any finding.
+#
+# usage: lint.sh REPO SRC OUT
+set -uo pipefail
+repo=$(cd "$1" && pwd) src=$2 out=$3
+. "$repo/harness/kmake.sh"
+rc=0
+log="$out/lint.log"
+
+# clippy only speaks while a crate compiles: drop the objects so they do.
+rm -f "$out/rust/kernel.o" "$out/kernel/bpf/struct_ops.o"
+kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver -j"$(($(nproc) + 1))" \
+	rust/ kernel/bpf/ > "$log" 2>&1 || { echo "lint: build failed, see $log"; rc=1; }
+if grep -qE '^(warning|error)' "$log"; then
+	grep -E '^(warning|error)' -A12 "$log"
+	echo "lint: clippy findings, see $log"
+	rc=1
+fi
+
+if ! kmake rustfmtcheck > "$out/rustfmt.log" 2>&1; then
+	grep -E '^Diff in' "$out/rustfmt.log" | sed "s|$src/||" | sort -u
+	echo "lint: rustfmt differences, see $out/rustfmt.log"
+	rc=1
+fi
+
+cd "$repo"
+cfiles=$(git ls-files -- include kernel rust/helpers | grep -E '\.[ch]$')
+for f in $cfiles; do
+	"$src/scripts/checkpatch.pl" --no-tree --quiet --strict -f "$f" || rc=1
+done
+cd "$repo/patches"
+for p in *.patch; do
+	"$src/scripts/checkpatch.pl" --no-tree --quiet --strict --no-signoff \
+		--ignore COMMIT_MESSAGE,COMMIT_LOG_LONG_LINE,FILE_PATH_CHANGES "$p" || rc=1
+done
+[ $rc = 0 ] && echo "lint: clean (clippy, rustfmt, checkpatch)"
+exit $rc

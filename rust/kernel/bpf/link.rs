@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! BPF links: a link type written in Rust, turned into a `struct bpf_link_ops`.
+//!
+//! C header: [`include/linux/bpf.h`](srctree/include/linux/bpf.h).
+//!
+//! A link type implements [`LinkOps`]; [`LinkOpsTable::new`] builds the C
+//! table. [`LinkPrimer`] is a link between `bpf_link_prime()` and
+//! `bpf_link_settle()`: it has an fd reserved, and dropping it undoes that.
+
+use super::map::{Map, MapRef, SeqFile};
+use crate::{
+    alloc::KBox,
+    bindings, build_error,
+    error::{from_result, to_result, Result},
+    prelude::*,
+};
+use core::marker::PhantomData;
+
+/// A link's Rust type.
+///
+/// # Safety
+///
+/// Implementers have the layout of a C struct whose first field is a
+/// `struct bpf_link`, and every `struct bpf_link` passed to the [`LinkOps`]
+/// of which they are the `Link` is the first field of one of them, allocated
+/// in a `KBox` and given to [`LinkPrimer::new`].
+pub unsafe trait LinkType: Sized {}
+
+/// What `poll()` on a link's fd hands over.
+pub struct PollWaiter {
+    file: *mut bindings::file,
+    pts: *mut bindings::poll_table_struct,
+}
+
+impl PollWaiter {
+    /// The file being polled.
+    pub fn file(&self) -> *mut bindings::file {
+        self.file
+    }
+
+    /// The poll table to register wait queues with.
+    pub fn table(&self) -> *mut bindings::poll_table_struct {
+        self.pts
+    }
+}
+
+/// The operations of a link type.
+#[vtable]
+pub trait LinkOps {
+    /// The link's type.
+    type Link: LinkType;
+
+    /// Frees a link whose last reference is gone.
+    fn dealloc(link: KBox<Self::Link>);
+
+    /// `BPF_LINK_DETACH`.
+    fn detach(_link: &Self::Link) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Prints the link's own lines of `/proc/<pid>/fdinfo/<fd>`.
+    fn show_fdinfo(_link: &Self::Link, _m: &SeqFile) {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Fills the link's part of `BPF_OBJ_GET_INFO_BY_FD`.
+    fn fill_link_info(_link: &Self::Link, _info: &mut bindings::bpf_link_info) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `BPF_LINK_UPDATE` to another map (`old` with `BPF_F_REPLACE`).
+    fn update_map(_link: &Self::Link, _new: MapRef, _old: Option<&Map>) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `poll()` on the link's fd: returns the events ready.
+    fn poll(_link: &Self::Link, _waiter: &PollWaiter) -> u32 {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A `struct bpf_link_ops` built from a [`LinkOps`] implementation.
+#[repr(transparent)]
+pub struct LinkOpsTable(bindings::bpf_link_ops);
+
+impl LinkOpsTable {
+    /// The table for `T`.
+    pub const fn new<T: LinkOps>() -> Self {
+        // SAFETY: All fields are optional function pointers; zeroes are `None`.
+        let empty: bindings::bpf_link_ops = unsafe { core::mem::zeroed() };
+        LinkOpsTable(bindings::bpf_link_ops {
+            dealloc: Some(Adapter::<T>::dealloc),
+            detach: if T::HAS_DETACH {
+                Some(Adapter::<T>::detach)
+            } else {
+                None
+            },
+            show_fdinfo: if T::HAS_SHOW_FDINFO {
+                Some(Adapter::<T>::show_fdinfo)
+            } else {
+                None
+            },
+            fill_link_info: if T::HAS_FILL_LINK_INFO {
+                Some(Adapter::<T>::fill_link_info)
+            } else {
+                None
+            },
+            update_map: if T::HAS_UPDATE_MAP {
+                Some(Adapter::<T>::update_map)
+            } else {
+                None
+            },
+            poll: if T::HAS_POLL {
+                Some(Adapter::<T>::poll)
+            } else {
+                None
+            },
+            ..empty
+        })
+    }
+}
+
+struct Adapter<T: LinkOps>(PhantomData<T>);
+
+impl<T: LinkOps> Adapter<T> {
+    /// # Safety
+    ///
+    /// `link` is a live link of this type.
+    unsafe fn link<'a>(link: *const bindings::bpf_link) -> &'a T::Link {
+        // SAFETY: By `LinkType`, the link is the first field of a `T::Link`.
+        unsafe { &*link.cast() }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the BPF core once, with a link of this type whose last
+    /// reference is gone.
+    unsafe extern "C" fn dealloc(link: *mut bindings::bpf_link) {
+        // SAFETY: By `LinkType`, the link came from a `KBox<T::Link>`, now ours.
+        T::dealloc(unsafe { KBox::from_raw(link.cast()) });
+    }
+
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live link of this type.
+    unsafe extern "C" fn detach(link: *mut bindings::bpf_link) -> i32 {
+        // SAFETY: By the caller's promise.
+        let link = unsafe { Self::link(link) };
+        from_result(|| T::detach(link).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live link of this type and the
+    /// seq_file being shown.
+    unsafe extern "C" fn show_fdinfo(link: *const bindings::bpf_link, m: *mut bindings::seq_file) {
+        // SAFETY: By the caller's promise.
+        let (link, m) = unsafe { (Self::link(link), &*m.cast::<SeqFile>()) };
+        T::show_fdinfo(link, m);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live link of this type and its info.
+    unsafe extern "C" fn fill_link_info(
+        link: *const bindings::bpf_link,
+        info: *mut bindings::bpf_link_info,
+    ) -> i32 {
+        // SAFETY: By the caller's promise.
+        let (link, info) = unsafe { (Self::link(link), &mut *info) };
+        from_result(|| T::fill_link_info(link, info).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the BPF core with a live link of this type, a live new map
+    /// and a NULL or live old map.
+    unsafe extern "C" fn update_map(
+        link: *mut bindings::bpf_link,
+        new: *mut bindings::bpf_map,
+        old: *mut bindings::bpf_map,
+    ) -> i32 {
+        // SAFETY: By the caller's promise; the BPF core holds a reference on
+        // `new` during the call, so taking another one is fine.
+        let (link, new, old) = unsafe {
+            (
+                Self::link(link),
+                Map::from_raw(new).get(),
+                (!old.is_null()).then(|| Map::from_raw(old)),
+            )
+        };
+        from_result(|| T::update_map(link, new, old).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a link fd of this type being polled.
+    unsafe extern "C" fn poll(
+        file: *mut bindings::file,
+        pts: *mut bindings::poll_table_struct,
+    ) -> u32 {
+        // SAFETY: A link file's private data is its link.
+        let link = unsafe { Self::link((*file).private_data.cast()) };
+        T::poll(link, &PollWaiter { file, pts })
+    }
+}
+
+/// A link between `bpf_link_prime()` and `bpf_link_settle()`: its fd is
+/// reserved but not installed. Dropping it cleans the fd up and frees the
+/// link through its `dealloc`.
+///
+/// # Invariants
+///
+/// `primer` was filled by a successful `bpf_link_prime()` of a `T`.
+pub struct LinkPrimer<T: LinkType> {
+    primer: bindings::bpf_link_primer,
+    _p: PhantomData<T>,
+}
+
+impl<T: LinkType> LinkPrimer<T> {
+    /// Initialises `link` with `ops` and reserves its fd.
+    pub fn new(link: KBox<T>, link_type: u32, ops: &'static LinkOpsTable) -> Result<Self> {
+        let raw = KBox::into_raw(link).cast::<bindings::bpf_link>();
+        // SAFETY: By `LinkType`, `raw` starts with a `bpf_link`; no program.
+        unsafe { bindings::bpf_link_init(raw, link_type, &ops.0, core::ptr::null_mut()) };
+        let mut primer = bindings::bpf_link_primer::default();
+        // SAFETY: `raw` is an initialised link, `primer` writable.
+        if let Err(e) = to_result(unsafe { bindings::bpf_link_prime(raw, &mut primer) }) {
+            // Not in a file yet: ours to free.
+            // SAFETY: `raw` came from `KBox::into_raw` above.
+            drop(unsafe { KBox::from_raw(raw.cast::<T>()) });
+            return Err(e);
+        }
+        // INVARIANT: Primed above.
+        Ok(LinkPrimer {
+            primer,
+            _p: PhantomData,
+        })
+    }
+
+    /// The link.
+    pub fn link(&self) -> &T {
+        // SAFETY: By the type invariant, `primer.link` is our `T`, alive
+        // while its file is.
+        unsafe { &*self.primer.link.cast::<T>() }
+    }
+
+    /// Installs the fd; from now on userspace owns the link. Returns the fd.
+    pub fn settle(mut self) -> i32 {
+        // SAFETY: By the type invariant the primer is primed.
+        let fd = unsafe { bindings::bpf_link_settle(&mut self.primer) };
+        core::mem::forget(self);
+        fd
+    }
+}
+
+impl<T: LinkType> Drop for LinkPrimer<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the primer is primed and not settled.
+        unsafe { bindings::bpf_link_cleanup(&mut self.primer) };
+    }
+}

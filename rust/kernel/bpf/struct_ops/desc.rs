@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The struct_ops types subsystems register, and the BPF core's descriptors
+//! of them.
+
+use crate::{
+    alloc::{flags::GFP_KERNEL, KVec},
+    bindings,
+    bpf::btf::{Btf, BtfType},
+    error::{code::*, to_result, Result},
+    ffi::c_void,
+    str::{CStr, CString},
+    types::Opaque,
+};
+use core::ptr::NonNull;
+
+/// A struct_ops type as a subsystem registers it (`struct bpf_struct_ops`).
+///
+/// # Invariants
+///
+/// Wraps a registered `struct bpf_struct_ops`; only descriptor init, which
+/// has it exclusively (`&mut`), writes it.
+#[repr(transparent)]
+pub struct StructOps(Opaque<bindings::bpf_struct_ops>);
+
+impl StructOps {
+    pub(super) fn raw(&self) -> &bindings::bpf_struct_ops {
+        // SAFETY: By the type invariant, shared references see no writes.
+        unsafe { &*self.0.get() }
+    }
+
+    /// The name of the kernel struct, e.g. `tcp_congestion_ops`.
+    pub fn name(&self) -> &CStr {
+        let name = self.raw().name;
+        if name.is_null() {
+            return crate::c_str!("");
+        }
+        // SAFETY: A registered struct_ops names itself with a static string.
+        unsafe { CStr::from_char_ptr(name) }
+    }
+
+    /// Whether the subsystem gave CFI stubs (required).
+    pub fn has_cfi_stubs(&self) -> bool {
+        !self.raw().cfi_stubs.is_null()
+    }
+
+    /// The CFI stub of the member at byte offset `moff` of `t`, the struct
+    /// type the stubs instance; `None` when the member is not supported.
+    pub fn cfi_stub(&self, t: &BtfType, moff: usize) -> Option<CfiStub> {
+        let fits = moff
+            .checked_add(core::mem::size_of::<*mut c_void>())
+            .is_some_and(|end| end <= t.size() as usize);
+        if !fits {
+            return None;
+        }
+        // SAFETY: `moff` plus a pointer is within `t`, which the stubs instance.
+        unsafe { self.cfi_stub_at(moff) }
+    }
+
+    /// The CFI stub at byte offset `moff` of the stubs, without bounds.
+    ///
+    /// # Safety
+    ///
+    /// `moff` is the offset of a member of the type the stubs instance.
+    pub unsafe fn cfi_stub_at(&self, moff: usize) -> Option<CfiStub> {
+        let stubs = self.raw().cfi_stubs.cast::<u8>();
+        if stubs.is_null() {
+            return None;
+        }
+        // SAFETY: In bounds by the caller's promise.
+        let stub = unsafe { stubs.add(moff).cast::<*mut c_void>().read_unaligned() };
+        // INVARIANT: A function the subsystem gave as the member's stub.
+        NonNull::new(stub).map(CfiStub)
+    }
+
+    /// The module that registered the type (NULL for vmlinux).
+    pub fn owner(&self) -> *mut bindings::module {
+        self.raw().owner
+    }
+
+    /// Whether links may switch a registration to another map.
+    pub fn has_update(&self) -> bool {
+        self.raw().update.is_some()
+    }
+
+    /// The subsystem's `init(btf)` check of the type.
+    pub fn init(&self, btf: &Btf) -> Result {
+        match self.raw().init {
+            // SAFETY: The subsystem's callback, with its own BTF.
+            Some(init) => to_result(unsafe { init(btf.as_raw()) }),
+            None => Err(EINVAL),
+        }
+    }
+
+    /// The func model of member `i`.
+    pub fn func_model(&self, i: usize) -> Option<&bindings::btf_func_model> {
+        self.raw().func_models.get(i)
+    }
+
+    /// Computes the func model of member `i` from its prototype.
+    pub fn distill_func_model(
+        &mut self,
+        i: usize,
+        log: Option<&mut VerifierLog>,
+        btf: &Btf,
+        func_proto: &BtfType,
+        name: &CStr,
+    ) -> Result<&bindings::btf_func_model> {
+        // SAFETY: `&mut self`: we have the struct exclusively.
+        let raw = unsafe { &mut *self.0.get() };
+        let model = raw.func_models.get_mut(i).ok_or(EINVAL)?;
+        // SAFETY: `btf` and its type `func_proto` are valid, `name` is
+        // NUL-terminated, `model` writable; `log` is the caller's (or NULL).
+        to_result(unsafe {
+            bindings::btf_distill_func_proto(
+                log.map_or(core::ptr::null_mut(), |l| l.0.get()),
+                btf.as_raw(),
+                func_proto.as_raw(),
+                name.as_char_ptr(),
+                model,
+            )
+        })?;
+        Ok(model)
+    }
+}
+
+/// A member's CFI stub: the kernel function that stands for the member in
+/// trampolines (its address gives the kCFI type hash) and whose argument
+/// names say which arguments may be NULL.
+///
+/// # Invariants
+///
+/// The address of a kernel function.
+#[derive(Clone, Copy)]
+pub struct CfiStub(NonNull<c_void>);
+
+impl CfiStub {
+    /// The function's address.
+    pub fn as_ptr(self) -> *mut c_void {
+        self.0.as_ptr()
+    }
+
+    /// The function's symbol name, from kallsyms.
+    pub fn name(self) -> Result<CString> {
+        let mut sym = [0u8; bindings::KSYM_SYMBOL_LEN];
+        // SAFETY: `sym` has the room `kallsyms_lookup` may write; the other
+        // outputs are optional.
+        let found = unsafe {
+            bindings::kallsyms_lookup(
+                self.as_ptr() as usize as _,
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+                sym.as_mut_ptr().cast(),
+            )
+        };
+        if found.is_null() {
+            return Err(ENOENT);
+        }
+        let end = sym.iter().position(|&b| b == 0).ok_or(ENOENT)?;
+        let name = CStr::from_bytes_with_nul(sym.get(..=end).ok_or(ENOENT)?).map_err(|_| ENOENT)?;
+        Ok(name.to_cstring()?)
+    }
+}
+
+/// A verifier log, where BTF parsing explains what it refused.
+#[repr(transparent)]
+pub struct VerifierLog(Opaque<bindings::bpf_verifier_log>);
+
+impl VerifierLog {
+    /// Creates a reference from a raw pointer, `None` for NULL.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is NULL or a log nobody else writes for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_verifier_log) -> Option<&'a mut Self> {
+        // SAFETY: Transparent wrapper; validity is the caller's promise.
+        NonNull::new(ptr).map(|p| unsafe { &mut *p.as_ptr().cast() })
+    }
+}
+
+/// The verifier information on the `__nullable` arguments of one member.
+///
+/// # Invariants
+///
+/// `0.info` is NULL with `cnt == 0`, or a `KVec` buffer of exactly `cnt`
+/// entries given up with `into_raw_parts`.
+#[repr(transparent)]
+pub struct ArgInfo(bindings::bpf_struct_ops_arg_info);
+
+impl ArgInfo {
+    /// Arguments as the verifier should see them.
+    pub fn new(args: &[bindings::bpf_ctx_arg_aux]) -> Result<Self> {
+        if args.is_empty() {
+            // INVARIANT: NULL and 0.
+            return Ok(ArgInfo(bindings::bpf_struct_ops_arg_info::default()));
+        }
+        let mut v = KVec::with_capacity(args.len(), GFP_KERNEL)?;
+        for a in args {
+            v.push(*a, GFP_KERNEL)?;
+        }
+        let (info, len, _cap) = v.into_raw_parts();
+        // INVARIANT: `with_capacity` reserved exactly `len` entries.
+        Ok(ArgInfo(bindings::bpf_struct_ops_arg_info {
+            info,
+            cnt: len as u32,
+        }))
+    }
+}
+
+impl Drop for ArgInfo {
+    fn drop(&mut self) {
+        if !self.0.info.is_null() {
+            let n = self.0.cnt as usize;
+            // SAFETY: By the type invariant, a `KVec` buffer of `n` entries.
+            drop(unsafe { KVec::from_raw_parts(self.0.info, n, n) });
+        }
+    }
+}
+
+/// The BPF core's descriptor of a struct_ops type.
+///
+/// # Invariants
+///
+/// Wraps a `struct bpf_struct_ops_desc` of a registered type. Once
+/// [`Desc::set_types`] ran, `type`, `value_type` and the ids are those of a
+/// BTF object that outlives the descriptor, and `arg_info` is NULL or a
+/// `KVec` of exactly `vlen(type)` [`ArgInfo`]s.
+#[repr(transparent)]
+pub struct Desc(Opaque<bindings::bpf_struct_ops_desc>);
+
+impl Desc {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live, initialised descriptor for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::bpf_struct_ops_desc) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity is the caller's promise.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Creates an exclusive reference, for descriptor init and release.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live descriptor nobody else uses for `'a`.
+    pub unsafe fn from_raw_mut<'a>(ptr: *mut bindings::bpf_struct_ops_desc) -> &'a mut Self {
+        // SAFETY: Transparent wrapper; exclusivity is the caller's promise.
+        unsafe { &mut *ptr.cast() }
+    }
+
+    /// The descriptor whose value type is `value_id` in `btf`.
+    pub fn find_value(btf: &Btf, value_id: u32) -> Option<&Desc> {
+        // SAFETY: `btf` is valid; descriptors live as long as their BTF.
+        let d = unsafe { bindings::bpf_struct_ops_find_value(btf.as_raw(), value_id) };
+        // SAFETY: Found descriptors are initialised.
+        NonNull::new(d.cast_mut()).map(|d| unsafe { Desc::from_raw(d.as_ptr()) })
+    }
+
+    /// The raw descriptor.
+    pub fn as_raw(&self) -> *mut bindings::bpf_struct_ops_desc {
+        self.0.get()
+    }
+
+    fn raw(&self) -> &bindings::bpf_struct_ops_desc {
+        // SAFETY: Shared references see no writes (those need `&mut`).
+        unsafe { &*self.0.get() }
+    }
+
+    fn raw_mut(&mut self) -> &mut bindings::bpf_struct_ops_desc {
+        // SAFETY: `&mut self` is exclusive.
+        unsafe { &mut *self.0.get() }
+    }
+
+    /// The subsystem's struct_ops.
+    pub fn st_ops(&self) -> &StructOps {
+        // SAFETY: A descriptor always points to its struct_ops, which outlives it.
+        unsafe { &*self.raw().st_ops.cast::<StructOps>() }
+    }
+
+    /// The subsystem's struct_ops, exclusively (descriptor init only).
+    pub fn st_ops_mut(&mut self) -> &mut StructOps {
+        // SAFETY: As above; `&mut self` means registration is in progress and
+        // nobody else uses the struct_ops.
+        unsafe { &mut *self.raw_mut().st_ops.cast::<StructOps>() }
+    }
+
+    /// The kernel struct's BTF type (e.g. `tcp_congestion_ops`).
+    pub fn type_(&self) -> Option<&BtfType> {
+        let t = self.raw().type_;
+        // SAFETY: By the type invariant, a type of a BTF that outlives `self`.
+        (!t.is_null()).then(|| unsafe { BtfType::from_raw(t) })
+    }
+
+    /// The value's BTF type (`bpf_struct_ops_<name>`).
+    pub fn value_type(&self) -> Option<&BtfType> {
+        let t = self.raw().value_type;
+        // SAFETY: By the type invariant, a type of a BTF that outlives `self`.
+        (!t.is_null()).then(|| unsafe { BtfType::from_raw(t) })
+    }
+
+    /// BTF id of the kernel struct.
+    pub fn type_id(&self) -> u32 {
+        self.raw().type_id
+    }
+
+    /// Records the BTF types found for the descriptor, with the members'
+    /// argument information.
+    ///
+    /// `arg_info` must have exactly one entry per member, and no spare
+    /// capacity (as `KVec::with_capacity` of that length gives).
+    pub fn set_types(
+        &mut self,
+        btf: &Btf,
+        type_id: u32,
+        value_id: u32,
+        arg_info: KVec<ArgInfo>,
+    ) -> Result {
+        let t = btf.type_by_id(type_id).ok_or(EINVAL)?;
+        let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
+        if arg_info.len() != usize::from(t.vlen()) || arg_info.capacity() != arg_info.len() {
+            return Err(EINVAL);
+        }
+        self.release();
+        let (info, _, _) = arg_info.into_raw_parts();
+        let raw = self.raw_mut();
+        // INVARIANT: Types of `btf`, which owns the descriptor; `arg_info`
+        // has exactly `vlen(t)` entries (`with_capacity` is exact).
+        raw.type_ = t.as_raw();
+        raw.value_type = vt.as_raw();
+        raw.type_id = type_id;
+        raw.value_id = value_id;
+        raw.arg_info = info.cast();
+        Ok(())
+    }
+
+    /// Frees the argument information.
+    pub fn release(&mut self) {
+        let n = self.type_().map_or(0, |t| usize::from(t.vlen()));
+        let raw = self.raw_mut();
+        let info = core::mem::take(&mut raw.arg_info);
+        if !info.is_null() {
+            // SAFETY: By the type invariant, a `KVec` of exactly `n` `ArgInfo`s
+            // (a transparent wrapper of the C entries).
+            drop(unsafe { KVec::from_raw_parts(info.cast::<ArgInfo>(), n, n) });
+        }
+    }
+}

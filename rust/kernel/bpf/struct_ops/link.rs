@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Links of `BPF_F_LINK` struct_ops maps: each registers the map's struct
+//! with the subsystem while it is attached.
+
+use super::{State, StructOpsMap};
+use crate::{
+    alloc::{flags::GFP_KERNEL, KBox},
+    bindings,
+    bpf::{
+        link::{LinkType, PollWaiter},
+        map::{Map, MapRef},
+    },
+    error::{code::*, to_result, Result},
+    types::Opaque,
+};
+use core::{marker::PhantomData, ptr::NonNull};
+
+/// A reference to a struct_ops map.
+pub struct StructOpsMapRef(MapRef);
+
+impl StructOpsMapRef {
+    /// `map` as a struct_ops map, if it is one.
+    pub fn new(map: MapRef) -> Option<Self> {
+        (map.map_type() == bindings::bpf_map_type_BPF_MAP_TYPE_STRUCT_OPS).then_some(Self(map))
+    }
+}
+
+impl core::ops::Deref for StructOpsMapRef {
+    type Target = StructOpsMap;
+
+    fn deref(&self) -> &StructOpsMap {
+        // SAFETY: A struct_ops map (checked in `new`), alive while we hold it.
+        unsafe { StructOpsMap::from_map(self.0.as_raw()) }
+    }
+}
+
+impl StructOpsMap {
+    /// Whether links may register the map: a `BPF_F_LINK` map, READY.
+    pub fn valid_to_reg(&self) -> bool {
+        self.is_link_map() && self.state() == State::Ready
+    }
+}
+
+/// The global mutex that serialises registrations through links, their
+/// updates and detach, held.
+///
+/// # Invariants
+///
+/// Holds `bpf_struct_ops_update_mutex`, on this thread.
+pub struct LinksGuard(PhantomData<*mut ()>);
+
+impl LinksGuard {
+    /// Takes the mutex.
+    pub fn lock() -> Self {
+        // SAFETY: A mutex defined and initialised in C.
+        unsafe { bindings::mutex_lock(&raw mut bindings::bpf_struct_ops_update_mutex) };
+        // INVARIANT: Taken just above.
+        LinksGuard(PhantomData)
+    }
+}
+
+impl Drop for LinksGuard {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold it.
+        unsafe { bindings::mutex_unlock(&raw mut bindings::bpf_struct_ops_update_mutex) };
+    }
+}
+
+/// The link of a `BPF_F_LINK` struct_ops map (`struct bpf_struct_ops_link`).
+///
+/// # Invariants
+///
+/// `map` is NULL or a struct_ops map, READY, registered through this link,
+/// whose reference and one subsystem reference the link owns. It changes
+/// only under the update mutex and is read under RCU otherwise.
+/// `wait_hup` is initialised.
+#[repr(transparent)]
+pub struct StructOpsLink(Opaque<bindings::bpf_struct_ops_link>);
+
+// SAFETY: `StructOpsLink` is a transparent wrapper of a C struct starting with
+// `struct bpf_link`, allocated in a `KBox` by `StructOpsLink::new` and handed
+// to `LinkPrimer::new` by its only user.
+unsafe impl LinkType for StructOpsLink {}
+
+// SAFETY: Shared access follows the locking in the type invariants.
+unsafe impl Sync for StructOpsLink {}
+// SAFETY: The link may be freed on any thread.
+unsafe impl Send for StructOpsLink {}
+
+impl StructOpsLink {
+    /// A new link, registered with nothing.
+    pub fn new() -> Result<KBox<Self>> {
+        // SAFETY: All zeroes is a valid (unregistered) link.
+        let zeroed = unsafe { core::mem::zeroed() };
+        let link = KBox::new(StructOpsLink(Opaque::new(zeroed)), GFP_KERNEL)?;
+        // SAFETY: The wait queue is in the heap allocation, which the link
+        // never leaves.
+        unsafe { bindings::init_waitqueue_head(&raw mut (*link.0.get()).wait_hup) };
+        // INVARIANT: `map` NULL, `wait_hup` initialised.
+        Ok(link)
+    }
+
+    fn as_link(&self) -> *mut bindings::bpf_link {
+        // SAFETY: `link` is a field of the struct.
+        unsafe { &raw mut (*self.0.get()).link }
+    }
+
+    /// The registered map; the caller holds the update mutex.
+    fn map_locked(&self, _guard: &LinksGuard) -> Option<&StructOpsMap> {
+        // SAFETY: Under the update mutex.
+        let map = unsafe { bindings::bpf_struct_ops_link_map_locked(self.0.get()) };
+        // SAFETY: By the type invariant, a struct_ops map the link holds a
+        // reference on; it cannot change while the guard is borrowed.
+        (!map.is_null()).then(|| unsafe { StructOpsMap::from_map(map) })
+    }
+
+    /// Sets the registered map, returning the link's old reference.
+    fn set_map(&self, _guard: &mut LinksGuard, map: Option<StructOpsMapRef>) -> Option<MapRef> {
+        let new = map.map_or(core::ptr::null_mut(), |m| m.0.into_raw());
+        // SAFETY: Under the update mutex.
+        let old = unsafe { bindings::bpf_struct_ops_link_map_locked(self.0.get()) };
+        // SAFETY: Under the update mutex; RCU readers see the old map or the
+        // new one (maps are freed after a grace period).
+        unsafe { bindings::bpf_struct_ops_link_set_map(self.0.get(), new) };
+        // SAFETY: By the type invariant the link owned `old`.
+        NonNull::new(old).map(|m| unsafe { MapRef::from_raw(m) })
+    }
+
+    /// Registers `map` through the link (`reg(kdata, link)`), taking one
+    /// subsystem reference; `EINVAL` unless `map` is READY, `EBUSY` if the
+    /// link already registered a map.
+    pub fn register(&self, guard: &mut LinksGuard, map: StructOpsMapRef) -> Result {
+        if !map.valid_to_reg() {
+            return Err(EINVAL);
+        }
+        if self.map_locked(guard).is_some() {
+            return Err(EBUSY);
+        }
+        // SAFETY: We hold the update mutex, which guards the count of link
+        // maps; `map` holds the map.
+        unsafe { map.get_registration() };
+        // SAFETY: READY: the value is complete; the link is live.
+        if let Err(e) = unsafe { map.reg(self.as_link()) } {
+            // SAFETY: The reference taken above.
+            unsafe { map.put() };
+            return Err(e);
+        }
+        // INVARIANT: Registered, with its references.
+        drop(self.set_map(guard, Some(map)));
+        Ok(())
+    }
+
+    /// Unregisters what the link registered; returns whether it had.
+    pub fn unregister(&self, guard: &mut LinksGuard) -> bool {
+        let Some(map) = self.map_locked(guard) else {
+            return false;
+        };
+        // SAFETY: By the type invariant, registered through this link, with
+        // a subsystem reference the link owns, given up here.
+        unsafe {
+            map.unreg(self.as_link());
+            map.put();
+        }
+        // INVARIANT: NULL: nothing registered, no reference held.
+        drop(self.set_map(guard, None));
+        true
+    }
+
+    /// Switches the link's registration to `new` with the subsystem's
+    /// `update()`. Errors as in C: `ENOLINK` when detached, `EPERM` when
+    /// `expected` is not the current map, `EINVAL` for another struct_ops
+    /// type or a map that is not READY, `EOPNOTSUPP` without `update()`.
+    pub fn update(
+        &self,
+        guard: &mut LinksGuard,
+        new: StructOpsMapRef,
+        expected: Option<&Map>,
+    ) -> Result {
+        if !new.valid_to_reg() {
+            return Err(EINVAL);
+        }
+        let Some(update) = new.desc().st_ops().raw().update else {
+            return Err(EOPNOTSUPP);
+        };
+        let cur = self.map_locked(guard).ok_or(ENOLINK)?;
+        if expected.is_some_and(|e| e.as_raw() != cur.map().as_raw()) {
+            return Err(EPERM);
+        }
+        if new.desc().as_raw() != cur.desc().as_raw() {
+            return Err(EINVAL);
+        }
+        // SAFETY: Under the update mutex; `new` holds the map.
+        unsafe { new.get_registration() };
+        // SAFETY: Both values are READY and complete; `cur` is registered
+        // through this link.
+        let r = to_result(unsafe { update(new.kdata(), cur.kdata(), self.as_link()) });
+        match r {
+            // SAFETY: The registration's reference on `cur` is the link's.
+            Ok(()) => unsafe { cur.put() },
+            // SAFETY: The reference taken above.
+            Err(_) => unsafe { new.put() },
+        }
+        r?;
+        // INVARIANT: Registered with `new` now, with its references.
+        drop(self.set_map(guard, Some(new)));
+        Ok(())
+    }
+
+    /// The id of the map the link registered, if any (safe against a
+    /// concurrent update).
+    pub fn map_id(&self) -> Option<u32> {
+        // SAFETY: The link is alive; the helper reads under RCU.
+        let id = unsafe { bindings::bpf_struct_ops_link_map_id(self.0.get()) };
+        (id != 0).then_some(id)
+    }
+
+    /// `poll()`: `EPOLLHUP` once detached.
+    pub fn poll(&self, waiter: &PollWaiter) -> u32 {
+        // SAFETY: The link is alive, `waiter` is the poll in progress.
+        unsafe { bindings::bpf_struct_ops_link_poll(self.0.get(), waiter.file(), waiter.table()) }
+    }
+
+    /// Wakes pollers: the link was detached.
+    pub fn hup(&self) {
+        // SAFETY: The wait queue is initialised.
+        unsafe { bindings::bpf_struct_ops_link_hup(self.0.get()) };
+    }
+}

@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The struct_ops map: its value, state, subsystem refcount and trampolines.
+
+use super::{Desc, State, DATA_OFFSET};
+use crate::{
+    alloc::{KBox, KVec},
+    bindings,
+    bpf::{
+        btf::{Btf, BtfType, Member, ModuleBtf, ValueBtf},
+        map::{Map, MapArea, MapCreateAttr, MapRef, MapType},
+        trampoline::{Images, Ksym, TrampLink},
+    },
+    error::{code::*, to_result, Result},
+    ffi::c_void,
+    types::{ForeignOwnable, Opaque},
+};
+use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
+
+/// The trampolines of a registered map and everything they pin.
+pub struct Trampolines {
+    /// One link per func ptr member that has a program, in member order.
+    pub links: KVec<TrampLink>,
+    /// The kallsyms entries of the trampolines.
+    pub ksyms: KVec<Ksym>,
+    /// The pages the trampolines are in.
+    pub images: Images,
+    /// Whether some of the programs may sleep.
+    pub sleepable: bool,
+}
+
+/// A `BPF_MAP_TYPE_STRUCT_OPS` map (`struct bpf_struct_ops_map`).
+///
+/// # Invariants
+///
+/// - Created by [`StructOpsMap::create`]: `st_ops_desc`, `btf` and `uvalue`
+///   are set, the locks initialised, and the allocation holds `value_size`
+///   bytes at `kvalue`.
+/// - `kvalue.data` and `uvalue` are written only under `lock` while the state
+///   is INIT; other readers read them only after an acquire load of a state
+///   other than INIT, and the state never goes back to INIT from there.
+/// - `tramps` is NULL or a `KBox<Trampolines>` given up with `into_foreign`;
+///   it is set under `lock` before the state leaves INIT, and taken at free.
+/// - A non-zero `kvalue.common.refcnt` owns one reference to the map; its
+///   last put queues `put_map_rcu` on `rcu` under `put_lock`.
+/// - `refcnt_armed` says the count owned a map reference before; it is
+///   accessed under `lock` for maps without `BPF_F_LINK`, under the update
+///   mutex for the others.
+#[repr(transparent)]
+pub struct StructOpsMap(Opaque<bindings::bpf_struct_ops_map>);
+
+// SAFETY: `StructOpsMap` is a transparent wrapper of a C struct starting with
+// `struct bpf_map`; all zeroes is valid; and the map ops that use it as their
+// `Map` only ever see maps they allocated.
+unsafe impl MapType for StructOpsMap {}
+
+// SAFETY: Shared access follows the locking in the type invariants.
+unsafe impl Sync for StructOpsMap {}
+// SAFETY: The map may be freed on any thread.
+unsafe impl Send for StructOpsMap {}
+
+const KVALUE_OFFSET: usize = offset_of!(bindings::bpf_struct_ops_map, kvalue);
+
+impl StructOpsMap {
+    /// The size to allocate for a map whose value is `value_size` bytes.
+    pub fn alloc_size(value_size: usize) -> usize {
+        KVALUE_OFFSET + value_size.max(DATA_OFFSET)
+    }
+
+    /// Creates a map whose value is the struct_ops value type
+    /// `attr.btf_vmlinux_value_type_id` of `btf`; the map keeps `btf` pinned
+    /// until [`StructOpsMap::release`].
+    ///
+    /// Errors as in C: `ENOTSUPP` for an unknown value type, `EINVAL` for a
+    /// value size that does not match it, `ENOMEM`.
+    pub fn create(attr: &MapCreateAttr, btf: ValueBtf) -> Result<MapArea<Self>> {
+        let b = btf.btf();
+        let desc = Desc::find_value(b, attr.btf_vmlinux_value_type_id()).ok_or(ENOTSUPP)?;
+        let (t, vt) = desc.type_().zip(desc.value_type()).ok_or(ENOTSUPP)?;
+        if attr.value_size() != vt.size() {
+            return Err(EINVAL);
+        }
+        let mut funcs_cnt = 0u32;
+        for m in t.members() {
+            if b.resolve_func_ptr(m.type_id()).is_some() {
+                funcs_cnt += 1;
+            }
+        }
+        let mut area = MapArea::<Self>::new(Self::alloc_size(vt.size() as usize))?;
+        // SAFETY: No preconditions; the area comes back zeroed or NULL.
+        let uvalue =
+            unsafe { bindings::bpf_map_area_alloc(u64::from(vt.size()), bindings::NUMA_NO_NODE) };
+        if uvalue.is_null() {
+            return Err(ENOMEM);
+        }
+        area.init_from_attr(attr);
+        let raw = area.0.get();
+        // SAFETY: The map is new and ours alone.
+        unsafe {
+            (*raw).st_ops_desc = desc.as_raw();
+            (*raw).btf = b.as_raw();
+            (*raw).funcs_cnt = funcs_cnt;
+            (*raw).uvalue = uvalue.cast();
+            bindings::bpf_struct_ops_map_init_locks(raw);
+        }
+        // INVARIANT: Set up above; a module's BTF stays pinned by the module
+        // reference, which `release` drops.
+        if let ValueBtf::Module(m) = btf {
+            m.into_raw();
+        }
+        Ok(area)
+    }
+
+    /// Frees what [`StructOpsMap::create`] set up besides the map memory.
+    pub fn release(area: &mut MapArea<Self>) {
+        if area.btf().is_module() {
+            // SAFETY: `create` kept the reference on the module that owns the
+            // BTF, which is the one that registered the struct_ops.
+            unsafe { ModuleBtf::put_raw(area.desc().st_ops().owner()) };
+        }
+        let raw = area.raw();
+        // SAFETY: The map is being freed: nobody else uses it; `uvalue` is
+        // from `bpf_map_area_alloc`.
+        unsafe {
+            bindings::bpf_map_area_free((*raw).uvalue.cast());
+            (*raw).uvalue = core::ptr::null_mut();
+        }
+    }
+
+    /// Creates a reference from the map pointer.
+    ///
+    /// # Safety
+    ///
+    /// `map` is a live struct_ops map for `'a`.
+    pub unsafe fn from_map<'a>(map: *const bindings::bpf_map) -> &'a Self {
+        // SAFETY: The `bpf_map` is the first field of the struct_ops map.
+        unsafe { &*map.cast() }
+    }
+
+    /// Creates a reference from the kernel struct registered with the
+    /// subsystem (`kvalue.data`).
+    ///
+    /// # Safety
+    ///
+    /// `kdata` is the `kvalue.data` of a live struct_ops map for `'a`.
+    pub unsafe fn from_kdata<'a>(kdata: *const c_void) -> &'a Self {
+        // SAFETY: `kdata` is `KVALUE_OFFSET + DATA_OFFSET` bytes into the map.
+        unsafe { &*kdata.cast::<u8>().sub(KVALUE_OFFSET + DATA_OFFSET).cast() }
+    }
+
+    fn raw(&self) -> *mut bindings::bpf_struct_ops_map {
+        self.0.get()
+    }
+
+    /// The map.
+    pub fn map(&self) -> &Map {
+        // SAFETY: The `bpf_map` is the first field.
+        unsafe { Map::from_raw(self.raw().cast()) }
+    }
+
+    /// The struct_ops descriptor of the value type.
+    pub fn desc(&self) -> &Desc {
+        // SAFETY: By the type invariant it is set, and it outlives the map
+        // (the map pins vmlinux or the module the type comes from).
+        unsafe { Desc::from_raw((*self.raw()).st_ops_desc) }
+    }
+
+    /// The BTF the value type comes from.
+    pub fn btf(&self) -> &Btf {
+        // SAFETY: By the type invariant it is set; it outlives the map.
+        unsafe { Btf::from_raw((*self.raw()).btf) }
+    }
+
+    /// The number of func ptr members.
+    pub fn funcs_cnt(&self) -> u32 {
+        // SAFETY: Fixed at creation.
+        unsafe { (*self.raw()).funcs_cnt }
+    }
+
+    pub(super) fn common(&self) -> *mut bindings::bpf_struct_ops_common_value {
+        // SAFETY: `kvalue` is in the map.
+        unsafe { &raw mut (*self.raw()).kvalue.common }
+    }
+
+    pub(super) fn kdata(&self) -> *mut c_void {
+        // SAFETY: The map's allocation holds the whole value at `kvalue`.
+        unsafe {
+            self.raw()
+                .cast::<u8>()
+                .add(KVALUE_OFFSET + DATA_OFFSET)
+                .cast()
+        }
+    }
+
+    fn data_len(&self) -> usize {
+        (self.map().value_size() as usize).saturating_sub(DATA_OFFSET)
+    }
+
+    /// The state, with acquire ordering.
+    pub fn state(&self) -> State {
+        // SAFETY: `common` is valid; the load is atomic.
+        State::from_raw(unsafe { bindings::bpf_struct_ops_state_load_acquire(self.common()) })
+    }
+
+    /// Whether the map was created with `BPF_F_LINK`.
+    pub fn is_link_map(&self) -> bool {
+        self.map().map_flags() & bindings::BPF_F_LINK != 0
+    }
+
+    /// The subsystem refcount: its users, registration included.
+    pub fn refcnt(&self) -> u32 {
+        // SAFETY: `common` is valid; the read is atomic.
+        unsafe { bindings::refcount_read(&raw const (*self.common()).refcnt) }
+    }
+
+    /// Takes a subsystem reference unless the count is already zero; the
+    /// caller then owns it and gives it back with [`StructOpsMap::put`].
+    pub fn try_get(&self) -> bool {
+        // SAFETY: `common` is valid; the increment is atomic.
+        unsafe { bindings::refcount_inc_not_zero(&raw mut (*self.common()).refcnt) }
+    }
+
+    /// Drops a subsystem reference. The last one gives up the map reference
+    /// the count owns, after an RCU grace period: the op that drops it may
+    /// still be running on this map's trampoline.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns one subsystem reference, which it gives up.
+    pub unsafe fn put(&self) {
+        // SAFETY: By the type invariant, the last put owns the map reference
+        // and `put_map_rcu` gives it up; `put_lock` orders it with re-arming.
+        unsafe { bindings::bpf_struct_ops_refcnt_put(self.raw(), Some(put_map_rcu)) };
+    }
+
+    /// Arms the zero count with 1 and a map reference it owns.
+    ///
+    /// # Safety
+    ///
+    /// The count is zero and the caller holds the lock that guards
+    /// `refcnt_armed` (see the type invariants).
+    unsafe fn arm(&self) {
+        let raw = self.raw();
+        // SAFETY: The caller holds the lock for `refcnt_armed`.
+        if unsafe { (*raw).refcnt_armed } {
+            // A last put may still be queueing, or have queued, `rcu`.
+            // SAFETY: The map is alive; it may sleep, and we may.
+            unsafe { bindings::bpf_struct_ops_refcnt_quiesce(raw) };
+        }
+        // SAFETY: We run inside a map operation or hold a map reference
+        // through a link, so the map's refcount is not zero.
+        let map_ref = unsafe { self.map().get() };
+        // SAFETY: The count is zero: nobody holds a reference to drop.
+        unsafe {
+            bindings::refcount_set(&raw mut (*self.common()).refcnt, 1);
+            (*raw).refcnt_armed = true;
+        }
+        // INVARIANT: The count (1) owns `map_ref` from here on.
+        core::mem::forget(map_ref);
+    }
+
+    /// Drops the reference of a registration that failed: when nobody took
+    /// one meanwhile, the count's map reference goes at once.
+    ///
+    /// # Safety
+    ///
+    /// As for [`StructOpsMap::put`].
+    unsafe fn put_failed(&self) {
+        // SAFETY: `common` is valid; the decrement is atomic.
+        if unsafe { bindings::refcount_dec_and_test(&raw mut (*self.common()).refcnt) } {
+            // SAFETY: The count owned this reference; nothing was published.
+            drop(unsafe { MapRef::from_raw(NonNull::new_unchecked(self.raw().cast())) });
+        } else {
+            crate::pr_warn!("bpf: struct_ops: reg() failed but kept a reference\n");
+            // The user that took it puts it, through `put_map_rcu`.
+        }
+    }
+
+    /// Takes a subsystem reference for a registration, arming the count when
+    /// nobody holds one.
+    ///
+    /// # Safety
+    ///
+    /// As for [`StructOpsMap::arm`], for the lock.
+    pub(super) unsafe fn get_registration(&self) {
+        if !self.try_get() {
+            // SAFETY: Zero, and nobody but registrations, serialised by the
+            // lock the caller holds, raises a zero count.
+            unsafe { self.arm() };
+        }
+    }
+
+    /// Calls the subsystem's `reg(kdata, link)`.
+    ///
+    /// # Safety
+    ///
+    /// The value is complete (READY or being registered), `link` NULL or a
+    /// live link, and the caller holds a subsystem reference for it.
+    pub(super) unsafe fn reg(&self, link: *mut bindings::bpf_link) -> Result {
+        let Some(reg) = self.desc().st_ops().raw().reg else {
+            return Err(EOPNOTSUPP);
+        };
+        // SAFETY: By the caller's promise.
+        to_result(unsafe { reg(self.kdata(), link) })
+    }
+
+    /// Calls the subsystem's `unreg(kdata, link)`.
+    ///
+    /// # Safety
+    ///
+    /// The value is registered, through `link` if it is not NULL.
+    pub(super) unsafe fn unreg(&self, link: *mut bindings::bpf_link) {
+        if let Some(unreg) = self.desc().st_ops().raw().unreg {
+            // SAFETY: By the caller's promise.
+            unsafe { unreg(self.kdata(), link) };
+        }
+    }
+
+    /// Unregisters a map registered by its update (`BPF_MAP_DELETE_ELEM`):
+    /// INUSE becomes TOBEFREE, the subsystem's `unreg()` runs and the
+    /// registration's reference goes. Returns the state found; only INUSE
+    /// did anything.
+    pub fn unregister(&self) -> State {
+        if self.is_link_map() {
+            return self.state();
+        }
+        // SAFETY: `common` is valid; the exchange is atomic.
+        let prev = State::from_raw(unsafe {
+            bindings::bpf_struct_ops_state_cmpxchg(
+                self.common(),
+                State::InUse.to_raw(),
+                State::ToBeFree.to_raw(),
+            )
+        });
+        if prev == State::InUse {
+            // SAFETY: We moved it out of INUSE: registered by the update,
+            // whose reference we drop, and only once.
+            unsafe {
+                self.unreg(core::ptr::null_mut());
+                self.put();
+            }
+        }
+        prev
+    }
+
+    /// Copies the value as userspace sees it into `out`: zeroes before the
+    /// first update, else prog ids in the func ptr slots, the state and the
+    /// refcount.
+    pub fn read_value(&self, out: &mut [u8]) {
+        let state = self.state();
+        out.fill(0);
+        if state == State::Init {
+            return;
+        }
+        // SAFETY: The state is not INIT (acquire), so `uvalue` is written and
+        // stays unchanged; it holds `value_size` bytes.
+        let uvalue = unsafe {
+            core::slice::from_raw_parts(
+                (*self.raw()).uvalue.cast::<u8>(),
+                self.map().value_size() as usize,
+            )
+        };
+        let n = out.len().min(uvalue.len());
+        if let (Some(o), Some(u)) = (out.get_mut(..n), uvalue.get(..n)) {
+            o.copy_from_slice(u);
+        }
+        let common = bindings::bpf_struct_ops_common_value {
+            refcnt: bindings::refcount_t {
+                refs: bindings::atomic_t {
+                    counter: self.refcnt() as i32,
+                },
+            },
+            state: state.to_raw(),
+        };
+        // SAFETY: The common value is plain data.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(
+                (&raw const common).cast::<u8>(),
+                core::mem::size_of::<bindings::bpf_struct_ops_common_value>(),
+            )
+        };
+        if let Some(o) = out.get_mut(..bytes.len()) {
+            o.copy_from_slice(bytes);
+        }
+    }
+
+    /// Locks the map for an update.
+    pub fn lock(&self) -> Update<'_> {
+        // SAFETY: The mutex was initialised in `create`.
+        unsafe { bindings::mutex_lock(&raw mut (*self.raw()).lock) };
+        // INVARIANT: Locked just above.
+        Update {
+            map: self,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The trampolines, once the map left INIT.
+    pub fn trampolines(&self) -> Option<&Trampolines> {
+        if self.state() == State::Init {
+            return None;
+        }
+        // SAFETY: Not INIT (acquire): `tramps` was set before and stays.
+        let p = unsafe { (*self.raw()).tramps };
+        // SAFETY: By the type invariant, NULL or a `KBox<Trampolines>`.
+        (!p.is_null()).then(|| unsafe { <KBox<Trampolines> as ForeignOwnable>::borrow(p) })
+    }
+
+    /// Takes the trampolines back when the map is freed.
+    pub fn take_trampolines(area: &mut MapArea<Self>) -> Option<KBox<Trampolines>> {
+        let raw = area.raw();
+        // SAFETY: The map is being freed: nobody else uses it.
+        let p = unsafe { core::mem::take(&mut (*raw).tramps) };
+        // SAFETY: By the type invariant, NULL or a `KBox<Trampolines>`.
+        (!p.is_null()).then(|| unsafe { <KBox<Trampolines> as ForeignOwnable>::from_foreign(p) })
+    }
+}
+
+/// # Safety
+///
+/// Called by RCU, after a grace period, with the `rcu` head of a struct_ops
+/// map whose subsystem refcount reached zero and gave up its map reference.
+unsafe extern "C" fn put_map_rcu(head: *mut bindings::callback_head) {
+    // SAFETY: `head` is the `rcu` field of a struct_ops map, and the map
+    // reference the count owned is ours to drop.
+    unsafe {
+        let map = head
+            .cast::<u8>()
+            .sub(offset_of!(bindings::bpf_struct_ops_map, rcu));
+        drop(MapRef::from_raw(NonNull::new_unchecked(map.cast())));
+    }
+}
+
+/// A struct_ops map locked for an update.
+///
+/// # Invariants
+///
+/// Holds `map.lock`, on this thread.
+pub struct Update<'a> {
+    map: &'a StructOpsMap,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<'a> Update<'a> {
+    /// The map.
+    pub fn map(&self) -> &'a StructOpsMap {
+        self.map
+    }
+
+    /// The user's value (`uvalue`) and the kernel's struct (`kvalue.data`),
+    /// writable while the map is INIT (`EBUSY` after).
+    pub fn values(&mut self) -> Result<(&mut [u8], &mut [u8])> {
+        if self.map.state() != State::Init {
+            return Err(EBUSY);
+        }
+        let m = self.map.raw();
+        // SAFETY: By the type invariants, we hold the lock and the state is
+        // INIT, so nobody else reads or writes either buffer; `uvalue` holds
+        // `value_size` bytes and `kvalue.data` the rest of the value.
+        unsafe {
+            Ok((
+                core::slice::from_raw_parts_mut(
+                    (*m).uvalue.cast::<u8>(),
+                    self.map.map().value_size() as usize,
+                ),
+                core::slice::from_raw_parts_mut(self.map.kdata().cast(), self.map.data_len()),
+            ))
+        }
+    }
+
+    /// The subsystem's `init_member()`: `Ok(true)` when it handled `member`.
+    pub fn init_member(&mut self, t: &BtfType, member: &Member<'_>) -> Result<bool> {
+        let Some(init_member) = self.map.desc().st_ops().raw().init_member else {
+            return Ok(false);
+        };
+        let (uvalue, kdata) = self.values()?;
+        let udata = uvalue.get_mut(DATA_OFFSET..).ok_or(EINVAL)?;
+        // SAFETY: `t` and `member` come from the map's BTF; both buffers are
+        // the type's size and ours under the lock.
+        let r = unsafe {
+            init_member(
+                t.as_raw(),
+                member.as_raw(),
+                kdata.as_mut_ptr().cast(),
+                udata.as_ptr().cast(),
+            )
+        };
+        to_result(r.min(0))?;
+        Ok(r > 0)
+    }
+
+    /// The subsystem's `validate()` of the whole struct.
+    pub fn validate(&mut self) -> Result {
+        let Some(validate) = self.map.desc().st_ops().raw().validate else {
+            return Ok(());
+        };
+        let (_, kdata) = self.values()?;
+        // SAFETY: `kdata` is complete and ours under the lock.
+        to_result(unsafe { validate(kdata.as_mut_ptr().cast()) })
+    }
+
+    /// Installs the trampolines and names them in kallsyms; the state leaves
+    /// INIT right after.
+    fn install(&mut self, mut tramps: KBox<Trampolines>) -> Result {
+        self.values()?;
+        tramps.ksyms.iter_mut().for_each(Ksym::add);
+        // SAFETY: Under the lock, INIT: nobody reads `tramps`, which is NULL
+        // in INIT (a failed update clears it).
+        unsafe { (*self.map.raw()).tramps = tramps.into_foreign().cast_mut() };
+        Ok(())
+    }
+
+    /// Registers the value (`reg()`), the registration holding the first
+    /// subsystem reference; then installs `tramps` and moves to INUSE.
+    pub fn register(&mut self, tramps: KBox<Trampolines>) -> Result {
+        self.values()?;
+        // The count goes up before the value is published: a user that finds
+        // it (e.g. a socket picking the CA) must be able to take a reference.
+        // SAFETY: INIT: nobody took a reference; we hold `lock`, which guards
+        // `refcnt_armed` for maps registered by their update.
+        unsafe { self.map.get_registration() };
+        // SAFETY: The value is complete; we hold the registration's reference.
+        if let Err(e) = unsafe { self.map.reg(core::ptr::null_mut()) } {
+            // SAFETY: The registration's reference, given back.
+            unsafe { self.map.put_failed() };
+            return Err(e);
+        }
+        self.install(tramps)?;
+        self.publish(State::InUse);
+        Ok(())
+    }
+
+    /// Installs `tramps` and moves a `BPF_F_LINK` map to READY: links
+    /// register it from now on.
+    pub fn ready(&mut self, tramps: KBox<Trampolines>) -> Result {
+        if !self.map.is_link_map() {
+            return Err(EINVAL);
+        }
+        self.install(tramps)?;
+        self.publish(State::Ready);
+        Ok(())
+    }
+
+    /// Publishes `state` with release ordering: readers that see it also see
+    /// the value and trampolines written before.
+    fn publish(&mut self, state: State) {
+        // SAFETY: `common` is valid; the store is atomic.
+        unsafe { bindings::bpf_struct_ops_state_store_release(self.map.common(), state.to_raw()) };
+    }
+
+    /// Zeroes both values after a failed update (the map is still INIT).
+    pub fn reset(&mut self) {
+        if let Ok((u, k)) = self.values() {
+            u.fill(0);
+            k.fill(0);
+        }
+    }
+}
+
+impl Drop for Update<'_> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold the lock.
+        unsafe { bindings::mutex_unlock(&raw mut (*self.map.raw()).lock) };
+    }
+}
