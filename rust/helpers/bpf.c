@@ -57,21 +57,6 @@ int rust_helper_cfi_get_offset(void)
 	return cfi_get_offset();
 }
 
-void *rust_helper_bpf_struct_ops_module_owner(void)
-{
-	return bpf_struct_ops_module_owner();
-}
-
-void rust_helper_bpf_struct_ops_wait_trampolines(void)
-{
-	bpf_struct_ops_wait_trampolines();
-}
-
-void rust_helper_bpf_struct_ops_wait_sleepable(void)
-{
-	bpf_struct_ops_wait_sleepable();
-}
-
 bool rust_helper_refcount_inc_not_zero(refcount_t *r)
 {
 	return refcount_inc_not_zero(r);
@@ -85,6 +70,28 @@ unsigned int rust_helper_refcount_read(const refcount_t *r)
 void rust_helper_refcount_set(refcount_t *r, int n)
 {
 	refcount_set(r, n);
+}
+
+void rust_helper_init_waitqueue_head(struct wait_queue_head *wq_head)
+{
+	init_waitqueue_head(wq_head);
+}
+
+#ifdef CONFIG_BPF_STRUCT_OPS_RUST
+
+void *rust_helper_bpf_struct_ops_module_owner(void)
+{
+	return bpf_struct_ops_module_owner();
+}
+
+void rust_helper_bpf_struct_ops_wait_trampolines(void)
+{
+	bpf_struct_ops_wait_trampolines();
+}
+
+void rust_helper_bpf_struct_ops_wait_sleepable(void)
+{
+	bpf_struct_ops_wait_sleepable();
 }
 
 enum bpf_struct_ops_state
@@ -105,11 +112,6 @@ rust_helper_bpf_struct_ops_state_cmpxchg(struct bpf_struct_ops_common_value *v,
 					 enum bpf_struct_ops_state new)
 {
 	return bpf_struct_ops_state_cmpxchg(v, old, new);
-}
-
-void rust_helper_init_waitqueue_head(struct wait_queue_head *wq_head)
-{
-	init_waitqueue_head(wq_head);
 }
 
 struct bpf_map *rust_helper_bpf_struct_ops_link_map_locked(struct bpf_struct_ops_link *link)
@@ -165,3 +167,5 @@ void rust_helper_bpf_struct_ops_refcnt_quiesce(struct bpf_struct_ops_map *st_map
 {
 	bpf_struct_ops_refcnt_quiesce(st_map);
 }
+
+#endif /* CONFIG_BPF_STRUCT_OPS_RUST */

@@ -600,6 +600,28 @@ out:
 
 /* ---- introspection ------------------------------------------------------ */
 
+static int test_get_next_key(void)
+{
+	__u32 key = 0, next = 7;
+	struct ca c;
+
+	ASSERT_OK(ca_open(&c, "st_next"));
+	ASSERT_OK(bpf_map_get_next_key(c.map_fd, NULL, &next));
+	ASSERT(next == 0, "first key %u, want 0", next);
+	key = 5;
+	next = 7;
+	ASSERT_OK(bpf_map_get_next_key(c.map_fd, &key, &next));
+	ASSERT(next == 0, "key after 5 is %u, want 0", next);
+	key = 0;
+	ASSERT_ERRNO(bpf_map_get_next_key(c.map_fd, &key, &next), ENOENT);
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
+
 /* Lines of /proc/kallsyms naming exactly @sym. */
 static int count_ksyms(const char *sym)
 {
@@ -1036,6 +1058,7 @@ static const struct { const char *name; int (*fn)(void); } tests[] = {
 	T(unregister_while_in_use),
 	T(refcnt_counts_sockets),
 	T(refcnt_race_with_delete),
+	T(get_next_key),
 	T(trampoline_ksyms),
 	T(pinned_map_shows_value),
 	T(dummy_test_run),
