@@ -5,6 +5,7 @@
 #   make shell   an interactive shell in the guest
 #   make kernel  just the kernel
 #   make lint    clippy, rustfmt and checkpatch on our code
+#   make conformance  the upstream struct_ops selftests, C and Rust side by side
 #   make clean   remove this implementation's build; distclean removes all
 #
 # IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
@@ -23,7 +24,7 @@ ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
 
-.PHONY: all deps tree kernel userspace run test shell lint clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance clean distclean
 all: userspace
 
 deps:
@@ -46,6 +47,13 @@ test: userspace
 
 shell: userspace
 	@$(H)/qemu.sh $(OUT) shell
+
+# The base tree's struct_ops selftests on both implementations, side by side.
+conformance:
+	-@$(MAKE) --no-print-directory test IMPL=c DEBUG=$(DEBUG) > $(BUILD)/conformance-c.log 2>&1
+	-@$(MAKE) --no-print-directory test IMPL=rust DEBUG=$(DEBUG) > $(BUILD)/conformance-rust.log 2>&1
+	@$(H)/conformance-table.sh $(BUILD)/c$(if $(filter 1,$(DEBUG)),-debug)/logs/test.results \
+		$(BUILD)/rust$(if $(filter 1,$(DEBUG)),-debug)/logs/test.results
 
 lint: kernel
 	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)

@@ -32,6 +32,8 @@ cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$root/opt/st/"
 cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
+# The base tree's struct_ops selftests (test_progs and its test modules).
+"$repo/harness/build-conformance.sh" "$src" "$out" "$root/opt/st/conformance"
 for t in "$repo"/harness/guest/tests/*; do
 	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
 done

@@ -34,7 +34,7 @@ use kernel::{
         btf::Btf,
         map::{MapOpsTable, MapRef},
         struct_ops::{Desc, StructOps, StructOpsMap, VerifierLog},
-        trampoline::{self, ImagePage, TrampLinkOps},
+        trampoline::{self, Image, TrampLinkOps},
     },
     error::{code::*, from_result},
     ffi::{c_int, c_void},
@@ -227,7 +227,7 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
             if !allow_alloc {
                 return Err(E2BIG);
             }
-            let page = ImagePage::new()?;
+            let page = Image::page()?;
             let start = page.as_ptr();
             (Some(page), start)
         } else {
@@ -240,7 +240,7 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
             Some(page) => {
                 // SAFETY: The caller gets the page, to free it with
                 // `bpf_struct_ops_image_free`.
-                unsafe { *image = page.into_raw() };
+                unsafe { *image = page.into_raw_page()? };
                 written
             }
             None => off + written,
@@ -260,6 +260,6 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
 pub unsafe extern "C" fn bpf_struct_ops_image_free(image: *mut c_void) {
     if let Some(p) = NonNull::new(image) {
         // SAFETY: By the caller's promise.
-        drop(unsafe { ImagePage::from_raw(p) });
+        drop(unsafe { Image::from_raw_page(p) });
     }
 }

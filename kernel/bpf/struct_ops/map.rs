@@ -127,7 +127,7 @@ impl MapOps for StructOpsMapOps {
             usage += t.links.len() * core::mem::size_of::<bindings::bpf_tramp_link>();
             usage += t.ksyms.capacity() * core::mem::size_of::<Ksym>();
             usage += t.ksyms.len() * core::mem::size_of::<bindings::bpf_ksym>();
-            usage += t.images.pages() * bindings::PAGE_SIZE;
+            usage += t.images.bytes();
         }
         usage as u64
     }

@@ -18,7 +18,7 @@ use kernel::{
         btf::{Btf, BtfType, Member},
         prog::Prog,
         struct_ops::{self, StructOpsMap, Trampolines, Update, DATA_OFFSET},
-        trampoline::{Images, Ksym, TrampLink, TrampLinks},
+        trampoline::{self, Images, Ksym, TrampLink, TrampLinks},
     },
     error::{code::*, Result},
 };
@@ -82,12 +82,9 @@ fn build_trampolines(
     let btf = map.btf();
     let st_ops = map.desc().st_ops();
     let funcs = map.funcs_cnt() as usize;
-    let mut tramps = Trampolines {
-        links: KVec::with_capacity(funcs, GFP_KERNEL)?,
-        ksyms: KVec::with_capacity(funcs, GFP_KERNEL)?,
-        images: Images::new(MAX_IMAGE_PAGES)?,
-        sleepable: false,
-    };
+    let mut links = KVec::with_capacity(funcs, GFP_KERNEL)?;
+    let mut planned = KVec::<Planned>::with_capacity(funcs, GFP_KERNEL)?;
+    let mut sleepable = false;
     let module_type = Btf::vmlinux()?
         .and_then(|v| v.type_by_id(struct_ops::module_type_id()))
         .filter(|_| struct_ops::module_type_id() != 0)
@@ -133,26 +130,63 @@ fn build_trampolines(
         let prog = Prog::from_fd(prog_fd)?;
         check_prog(&prog, map, &member)?;
         let prog_id = prog.id();
-        tramps.sleepable |= prog.sleepable();
+        sleepable |= prog.sleepable();
 
         let link = TrampLink::new(prog, &crate::bpf_struct_ops_link_lops)?;
         let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
-        let stub = st_ops.cfi_stub(t, moff);
-        let (start, size) = tramps.images.emit(tlinks, &link, model, stub)?;
-        tramps.links.push(link, GFP_KERNEL)?;
-
-        // SAFETY: No preconditions.
-        let cfi_offset = unsafe { bindings::cfi_get_offset() } as usize;
-        let (uvalue, kdata) = upd.values()?;
-        write_u64(kdata, moff, start.wrapping_add(cfi_offset) as u64)?;
-        write_u64(uvalue, uoff, u64::from(prog_id))?;
-
-        let mname = btf.name_by_offset(member.name_off());
-        tramps
-            .ksyms
-            .push(Ksym::new(tname, mname, start, size)?, GFP_KERNEL)?;
+        let size = trampoline::size_of(tlinks, &link, model, st_ops.cfi_stub(t, moff))?;
+        links.push(link, GFP_KERNEL)?;
+        planned.push(
+            Planned {
+                index: member.index(),
+                moff,
+                name_off: member.name_off(),
+                size,
+                prog_id,
+            },
+            GFP_KERNEL,
+        )?;
     }
-    Ok(tramps)
+
+    // All sizes known: lay the trampolines out in as few bytes as they need,
+    // then write them.
+    let mut sizes = KVec::with_capacity(planned.len(), GFP_KERNEL)?;
+    for p in planned.iter() {
+        sizes.push(p.size, GFP_KERNEL)?;
+    }
+    let (images, slots) = Images::layout(&sizes, MAX_IMAGE_PAGES)?;
+    let mut ksyms = KVec::with_capacity(planned.len(), GFP_KERNEL)?;
+    // SAFETY: No preconditions.
+    let cfi_offset = unsafe { bindings::cfi_get_offset() } as usize;
+    for ((p, slot), link) in planned.iter().zip(slots.iter()).zip(links.iter()) {
+        let model = st_ops.func_model(p.index).ok_or(EINVAL)?;
+        let (start, size) = images.write(slot, tlinks, link, model, st_ops.cfi_stub(t, p.moff))?;
+        let (uvalue, kdata) = upd.values()?;
+        write_u64(kdata, p.moff, start.wrapping_add(cfi_offset) as u64)?;
+        write_u64(uvalue, DATA_OFFSET + p.moff, u64::from(p.prog_id))?;
+        let mname = btf.name_by_offset(p.name_off);
+        ksyms.push(Ksym::new(tname, mname, start, size)?, GFP_KERNEL)?;
+    }
+    Ok(Trampolines {
+        links,
+        ksyms,
+        images,
+        sleepable,
+    })
+}
+
+/// A program's trampoline, between sizing and writing.
+struct Planned {
+    /// The member's index (its func model).
+    index: usize,
+    /// The member's offset in the kernel struct.
+    moff: usize,
+    /// The member's name, in the map's BTF.
+    name_off: u32,
+    /// The trampoline's size.
+    size: usize,
+    /// The program's id, for the user's value.
+    prog_id: u32,
 }
 
 /// The program must be a struct_ops program loaded for this member.

@@ -6,9 +6,9 @@
 //! C headers: [`include/linux/bpf.h`](srctree/include/linux/bpf.h),
 //! [`arch/x86/net/bpf_jit_comp.c`](srctree/arch/x86/net/bpf_jit_comp.c).
 //!
-//! A trampoline is emitted into an [`ImagePage`], a page of executable
-//! memory charged to the BPF JIT limit; [`Images`] packs the trampolines of
-//! one map into as few pages as fit. A [`TrampLink`] ties the program to the
+//! A trampoline is emitted into an [`Image`], executable memory charged to
+//! the BPF JIT limit; [`Images`] lays out the trampolines of one map in as
+//! few images, and as few bytes, as they need. A [`TrampLink`] ties the program to the
 //! trampoline, and a [`Ksym`] names the trampoline in `/proc/kallsyms`.
 
 use super::{prog::Prog, struct_ops::CfiStub};
@@ -23,78 +23,110 @@ use core::{pin::Pin, ptr::NonNull};
 
 const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 
-/// A page of trampoline code, charged to the BPF JIT memory limit.
+/// Whether the arch's trampoline allocator hands out sub-page chunks (x86's
+/// BPF prog pack) that it keeps read-only and executable by itself; elsewhere
+/// images are whole pages that `arch_protect_bpf_trampoline()` protects.
+const EXACT_IMAGES: bool = cfg!(CONFIG_X86_64);
+
+/// Executable memory holding trampolines, charged to the BPF JIT limit.
 ///
 /// # Invariants
 ///
-/// `ptr` is a `PAGE_SIZE` image from `arch_alloc_bpf_trampoline()`, charged
-/// with `bpf_jit_charge_modmem(PAGE_SIZE)`, and owned by this value.
-pub struct ImagePage {
+/// `ptr` is an image of `size` bytes (`0 < size <= PAGE_SIZE`) from
+/// `arch_alloc_bpf_trampoline(size)`, charged with
+/// `bpf_jit_charge_modmem(size)`, and owned by this value.
+pub struct Image {
     ptr: NonNull<u8>,
+    size: usize,
 }
 
-// SAFETY: The page is plain memory; who may run or free it is decided by the
-// owner, on any thread.
-unsafe impl Send for ImagePage {}
-// SAFETY: Shared references only read the address.
-unsafe impl Sync for ImagePage {}
+// SAFETY: The image is plain memory; who may run or free it is decided by
+// the owner, on any thread.
+unsafe impl Send for Image {}
+// SAFETY: Shared references only read the address and size.
+unsafe impl Sync for Image {}
 
-impl ImagePage {
-    /// Charges and allocates a page.
-    pub fn new() -> Result<Self> {
+impl Image {
+    /// An image for `len` bytes of trampolines: exactly that big where the
+    /// arch packs images (x86), a whole page elsewhere.
+    pub fn new(len: usize) -> Result<Self> {
+        if len == 0 || len > PAGE_SIZE {
+            return Err(E2BIG);
+        }
+        Self::alloc(if EXACT_IMAGES { len } else { PAGE_SIZE })
+    }
+
+    /// A whole page, as the C interface (`bpf_struct_ops_prepare_trampoline`)
+    /// hands out.
+    pub fn page() -> Result<Self> {
+        Self::alloc(PAGE_SIZE)
+    }
+
+    fn alloc(size: usize) -> Result<Self> {
         // SAFETY: No preconditions.
-        to_result(unsafe { bindings::bpf_jit_charge_modmem(PAGE_SIZE as u32) })?;
+        to_result(unsafe { bindings::bpf_jit_charge_modmem(size as u32) })?;
         // SAFETY: No preconditions; returns NULL on failure.
-        let ptr = unsafe { bindings::arch_alloc_bpf_trampoline(PAGE_SIZE as u32) };
+        let ptr = unsafe { bindings::arch_alloc_bpf_trampoline(size as u32) };
         match NonNull::new(ptr.cast::<u8>()) {
             // INVARIANT: Allocated and charged just above.
-            Some(ptr) => Ok(ImagePage { ptr }),
+            Some(ptr) => Ok(Image { ptr, size }),
             None => {
                 // SAFETY: Undoes the charge above.
-                unsafe { bindings::bpf_jit_uncharge_modmem(PAGE_SIZE as u32) };
+                unsafe { bindings::bpf_jit_uncharge_modmem(size as u32) };
                 Err(ENOMEM)
             }
         }
     }
 
-    /// The start of the page.
+    /// The start of the image.
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
-    /// Makes the page read-only and executable.
+    /// The image's size in bytes (what is charged).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Makes the image read-only and executable.
     pub fn protect(&self) -> Result {
-        // SAFETY: By the type invariant the page is a trampoline image.
+        // SAFETY: By the type invariant the image is a trampoline image.
         to_result(unsafe {
-            bindings::arch_protect_bpf_trampoline(self.as_ptr().cast(), PAGE_SIZE as u32)
+            bindings::arch_protect_bpf_trampoline(self.as_ptr().cast(), self.size as u32)
         })
     }
 
-    /// Gives up ownership, for C code that tracks the page itself.
-    pub fn into_raw(self) -> *mut c_void {
+    /// Gives up ownership of a page image, for C code that tracks it itself.
+    pub fn into_raw_page(self) -> Result<*mut c_void> {
+        if self.size != PAGE_SIZE {
+            return Err(EINVAL);
+        }
         let p = self.as_ptr();
         core::mem::forget(self);
-        p.cast()
+        Ok(p.cast())
     }
 
-    /// Takes back ownership of a page given up by [`ImagePage::into_raw`].
+    /// Takes back ownership of a page given up by [`Image::into_raw_page`].
     ///
     /// # Safety
     ///
-    /// `ptr` comes from [`ImagePage::into_raw`] and is not used by anyone
+    /// `ptr` comes from [`Image::into_raw_page`] and is not used by anyone
     /// else afterwards.
-    pub unsafe fn from_raw(ptr: NonNull<c_void>) -> Self {
-        // INVARIANT: The caller hands back the ownership `into_raw` gave up.
-        ImagePage { ptr: ptr.cast() }
+    pub unsafe fn from_raw_page(ptr: NonNull<c_void>) -> Self {
+        // INVARIANT: The caller hands back the ownership of a page image.
+        Image {
+            ptr: ptr.cast(),
+            size: PAGE_SIZE,
+        }
     }
 }
 
-impl Drop for ImagePage {
+impl Drop for Image {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own the image and its charge.
         unsafe {
-            bindings::arch_free_bpf_trampoline(self.as_ptr().cast(), PAGE_SIZE as u32);
-            bindings::bpf_jit_uncharge_modmem(PAGE_SIZE as u32);
+            bindings::arch_free_bpf_trampoline(self.as_ptr().cast(), self.size as u32);
+            bindings::bpf_jit_uncharge_modmem(self.size as u32);
         }
     }
 }
@@ -283,73 +315,112 @@ fn positive(n: i32) -> Result<usize> {
     }
 }
 
-/// The pages holding the trampolines of one struct_ops map, filled in order.
+/// The size of the trampoline that calls `link` for a function of `model`
+/// whose CFI stub is `stub`.
+pub fn size_of(
+    tlinks: &mut TrampLinks,
+    link: &TrampLink,
+    model: &bindings::btf_func_model,
+    stub: Option<CfiStub>,
+) -> Result<usize> {
+    let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
+    // SAFETY: `tlinks` are tables, `link` is live, `stub` a function or NULL.
+    unsafe { trampoline_size(tlinks.as_raw(), link.as_raw(), model, stub) }
+}
+
+/// Where one trampoline goes in [`Images`].
+#[derive(Clone, Copy)]
+pub struct Slot {
+    image: usize,
+    offset: usize,
+    size: usize,
+}
+
+/// The images holding the trampolines of one struct_ops map.
+///
+/// Trampolines are laid out in order, as many in one image as fit in a page,
+/// and each image is only as big as its trampolines where the arch allows
+/// (x86): three small trampolines take a few hundred bytes, not a page.
 pub struct Images {
-    pages: KVec<ImagePage>,
-    used: usize,
-    max_pages: usize,
+    images: KVec<Image>,
 }
 
 impl Images {
-    /// No pages yet; at most `max_pages` will be allocated.
-    pub fn new(max_pages: usize) -> Result<Self> {
-        Ok(Images {
-            pages: KVec::with_capacity(max_pages, GFP_KERNEL)?,
-            used: 0,
-            max_pages,
-        })
+    /// Lays out trampolines of `sizes` bytes, in order, in at most
+    /// `max_images` images (`E2BIG` beyond), and allocates them.
+    pub fn layout(sizes: &[usize], max_images: usize) -> Result<(Self, KVec<Slot>)> {
+        let mut slots = KVec::with_capacity(sizes.len(), GFP_KERNEL)?;
+        let mut lens = KVec::<usize>::with_capacity(max_images, GFP_KERNEL)?;
+        let mut used = PAGE_SIZE;
+        for &size in sizes {
+            if size == 0 || size > PAGE_SIZE {
+                return Err(E2BIG);
+            }
+            if size > PAGE_SIZE - used {
+                if lens.len() >= max_images {
+                    return Err(E2BIG);
+                }
+                lens.push(0, GFP_KERNEL)?;
+                used = 0;
+            }
+            let image = lens.len().checked_sub(1).ok_or(EINVAL)?;
+            slots.push(
+                Slot {
+                    image,
+                    offset: used,
+                    size,
+                },
+                GFP_KERNEL,
+            )?;
+            used += size;
+            if let Some(len) = lens.last_mut() {
+                *len = used;
+            }
+        }
+        let mut images = KVec::with_capacity(lens.len(), GFP_KERNEL)?;
+        for &len in lens.iter() {
+            images.push(Image::new(len)?, GFP_KERNEL)?;
+        }
+        Ok((Images { images }, slots))
     }
 
-    /// Emits a trampoline calling `link`, for a function of `model` whose CFI
-    /// stub is `stub`, after the previous ones; starts a new page when it does
-    /// not fit (`E2BIG` when all pages are used).
-    ///
-    /// Returns the start of the trampoline and its size.
-    pub fn emit(
-        &mut self,
+    /// Writes the trampoline calling `link` into `slot`; returns its start
+    /// and size.
+    pub fn write(
+        &self,
+        slot: &Slot,
         tlinks: &mut TrampLinks,
         link: &TrampLink,
         model: &bindings::btf_func_model,
         stub: Option<CfiStub>,
     ) -> Result<(*mut u8, usize)> {
-        let tl = tlinks.as_raw();
+        let image = self.images.get(slot.image).ok_or(EINVAL)?;
+        if slot.offset + slot.size > image.size()
+            || size_of(tlinks, link, model, stub)? != slot.size
+        {
+            return Err(EFAULT);
+        }
+        let start = image.as_ptr().wrapping_add(slot.offset);
         let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
-        // SAFETY: `tlinks` are tables, `link` is live.
-        let size = unsafe { trampoline_size(tl, link.as_raw(), model, stub) }?;
-        if size > PAGE_SIZE {
-            return Err(E2BIG);
-        }
-        let cur = self.pages.last().filter(|_| size <= PAGE_SIZE - self.used);
-        let (start, new_page) = match cur {
-            Some(page) => (page.as_ptr().wrapping_add(self.used), None),
-            None if self.pages.len() >= self.max_pages => return Err(E2BIG),
-            None => {
-                let page = ImagePage::new()?;
-                (page.as_ptr(), Some(page))
-            }
-        };
-        // SAFETY: `size` bytes from `start` are inside one of our pages, not
-        // protected yet; the tables hold `link` from the sizing above.
-        let written = unsafe { trampoline_write(tl, model, stub, start, size) }?;
-        match new_page {
-            Some(page) => {
-                // The capacity was reserved up front: this does not allocate.
-                self.pages.push(page, GFP_KERNEL)?;
-                self.used = written;
-            }
-            None => self.used += written,
-        }
+        // SAFETY: `slot.size` bytes from `start` are inside the image, which is
+        // not protected yet; the tables hold `link` from the sizing above.
+        let written = unsafe { trampoline_write(tlinks.as_raw(), model, stub, start, slot.size) }?;
         Ok((start, written))
     }
 
-    /// Makes every page read-only and executable.
+    /// Makes every image read-only and executable.
     pub fn protect(&self) -> Result {
-        self.pages.iter().try_for_each(ImagePage::protect)
+        self.images.iter().try_for_each(Image::protect)
     }
 
-    /// The number of pages in use.
-    pub fn pages(&self) -> usize {
-        self.pages.len()
+    /// The number of images.
+    pub fn count(&self) -> usize {
+        self.images.len()
+    }
+
+    /// The executable bytes the images take (and are charged).
+    pub fn bytes(&self) -> usize {
+        self.images.iter().map(Image::size).sum()
     }
 }
 

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builds the base tree's own struct_ops selftests against one kernel build:
+# the test_progs framework with just the struct_ops tests and the BPF
+# programs they use, and the test modules bpf_testmod.ko and
+# bpf_test_no_cfi.ko. The full test_progs build compiles every BPF program
+# of the tree, which our small config cannot; this builds the subset with the
+# tree's own sources, libbpf and bpftool, and the upstream Makefile's flags.
+#
+# usage: build-conformance.sh SRC OUT DEST
+#   DEST gets test_progs, the modules and the tests' list (conformance.tests)
+set -euo pipefail
+src=$1 out=$2 dest=$3
+us="$out/userspace"
+work="$us/conformance"
+st="$work/bpf"			# our copy of tools/testing/selftests/bpf
+gen="$work/gen"			# BPF objects, skeletons, vmlinux.h
+obj="$work/obj"			# userspace objects
+libbpf="$us/libbpf-root"
+bpftool="$us/bpftool/bpftool"
+clang=clang-19
+jobs=$(($(nproc) + 1))
+
+# The test_progs tests (file names in prog_tests/) and the programs whose
+# skeletons they include (progs/<name>.c). See README, "Conformance".
+tests="bpf_tcp_ca dummy_st_ops bad_struct_ops struct_ops_autocreate
+	test_struct_ops_module test_struct_ops_maybe_null
+	test_struct_ops_multi_pages test_struct_ops_no_cfi pro_epilogue
+	bpf_iter_setsockopt token global_map_resize"
+progs="bpf_dctcp bpf_cubic bpf_tcp_nogpl tcp_ca_update bpf_dctcp_release
+	tcp_ca_write_sk_pacing tcp_ca_incompl_cong_ops tcp_ca_unsupp_cong_op
+	tcp_ca_kfunc bpf_cc_cubic dummy_st_ops_success dummy_st_ops_fail
+	trace_dummy_st_ops bad_struct_ops bad_struct_ops2 struct_ops_autocreate
+	struct_ops_autocreate2 struct_ops_module struct_ops_nulled_out_cb
+	struct_ops_forgotten_cb struct_ops_detach unsupported_ops
+	struct_ops_maybe_null struct_ops_maybe_null_fail struct_ops_multi_pages
+	pro_epilogue epilogue_tailcall pro_epilogue_goto_start epilogue_exit
+	bpf_iter_setsockopt priv_map priv_prog token_lsm test_global_map_resize"
+framework="test_progs cgroup_helpers trace_helpers network_helpers
+	testing_helpers btf_helpers cap_helpers unpriv_helpers netlink_helpers
+	jit_disasm_helpers test_loader xsk disasm disasm_helpers json_writer"
+
+# Our own copy of the selftests: the module builds (M=) and tests.h write
+# into it, and the C and Rust builds must not share one.
+rm -rf "$st"
+mkdir -p "$work" "$gen" "$obj" "$dest"
+# -L: disasm.[ch] and json_writer.[ch] are relative symlinks out of the dir.
+cp -rL "$src/tools/testing/selftests/bpf" "$st"
+
+# The test modules, against this kernel (their split BTF must match it).
+. "$(dirname "$0")/kmake.sh"
+for m in bpf_testmod bpf_test_no_cfi; do
+	kmake -s M="$st/$m" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
+		-j"$jobs" modules >/dev/null
+	cp "$st/$m/$m.ko" "$dest/"
+done
+
+# BPF programs and their skeletons, as the upstream Makefile builds them.
+"$bpftool" btf dump file "$out/vmlinux" format c > "$gen/vmlinux.h"
+sysinc=$($clang -v -E - </dev/null 2>&1 |
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+bpf_cflags="-g -Wall -Werror -D__TARGET_ARCH_x86 -mlittle-endian -I$gen
+	-I$libbpf/include -I$st -I$src/tools/include/uapi
+	-Wno-compare-distinct-pointer-types $sysinc -DENABLE_ATOMICS_TESTS
+	-O2 --target=bpf -mcpu=v3"
+printf '%s\n' $progs | xargs -P"$jobs" -I{} \
+	$clang $bpf_cflags -c "$st/progs/{}.c" -o "$gen/{}.bpf.o"
+for p in $progs; do
+	(cd "$gen" &&
+	"$bpftool" gen object "$p.linked1.o" "$p.bpf.o" &&
+	"$bpftool" gen object "$p.linked2.o" "$p.linked1.o" &&
+	"$bpftool" gen object "$p.linked3.o" "$p.linked2.o" &&
+	cmp -s "$p.linked2.o" "$p.linked3.o" &&
+	"$bpftool" gen skeleton "$p.linked3.o" name "$p" > "$p.skel.h" &&
+	"$bpftool" gen subskeleton "$p.linked3.o" name "$p" > "$p.subskel.h" &&
+	rm -f "$p".linked?.o) || { echo "conformance: skeleton of $p failed" >&2; exit 1; }
+done
+
+# tests.h with just our tests, as the upstream rule makes it.
+{
+	echo '/* Generated header, do not edit */'
+	for t in $tests; do
+		sed -n -E 's/^void (serial_)?test_([a-zA-Z0-9_]+)\((void)?\).*/DEFINE_TEST(\2)/p' \
+			"$st/prog_tests/$t.c"
+	done | sort
+} > "$st/prog_tests/tests.h"
+sed -n 's/^DEFINE_TEST(\(.*\))$/\1/p' "$st/prog_tests/tests.h" > "$dest/conformance.tests"
+
+# The framework and the tests, linked statically for the initramfs.
+ucflags="-g -O0 -Wall -Werror -fno-omit-frame-pointer -I$st -I$gen
+	-I$libbpf/include -I$out/include/generated -I$src/tools/lib
+	-I$src/tools/include -I$src/tools/arch/x86/include
+	-I$src/tools/include/uapi -Wno-unused-command-line-argument
+	-Wno-address-of-packed-member -Wno-gnu-variable-sized-type-not-at-end
+	-D_GNU_SOURCE="
+printf '%s\n' $framework | xargs -P"$jobs" -I{} \
+	$clang $ucflags -c "$st/{}.c" -o "$obj/{}.o"
+printf '%s\n' $tests | xargs -P"$jobs" -I{} \
+	$clang $ucflags -c "$st/prog_tests/{}.c" -o "$obj/{}.test.o"
+objs=$(for f in $framework; do echo "$obj/$f.o"; done; for t in $tests; do echo "$obj/$t.test.o"; done)
+# shellcheck disable=SC2086
+$clang $ucflags -static $objs "$libbpf/lib64/libbpf.a" -lelf -lz -lzstd -lrt -lpthread \
+	-o "$dest/test_progs"
+echo "conformance: $(wc -l < "$dest/conformance.tests") tests in $dest"
