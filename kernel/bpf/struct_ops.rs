@@ -235,7 +235,7 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
         };
         // SAFETY: `start..start + size` is inside an unprotected image page.
         let written =
-            unsafe { trampoline::trampoline_write(tlinks, model, stub_func, start, size) }?;
+            unsafe { trampoline::trampoline_write(tlinks, link, model, stub_func, start, size) }?;
         let off = match new_page {
             Some(page) => {
                 // SAFETY: The caller gets the page, to free it with

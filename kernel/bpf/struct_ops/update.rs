@@ -149,12 +149,17 @@ fn build_trampolines(
     }
 
     // All sizes known: lay the trampolines out in as few bytes as they need,
-    // then write them.
+    // then write them. (Unlike 6.12, `init_member()` thus runs before any
+    // func ptr slot of kdata holds its trampoline; no subsystem reads them
+    // there.)
     let mut sizes = KVec::with_capacity(planned.len(), GFP_KERNEL)?;
     for p in planned.iter() {
         sizes.push(p.size, GFP_KERNEL)?;
     }
     let (images, slots) = Images::layout(&sizes, MAX_IMAGE_PAGES)?;
+    if slots.len() != planned.len() || links.len() != planned.len() {
+        return Err(EINVAL);
+    }
     let mut ksyms = KVec::with_capacity(planned.len(), GFP_KERNEL)?;
     // SAFETY: No preconditions.
     let cfi_offset = unsafe { bindings::cfi_get_offset() } as usize;

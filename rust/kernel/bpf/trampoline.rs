@@ -265,32 +265,47 @@ pub unsafe fn trampoline_size(
     model: &bindings::btf_func_model,
     stub: *mut c_void,
 ) -> Result<usize> {
-    // SAFETY: `tlinks` has `BPF_TRAMP_MAX` tables by the caller's promise.
-    let fentry =
-        unsafe { &mut *tlinks.add(bindings::bpf_tramp_prog_type_BPF_TRAMP_FENTRY as usize) };
-    fentry.links[0] = link;
-    fentry.nr_links = 1;
+    // SAFETY: By the caller's promise.
+    unsafe { set_fentry(tlinks, link) };
     // SAFETY: Arguments valid by the caller's promise.
     let size =
         unsafe { bindings::arch_bpf_trampoline_size(model, tramp_flags(model), tlinks, stub) };
     positive(size)
 }
 
-/// Writes the trampoline sized by [`trampoline_size`] at `image`.
+/// Points the FENTRY table of `tlinks` at `link` alone.
+///
+/// # Safety
+///
+/// `tlinks` points to `BPF_TRAMP_MAX` tables and `link` to a live tramp link.
+unsafe fn set_fentry(tlinks: *mut bindings::bpf_tramp_links, link: *mut bindings::bpf_tramp_link) {
+    // SAFETY: `tlinks` has `BPF_TRAMP_MAX` tables by the caller's promise.
+    let fentry =
+        unsafe { &mut *tlinks.add(bindings::bpf_tramp_prog_type_BPF_TRAMP_FENTRY as usize) };
+    fentry.links[0] = link;
+    fentry.nr_links = 1;
+}
+
+/// Writes the trampoline that calls `link`, of the size [`trampoline_size`]
+/// gave for the same arguments, at `image`. The arch code never writes past
+/// `image + size` (it fails instead).
 ///
 /// Returns the number of bytes written.
 ///
 /// # Safety
 ///
-/// As for [`trampoline_size`], called just before with the same arguments;
-/// `image..image + size` is writable trampoline memory.
+/// As for [`trampoline_size`]; `image..image + size` is writable trampoline
+/// memory.
 pub unsafe fn trampoline_write(
     tlinks: *mut bindings::bpf_tramp_links,
+    link: *mut bindings::bpf_tramp_link,
     model: &bindings::btf_func_model,
     stub: *mut c_void,
     image: *mut u8,
     size: usize,
 ) -> Result<usize> {
+    // SAFETY: By the caller's promise.
+    unsafe { set_fentry(tlinks, link) };
     // SAFETY: By the caller's promise, the tables hold the link and
     // `image..image + size` is writable.
     let written = unsafe {
@@ -395,16 +410,24 @@ impl Images {
         stub: Option<CfiStub>,
     ) -> Result<(*mut u8, usize)> {
         let image = self.images.get(slot.image).ok_or(EINVAL)?;
-        if slot.offset + slot.size > image.size()
-            || size_of(tlinks, link, model, stub)? != slot.size
-        {
+        let end = slot.offset.checked_add(slot.size).ok_or(EINVAL)?;
+        if end > image.size() {
             return Err(EFAULT);
         }
         let start = image.as_ptr().wrapping_add(slot.offset);
         let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
         // SAFETY: `slot.size` bytes from `start` are inside the image, which is
-        // not protected yet; the tables hold `link` from the sizing above.
-        let written = unsafe { trampoline_write(tlinks.as_raw(), model, stub, start, slot.size) }?;
+        // not protected yet; `tlinks` are tables and `link` is live.
+        let written = unsafe {
+            trampoline_write(
+                tlinks.as_raw(),
+                link.as_raw(),
+                model,
+                stub,
+                start,
+                slot.size,
+            )
+        }?;
         Ok((start, written))
     }
 
