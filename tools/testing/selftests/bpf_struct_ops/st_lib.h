@@ -51,10 +51,11 @@ int st_sock_ca(int fd, char *buf);
 bool st_map_gone(__u32 id);
 
 #define st_wait(cond, ms) ({						\
+	bool __ok;							\
 	int __i;							\
-	for (__i = 0; !(cond) && __i < (ms) / 10; __i++)		\
+	for (__i = 0; !(__ok = (cond)) && __i < (ms) / 10; __i++)	\
 		usleep(10000);						\
-	(cond);								\
+	__ok;								\
 })
 
 /* Test registration and assertions. */

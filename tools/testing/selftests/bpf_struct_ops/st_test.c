@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,6 +28,7 @@
 #include "ca_incomplete.skel.h"
 #include "dummy_ops.skel.h"
 #include "dummy_unchecked.skel.h"
+#include "testmod_ops.skel.h"
 
 #define MB (1024 * 1024)
 static struct st_layout tcp;	/* layout of bpf_struct_ops_tcp_congestion_ops */
@@ -1038,6 +1041,78 @@ out:
 	return -1;
 }
 
+/* ---- module struct_ops (bpf_testmod) ------------------------------------- */
+
+#define TESTMOD "/opt/st/conformance/bpf_testmod.ko"
+
+static int rmmod_testmod(void)
+{
+	return syscall(__NR_delete_module, "bpf_testmod", O_NONBLOCK);
+}
+
+/* The id of bpf_testmod's BTF object, 0 if there is none. */
+static __u32 testmod_btf_id(void)
+{
+	__u32 id = 0;
+
+	while (!bpf_btf_get_next_id(id, &id)) {
+		struct bpf_btf_info info = {};
+		__u32 len = sizeof(info);
+		char name[64] = "";
+		int fd = bpf_btf_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		info.name = (unsigned long)name;
+		info.name_len = sizeof(name);
+		if (!bpf_btf_get_info_by_fd(fd, &info, &len) && !strcmp(name, "bpf_testmod")) {
+			close(fd);
+			return id;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/*
+ * A map whose value type is a module's (BPF_F_VTYPE_BTF_OBJ_FD): it reports
+ * the module's BTF object, pins the module while it exists, and lets it go
+ * when it is freed.
+ */
+static int test_module_struct_ops(void)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), btf_id;
+	struct testmod_ops *s = NULL;
+	int map_fd = -1;
+
+	if (access("/sys/module/bpf_testmod", F_OK))
+		ASSERT(system("insmod " TESTMOD) == 0, "insmod %s failed", TESTMOD);
+	btf_id = testmod_btf_id();
+	ASSERT(btf_id, "no BTF object for bpf_testmod");
+	s = testmod_ops__open_and_load();
+	ASSERT(s, "load testmod_ops: %s", strerror(errno));
+	map_fd = dup(bpf_map__fd(s->maps.testmod_1));
+	ASSERT(map_fd >= 0, "dup: %s", strerror(errno));
+	ASSERT_OK(bpf_map_get_info_by_fd(map_fd, &info, &len));
+	ASSERT(info.btf_vmlinux_id == btf_id, "value BTF object %u, want bpf_testmod's %u",
+	       info.btf_vmlinux_id, btf_id);
+	testmod_ops__destroy(s);
+	s = NULL;
+	ASSERT(rmmod_testmod() < 0 && errno == EWOULDBLOCK,
+	       "bpf_testmod unloaded under a map of its type (%s)", strerror(errno));
+	close(map_fd);
+	map_fd = -1;
+	ASSERT(st_wait(rmmod_testmod() == 0, 3000), "bpf_testmod still pinned after its map went: %s",
+	       strerror(errno));
+	return 0;
+out:
+	if (map_fd >= 0)
+		close(map_fd);
+	testmod_ops__destroy(s);
+	return -1;
+}
+
 #define T(fn) { #fn, test_##fn }
 static const struct { const char *name; int (*fn)(void); } tests[] = {
 	T(lookup_before_update),
@@ -1067,6 +1142,7 @@ static const struct { const char *name; int (*fn)(void); } tests[] = {
 	T(link_lifecycle),
 	T(link_errors),
 	T(link_update),
+	T(module_struct_ops),
 };
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
