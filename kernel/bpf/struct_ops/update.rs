@@ -152,11 +152,7 @@ fn build_trampolines(
     // then write them. (Unlike 6.12, `init_member()` thus runs before any
     // func ptr slot of kdata holds its trampoline; no subsystem reads them
     // there.)
-    let mut sizes = KVec::with_capacity(planned.len(), GFP_KERNEL)?;
-    for p in planned.iter() {
-        sizes.push(p.size, GFP_KERNEL)?;
-    }
-    let (images, slots) = Images::layout(&sizes, MAX_IMAGE_PAGES)?;
+    let (images, slots) = Images::layout(planned.iter().map(|p| p.size), MAX_IMAGE_PAGES)?;
     if slots.len() != planned.len() || links.len() != planned.len() {
         return Err(EINVAL);
     }

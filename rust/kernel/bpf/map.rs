@@ -114,12 +114,6 @@ impl Map {
         unsafe { (*self.as_raw()).btf_vmlinux_value_type_id }
     }
 
-    /// The map id, as userspace sees it.
-    pub fn id(&self) -> u32 {
-        // SAFETY: As above (set before the map is visible).
-        unsafe { (*self.as_raw()).id }
-    }
-
     /// Takes a reference to the map.
     ///
     /// # Safety

@@ -212,12 +212,6 @@ impl TrampLink {
     pub fn as_raw(&self) -> *mut bindings::bpf_tramp_link {
         self.ptr.as_ptr()
     }
-
-    /// The id of the program the link calls.
-    pub fn prog_id(&self) -> u32 {
-        // SAFETY: By the type invariant the link holds its program.
-        unsafe { (*(*(*self.as_raw()).link.prog).aux).id }
-    }
 }
 
 impl Drop for TrampLink {
@@ -363,11 +357,14 @@ pub struct Images {
 impl Images {
     /// Lays out trampolines of `sizes` bytes, in order, in at most
     /// `max_images` images (`E2BIG` beyond), and allocates them.
-    pub fn layout(sizes: &[usize], max_images: usize) -> Result<(Self, KVec<Slot>)> {
+    pub fn layout(
+        sizes: impl ExactSizeIterator<Item = usize>,
+        max_images: usize,
+    ) -> Result<(Self, KVec<Slot>)> {
         let mut slots = KVec::with_capacity(sizes.len(), GFP_KERNEL)?;
         let mut lens = KVec::<usize>::with_capacity(max_images, GFP_KERNEL)?;
         let mut used = PAGE_SIZE;
-        for &size in sizes {
+        for size in sizes {
             if size == 0 || size > PAGE_SIZE {
                 return Err(E2BIG);
             }
@@ -434,11 +431,6 @@ impl Images {
     /// Makes every image read-only and executable.
     pub fn protect(&self) -> Result {
         self.images.iter().try_for_each(Image::protect)
-    }
-
-    /// The number of images.
-    pub fn count(&self) -> usize {
-        self.images.len()
     }
 
     /// The executable bytes the images take (and are charged).

@@ -78,11 +78,6 @@ impl StructOps {
         self.raw().owner
     }
 
-    /// Whether links may switch a registration to another map.
-    pub fn has_update(&self) -> bool {
-        self.raw().update.is_some()
-    }
-
     /// The subsystem's `init(btf)` check of the type.
     pub fn init(&self, btf: &Btf) -> Result {
         match self.raw().init {
