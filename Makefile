@@ -6,6 +6,7 @@
 #   make kernel  just the kernel
 #   make lint    clippy, rustfmt and checkpatch on our code
 #   make conformance  the upstream struct_ops selftests, C and Rust side by side
+#   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5)
 #   make clean   remove this implementation's build; distclean removes all
 #
 # IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
@@ -24,7 +25,7 @@ ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance bench clean distclean
 all: userspace
 
 deps:
@@ -43,7 +44,7 @@ run: userspace
 	@$(TIMED) guest $(H)/qemu.sh $(OUT) demo $(GUEST_TIMEOUT) -v
 
 test: userspace
-	@$(TIMED) guest $(H)/run-suite.sh $(OUT) $(GUEST_TIMEOUT)
+	@$(TIMED) guest $(H)/run-suite.sh $(OUT) $(GUEST_TIMEOUT) $(IMPL)
 
 shell: userspace
 	@$(H)/qemu.sh $(OUT) shell
@@ -54,6 +55,13 @@ conformance:
 	-@$(MAKE) --no-print-directory test IMPL=rust DEBUG=$(DEBUG) > $(BUILD)/conformance-rust.log 2>&1
 	@$(H)/conformance-table.sh $(BUILD)/c$(if $(filter 1,$(DEBUG)),-debug)/logs/test.results \
 		$(BUILD)/rust$(if $(filter 1,$(DEBUG)),-debug)/logs/test.results
+
+# Benchmarks: both kernels booted in turn, medians and Rust/C ratios.
+BENCH_ROUNDS ?= 5
+bench:
+	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
+	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
+	@$(TIMED) bench $(H)/bench.sh $(BUILD)/rust $(BUILD)/c $(BENCH_ROUNDS) $(BUILD)/bench
 
 lint: kernel
 	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)

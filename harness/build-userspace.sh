@@ -23,17 +23,29 @@ bpftool="$us/bpftool/bpftool"
 make $q -C "$src/tools/testing/selftests/bpf_struct_ops" OUTPUT="$us/st" \
 	VMLINUX="$out/vmlinux" BPFTOOL="$bpftool" LIBBPF="$us/libbpf-root" CLANG=clang-19
 
+# Our test module (st_testmod/), against this kernel: its split BTF must
+# match it. Built in a copy, as M= writes into the module's directory.
+. "$repo/harness/kmake.sh"
+rm -rf "$us/st_testmod"
+cp -r "$src/tools/testing/selftests/bpf_struct_ops/st_testmod" "$us/st_testmod"
+kmake -s M="$us/st_testmod" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
+	modules >/dev/null
+
 # The initramfs: busybox, bpftool with its libraries, our programs.
 root="$us/initramfs"
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,opt/st/bin,opt/st/bpf,opt/st/tests}
 cp /bin/busybox "$root/bin/busybox"
 cp "$repo/harness/guest/init" "$root/init"
-cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$root/opt/st/"
-cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$root/opt/st/bin/"
+cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
+	"$root/opt/st/"
+cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
+cp "$us/st_testmod/st_testmod.ko" "$root/opt/st/"
 # The base tree's struct_ops selftests (test_progs and its test modules).
 "$repo/harness/build-conformance.sh" "$src" "$out" "$root/opt/st/conformance"
+# The selftests' BPF cubic and dctcp, for the TCP benchmark.
+cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "$root/opt/st/bpf/"
 for t in "$repo"/harness/guest/tests/*; do
 	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
 done

@@ -1,35 +1,45 @@
 #!/usr/bin/env bash
-# The upstream struct_ops selftests side by side: one row per test and
-# subtest, the result on the stock C implementation and on ours, then
-# "N passed, N failed" for the Rust column.
+# Both implementations side by side: one row per test and subtest of the
+# upstream struct_ops selftests (conformance.*) and of ours (st.*), with the
+# result on the stock C implementation and on ours, then "N passed, N
+# failed" for the Rust column. Where C fails a test for a known bug of 6.12
+# (harness/c-known-bugs), the row says why.
 #
 # usage: conformance-table.sh C_RESULTS RUST_RESULTS
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 c=$1 rust=$2
 declare -A rc rr
-order=()
 parse() {	# results file, array name
 	local -n res=$2
+	local line n
 	while IFS= read -r line; do
 		case "$line" in
-		"ok conformance."*) n=${line#ok conformance.}; res[$n]=pass ;;
-		"not ok conformance."*" - skipped") n=${line#not ok conformance.}; res[${n%% - *}]=skip ;;
-		"not ok conformance."*) n=${line#not ok conformance.}; res[${n%% - *}]=FAIL ;;
-		*) continue ;;
+		"ok conformance."*|"ok st."*) n=${line#ok }; res[${n%% - *}]=pass ;;
+		"not ok conformance."*" - skipped") n=${line#not ok }; res[${n%% - *}]=skip ;;
+		"not ok conformance."*|"not ok st."*) n=${line#not ok }; res[${n%% - *}]=FAIL ;;
 		esac
 	done < <(tr -d '\r' < "$1" 2>/dev/null)
 }
 parse "$c" rc
 parse "$rust" rr
-mapfile -t order < <(printf '%s\n' "${!rc[@]}" "${!rr[@]}" | sort -u)
 pass=0 fail=0
-printf '%-58s %-5s %-5s\n' "test/subtest" "C" "Rust"
-for n in "${order[@]}"; do
-	a=${rc[$n]:--} b=${rr[$n]:--}
-	note=""
-	[ "$a" = pass ] && [ "$b" != pass ] && note="  <- regression"
-	printf '%-58s %-5s %-5s%s\n' "$n" "$a" "$b" "$note"
-	if [ "$b" = pass ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+for section in conformance st; do
+	mapfile -t order < <(printf '%s\n' "${!rc[@]}" "${!rr[@]}" | grep "^$section\." | sort -u)
+	[ "${#order[@]}" = 0 ] && continue
+	echo
+	printf '%-58s %-5s %-5s\n' "$section: test/subtest" "C" "Rust"
+	for n in "${order[@]}"; do
+		a=${rc[$n]:--} b=${rr[$n]:--}
+		note=""
+		[ "$a" = pass ] && [ "$b" != pass ] && note="  <- regression"
+		if [ "$a" = FAIL ]; then
+			why=$(awk -F'\t' -v n="$n" '!/^#/ && $1 == n { print $2 }' "$here/c-known-bugs")
+			[ -n "$why" ] && note="  <- C: known 6.12 bug: $why"
+		fi
+		printf '%-58s %-5s %-5s%s\n' "${n#"$section".}" "$a" "$b" "$note"
+		if [ "$b" = pass ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	done
 done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -143,18 +143,20 @@ static inline void *bpf_struct_ops_module_owner(void)
 
 /*
  * Waits until no CPU can still be in a trampoline of a released map: an RCU
- * grace period for the programs, an RCU-tasks one for the last instructions
- * of the trampoline after the program returned.
+ * grace period for the programs, then an RCU-tasks one for the last
+ * instructions of the trampoline after the program returned. Sleepable
+ * programs run under RCU tasks trace, so with @sleepable that grace period
+ * comes first: a task leaving such a program is still in the trampoline's
+ * tail, which only the RCU-tasks grace period started after it covers.
  */
-static inline void bpf_struct_ops_wait_trampolines(void)
+static inline void bpf_struct_ops_wait_trampolines(bool sleepable)
 {
-	synchronize_rcu_mult(call_rcu, call_rcu_tasks);
-}
-
-/* Sleepable programs run under RCU tasks trace: wait for them too. */
-static inline void bpf_struct_ops_wait_sleepable(void)
-{
-	synchronize_rcu_tasks_trace();
+	if (sleepable) {
+		synchronize_rcu_mult(call_rcu, call_rcu_tasks_trace);
+		synchronize_rcu_tasks();
+	} else {
+		synchronize_rcu_mult(call_rcu, call_rcu_tasks);
+	}
 }
 
 /* The map @link registered; the caller holds bpf_struct_ops_update_mutex. */

@@ -84,14 +84,9 @@ void *rust_helper_bpf_struct_ops_module_owner(void)
 	return bpf_struct_ops_module_owner();
 }
 
-void rust_helper_bpf_struct_ops_wait_trampolines(void)
+void rust_helper_bpf_struct_ops_wait_trampolines(bool sleepable)
 {
-	bpf_struct_ops_wait_trampolines();
-}
-
-void rust_helper_bpf_struct_ops_wait_sleepable(void)
-{
-	bpf_struct_ops_wait_sleepable();
+	bpf_struct_ops_wait_trampolines(sleepable);
 }
 
 enum bpf_struct_ops_state

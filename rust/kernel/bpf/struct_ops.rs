@@ -83,16 +83,14 @@ pub const fn map_btf_id() -> *mut i32 {
 }
 
 /// Waits until no CPU can still be running a program or trampoline of a map
-/// whose last reference is gone: an RCU grace period for the programs, an
-/// RCU-tasks one for the trampolines' last instructions, and an RCU tasks
-/// trace one when some programs are `sleepable` (they run under it).
+/// whose last reference is gone: an RCU grace period for the programs and an
+/// RCU-tasks one for the trampolines' last instructions. When some programs
+/// are `sleepable`, an RCU tasks trace grace period (they run under it) comes
+/// before the RCU-tasks one, which then also covers the trampoline's tail
+/// that a task leaving such a program still runs.
 pub fn wait_trampolines(sleepable: bool) {
     // SAFETY: No preconditions; it may sleep, as its callers can.
-    unsafe { bindings::bpf_struct_ops_wait_trampolines() };
-    if sleepable {
-        // SAFETY: As above.
-        unsafe { bindings::bpf_struct_ops_wait_sleepable() };
-    }
+    unsafe { bindings::bpf_struct_ops_wait_trampolines(sleepable) };
 }
 
 /// Offset of the subsystem's struct (`data`) in the value.

@@ -15,15 +15,13 @@
 
 char st_msg[512];
 
-int st_layout_get(const char *ops_name, struct st_layout *l)
+static int layout_find(const char *ops_name, struct st_layout *l)
 {
 	char vname[128];
 	const struct btf_type *t;
 	const struct btf_member *m;
 	int id, i;
 
-	memset(l, 0, sizeof(*l));
-	l->btf = btf__load_vmlinux_btf();
 	if (!l->btf)
 		return -1;
 	snprintf(vname, sizeof(vname), "bpf_struct_ops_%s", ops_name);
@@ -40,6 +38,46 @@ int st_layout_get(const char *ops_name, struct st_layout *l)
 		l->data_off = m->offset / 8;
 		l->ops_type_id = m->type;
 		return 0;
+	}
+	return -1;
+}
+
+int st_layout_get(const char *ops_name, struct st_layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->btf = btf__load_vmlinux_btf();
+	return layout_find(ops_name, l);
+}
+
+int st_layout_get_mod(const char *ops_name, const char *module, struct st_layout *l)
+{
+	struct btf *base = btf__load_vmlinux_btf();
+
+	memset(l, 0, sizeof(*l));
+	if (!base)
+		return -1;
+	/* The split BTF keeps using base: it stays for the program's life. */
+	l->btf = btf__load_module_btf(module, base);
+	return layout_find(ops_name, l);
+}
+
+int st_btf_fd_by_name(const char *name)
+{
+	__u32 id = 0;
+
+	while (!bpf_btf_get_next_id(id, &id)) {
+		struct bpf_btf_info info = {};
+		__u32 len = sizeof(info);
+		char buf[64] = "";
+		int fd = bpf_btf_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		info.name = (unsigned long)buf;
+		info.name_len = sizeof(buf);
+		if (!bpf_btf_get_info_by_fd(fd, &info, &len) && !strcmp(buf, name))
+			return fd;
+		close(fd);
 	}
 	return -1;
 }
@@ -136,13 +174,21 @@ int st_sock_ca(int fd, char *buf)
 
 int st_tcp_open(struct st_tcp *t, const char *ca)
 {
+	return st_tcp_open2(t, ca, NULL);
+}
+
+int st_tcp_open2(struct st_tcp *t, const char *ca, const char *srv_ca)
+{
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 
 	t->cli = t->srv = -1;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	t->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (t->listen_fd < 0 || bind(t->listen_fd, (void *)&a, sizeof(a)) ||
+	if (t->listen_fd < 0 ||
+	    (srv_ca && setsockopt(t->listen_fd, IPPROTO_TCP, TCP_CONGESTION, srv_ca,
+				  strlen(srv_ca))) ||
+	    bind(t->listen_fd, (void *)&a, sizeof(a)) ||
 	    listen(t->listen_fd, 8) || getsockname(t->listen_fd, (void *)&a, &len))
 		goto err;
 	t->cli = socket(AF_INET, SOCK_STREAM, 0);
@@ -205,4 +251,54 @@ bool st_map_gone(__u32 id)
 		return false;
 	}
 	return errno == ENOENT;
+}
+
+int st_testmod_load(void)
+{
+	char line[256], cmd[512], addr[40] = "0";
+	FILE *f;
+
+	if (!access("/sys/module/st_testmod", F_OK))
+		return 0;
+	f = fopen("/proc/kallsyms", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char a[32], type[4], name[128];
+
+		if (sscanf(line, "%31s %3s %127s", a, type, name) == 3 &&
+		    !strcmp(name, "bpf_jit_current")) {
+			snprintf(addr, sizeof(addr), "0x%s", a);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	snprintf(cmd, sizeof(cmd), "insmod %s jit_current_addr=%s", ST_TESTMOD, addr);
+	return system(cmd) ? -1 : 0;
+}
+
+long long st_testmod_get(const char *name)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/st_testmod/%s", name);
+	if (st_read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtoll(buf, NULL, 0);
+}
+
+int st_testmod_set(const char *name, unsigned long long val)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/st_testmod/%s", name);
+	snprintf(buf, sizeof(buf), "%llu", val);
+	return st_write_file(path, buf);
+}
+
+int st_module_refcnt(const char *module)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", module);
+	return st_read_file(path, buf, sizeof(buf)) > 0 ? atoi(buf) : -1;
 }

@@ -20,6 +20,10 @@ struct st_layout {
 };
 
 int st_layout_get(const char *ops_name, struct st_layout *l);
+/* The same for a module's type, from the module's BTF. */
+int st_layout_get_mod(const char *ops_name, const char *module, struct st_layout *l);
+/* An fd of the BTF object named @name (a module's), or -1. */
+int st_btf_fd_by_name(const char *name);
 /* Offset of a member of the ops struct within the value, or -1. */
 int st_member_off(const struct st_layout *l, const char *member);
 
@@ -40,15 +44,31 @@ struct st_tcp {
 	__u16 cli_port;
 };
 int st_tcp_open(struct st_tcp *t, const char *ca);
+/* The same, the server side using @srv_ca (the listener's) unless NULL. */
+int st_tcp_open2(struct st_tcp *t, const char *ca, const char *srv_ca);
 /* Sends @bytes from the client to the server. */
 int st_tcp_push(struct st_tcp *t, size_t bytes);
 void st_tcp_close(struct st_tcp *t);
 /* Congestion control of a socket, into buf[16]. */
 int st_sock_ca(int fd, char *buf);
 
-/* Polls @cond every 10 ms for up to @ms milliseconds. */
 /* True once no map has id @id; an fd opened to check is closed again. */
 bool st_map_gone(__u32 id);
+
+/*
+ * The st_testmod test module (st_testmod/): loads it unless it is loaded,
+ * with the address of bpf_jit_current from /proc/kallsyms. Its debugfs
+ * files (st_testmod/<name>) are read and written as numbers; st_testmod_get
+ * returns -1 on error.
+ */
+#define ST_TESTMOD "/opt/st/st_testmod.ko"
+int st_testmod_load(void);
+long long st_testmod_get(const char *name);
+int st_testmod_set(const char *name, unsigned long long val);
+/* The module's reference count, -1 when it is not loaded. */
+int st_module_refcnt(const char *module);
+
+/* Polls @cond every 10 ms for up to @ms milliseconds. */
 
 #define st_wait(cond, ms) ({						\
 	bool __ok;							\

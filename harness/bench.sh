@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks (st_bench, see harness/guest/bench) on both
+# implementations, alternately (Rust, C, Rust, C, ...), ROUNDS boots of each
+# kernel with the same QEMU settings. Prints per figure the median of each
+# side and the median, min and max of the per-round ratios Rust/C, and keeps
+# every round's output in DEST.
+#
+# usage: bench.sh RUST_OUT C_OUT ROUNDS DEST
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+rust=$1 c=$2 rounds=$3 dest=$4
+mkdir -p "$dest"
+rm -f "$dest"/round*.* "$dest/summary.txt"
+bad=0
+for r in $(seq 1 "$rounds"); do
+	for impl in rust c; do
+		if [ "$impl" = rust ]; then out=$rust; else out=$c; fi
+		"$here/qemu.sh" "$out" bench 900 2>/dev/null
+		status=$?
+		tr -d '\r' < "$out/logs/bench.results" > "$dest/round$r.$impl" 2>/dev/null
+		if [ "$status" != 0 ] || grep -q '^error' "$dest/round$r.$impl"; then
+			echo "bench: round $r on $impl: guest status $status" >&2
+			grep '^error' "$dest/round$r.$impl" >&2
+			bad=1
+		fi
+		if splat=$("$here/check-log.sh" "$out/logs/bench.console"); then :; else
+			echo "bench: round $r on $impl: kernel log has:" >&2
+			echo "$splat" >&2
+			bad=1
+		fi
+		echo "bench: round $r/$rounds $impl done" >&2
+	done
+done
+
+{
+	echo "struct_ops benchmarks: $rounds rounds per implementation, alternating"
+	echo "Guest timings under QEMU TCG (no KVM): absolute numbers mean little,"
+	echo "compare the ratios. Ratio = Rust/C per round; 'better' says which way."
+	echo
+	awk '
+	function median(s, n,   a, i, j, t, k) {
+		k = split(s, a, " ")
+		for (i = 2; i <= k; i++)
+			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		if (k == 0) return "-"
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	FNR == 1 {
+		n = split(FILENAME, p, "."); impl = p[n]
+		m = split(p[n - 1], q, "round"); round = q[m]
+	}
+	$1 == "bench" {
+		name = $2
+		if (!(name in unit)) { order[++names] = name }
+		unit[name] = $4; better[name] = $5
+		val[name, impl] = val[name, impl] " " $3
+		v[name, impl, round] = $3; rounds[round] = 1
+	}
+	END {
+		printf "%-22s %-9s %14s %14s %9s %9s %9s  %s\n", "figure", "unit",
+			"C median", "Rust median", "Rust/C", "min", "max", "better"
+		for (i = 1; i <= names; i++) {
+			name = order[i]; ratios = ""; lo = ""; hi = ""
+			for (r in rounds)
+				if ((name, "c", r) in v && (name, "rust", r) in v && v[name, "c", r] != 0) {
+					x = v[name, "rust", r] / v[name, "c", r]
+					ratios = ratios " " x
+					if (lo == "" || x < lo) lo = x
+					if (hi == "" || x > hi) hi = x
+				}
+			med = median(ratios)
+			printf "%-22s %-9s %14.3f %14.3f %9s %9s %9s  %s\n", name, unit[name],
+				median(val[name, "c"]), median(val[name, "rust"]),
+				med == "-" ? "-" : sprintf("%.3f", med),
+				lo == "" ? "-" : sprintf("%.3f", lo), hi == "" ? "-" : sprintf("%.3f", hi),
+				better[name]
+		}
+	}' "$dest"/round*.rust "$dest"/round*.c
+} | tee "$dest/summary.txt"
+[ "$bad" = 0 ]

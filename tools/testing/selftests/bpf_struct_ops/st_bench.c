@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Benchmarks of the struct_ops map, the same on both implementations; `make
+ * bench` boots each kernel in turn and runs this in the guest. It prints
+ *	bench NAME VALUE UNIT lower|higher
+ * one line per figure ("lower" or "higher" is better), and "error NAME - why"
+ * for a workload that could not run. harness/bench.sh turns the rounds into
+ * medians and Rust/C ratios: under TCG only the ratios mean something.
+ *
+ * Workloads:
+ * - op_call: st_testmod calls op0 of a registered st_ops3 map in a loop,
+ *   and a C function the same way (native_call);
+ * - reg_N: BPF_MAP_UPDATE_ELEM + BPF_MAP_DELETE_ELEM on a new map of a type
+ *   with N func ptrs, cycles per second (create and close included);
+ *   create_free: map create and close alone;
+ * - mem_N: N registered maps of st_ops3: executable memory charged to BPF,
+ *   the memlock their fdinfo reports, and slab growth;
+ * - tcp_CA: loopback TCP throughput with the kernel's cubic and dctcp and
+ *   the selftests' BPF ones (bpf_cubic, bpf_dctcp).
+ *
+ * usage: st_bench [-q] [WORKLOAD]
+ *	-q: few iterations, to check that it works
+ *	WORKLOAD: only op_call, reg, mem or tcp
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "st_lib.h"
+#include "st_ops.skel.h"
+
+static int quick;
+static const char *only;
+static struct st_ops *skel;
+static int btf_fd = -1;
+static int errors;
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void report(const char *name, double value, const char *unit, const char *better)
+{
+	printf("bench %s %.3f %s %s\n", name, value, unit, better);
+}
+
+static void error(const char *name, const char *why)
+{
+	printf("error %s - %s (%s)\n", name, why, strerror(errno));
+	errors++;
+}
+
+/* Waits until every map of st_testmod's types is freed. */
+static void settle(int base_refcnt)
+{
+	st_wait(st_module_refcnt("st_testmod") <= base_refcnt, 10000);
+}
+
+/* A value of st_opsN (@type) whose func ptrs hold the programs oN_opI. */
+struct value {
+	struct st_layout l;
+	char *buf;
+};
+
+static int value_init(struct value *v, const char *type, int nops)
+{
+	char prog[32];
+	int i;
+
+	if (st_layout_get_mod(type, "st_testmod", &v->l))
+		return -1;
+	v->buf = calloc(1, v->l.value_size);
+	if (!v->buf)
+		return -1;
+	for (i = 0; i < nops; i++) {
+		struct bpf_program *p;
+
+		snprintf(prog, sizeof(prog), "o%d_op%d", nops, i);
+		p = bpf_object__find_program_by_name(skel->obj, prog);
+		if (!p)
+			return -1;
+		*(__u64 *)(v->buf + v->l.data_off + 8 * i) = bpf_program__fd(p);
+	}
+	return 0;
+}
+
+static int value_map(const struct value *v)
+{
+	/* As libbpf makes them: map_create wants a program BTF too. */
+	LIBBPF_OPTS(bpf_map_create_opts, o,
+		    .btf_fd = bpf_object__btf_fd(skel->obj),
+		    .btf_vmlinux_value_type_id = v->l.value_type_id,
+		    .value_type_btf_obj_fd = btf_fd,
+		    .map_flags = BPF_F_VTYPE_BTF_OBJ_FD);
+
+	return bpf_map_create(BPF_MAP_TYPE_STRUCT_OPS, "st_bench", 4, v->l.value_size, 1, &o);
+}
+
+static void bench_op_call(void)
+{
+	unsigned long long n = quick ? 10000 : 1000000;
+	double op = 1e30, native = 1e30;
+	struct bpf_link *link;
+	int i;
+
+	link = bpf_map__attach_struct_ops(skel->maps.ops3);
+	if (!link) {
+		error("op_call", "register st_ops3");
+		return;
+	}
+	/* The best of three loops of each. */
+	for (i = 0; i < 3; i++) {
+		long long ns;
+
+		if (st_testmod_set("call_op", n) || (ns = st_testmod_get("call_ns")) <= 0)
+			break;
+		op = op < ns / (double)n ? op : ns / (double)n;
+		if (st_testmod_set("call_native", n) || (ns = st_testmod_get("call_ns")) <= 0)
+			break;
+		native = native < ns / (double)n ? native : ns / (double)n;
+	}
+	bpf_link__destroy(link);
+	if (i < 3) {
+		error("op_call", "call loop");
+		return;
+	}
+	report("op_call", op, "ns/call", "lower");
+	report("native_call", native, "ns/call", "lower");
+	report("op_call_over_native", op / native, "x", "lower");
+}
+
+static void bench_reg(int nops, int base)
+{
+	int iters = quick ? 5 : nops >= 40 ? 100 : 300;
+	char type[16], name[32];
+	struct value v = {};
+	__u32 zero = 0;
+	double t;
+	int i, fd;
+
+	snprintf(type, sizeof(type), "st_ops%d", nops);
+	snprintf(name, sizeof(name), "reg_%d", nops);
+	if (value_init(&v, type, nops)) {
+		error(name, "value layout");
+		goto out;
+	}
+	t = now();
+	for (i = 0; i < iters; i++) {
+		const char *step = "create";
+
+		fd = value_map(&v);
+		if (fd < 0 || (step = "update", bpf_map_update_elem(fd, &zero, v.buf, 0)) ||
+		    (step = "delete", bpf_map_delete_elem(fd, &zero))) {
+			error(name, step);
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		close(fd);
+	}
+	report(name, iters / (now() - t), "cycles/s", "higher");
+	settle(base);
+	if (nops == 40) {
+		t = now();
+		for (i = 0; i < iters * 10; i++) {
+			fd = value_map(&v);
+			if (fd < 0) {
+				error("create_free", "map create");
+				goto out;
+			}
+			close(fd);
+		}
+		report("create_free", iters * 10 / (now() - t), "maps/s", "higher");
+	}
+out:
+	settle(base);
+	free(v.buf);
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			kb = atol(line + strlen(key));
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static long fd_memlock(int fd)
+{
+	char path[64], line[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "memlock:", 8))
+			v = atol(line + 8);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void bench_mem(int n, int base)
+{
+	long long jit0, jit1;
+	long slab0, slab1, memlock = 0;
+	struct value v = {};
+	__u32 zero = 0;
+	char name[32];
+	int *fds, i, made = 0;
+
+	snprintf(name, sizeof(name), "mem_%d", n);
+	fds = calloc(n, sizeof(*fds));
+	if (!fds || value_init(&v, "st_ops3", 3)) {
+		error(name, "value layout");
+		goto out;
+	}
+	jit0 = st_testmod_get("jit_current");
+	slab0 = meminfo_kb("Slab:");
+	for (; made < n; made++) {
+		fds[made] = value_map(&v);
+		if (fds[made] < 0)
+			break;
+		if (bpf_map_update_elem(fds[made], &zero, v.buf, 0)) {
+			close(fds[made]);
+			break;
+		}
+		memlock += fd_memlock(fds[made]);
+	}
+	jit1 = st_testmod_get("jit_current");
+	slab1 = meminfo_kb("Slab:");
+	if (made < n) {
+		error(name, "register");
+	} else {
+		char key[48];
+
+		snprintf(key, sizeof(key), "%s_exec", name);
+		if (jit0 >= 0 && jit1 >= 0)
+			report(key, jit1 - jit0, "bytes", "lower");
+		else
+			error(key, "no bpf_jit_current");
+		snprintf(key, sizeof(key), "%s_memlock", name);
+		report(key, memlock, "bytes", "lower");
+		snprintf(key, sizeof(key), "%s_slab", name);
+		report(key, slab1 - slab0, "KiB", "lower");
+	}
+	for (i = 0; i < made; i++) {
+		bpf_map_delete_elem(fds[i], &zero);
+		close(fds[i]);
+	}
+out:
+	settle(base);
+	free(fds);
+	free(v.buf);
+}
+
+/* Reads everything the server side gets until the client closes. */
+static void *drain(void *arg)
+{
+	static char buf[256 * 1024];
+	int fd = *(int *)arg;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+static void bench_tcp(const char *ca)
+{
+	static char buf[256 * 1024];
+	double secs = quick ? 0.3 : 2, t0, t;
+	struct bpf_object *obj = NULL;
+	struct bpf_link *link = NULL;
+	char name[32], used[16], path[96];
+	unsigned long long bytes = 0;
+	struct st_tcp tcp;
+	pthread_t th;
+
+	snprintf(name, sizeof(name), "tcp_%s", ca);
+	if (!strncmp(ca, "bpf_", 4)) {
+		struct bpf_map *map;
+
+		snprintf(path, sizeof(path), "/opt/st/bpf/%s.bpf.o", ca);
+		obj = bpf_object__open_file(path, NULL);
+		if (!obj || bpf_object__load(obj)) {
+			error(name, "load");
+			goto out;
+		}
+		map = bpf_object__find_map_by_name(obj, ca + 4);
+		link = map ? bpf_map__attach_struct_ops(map) : NULL;
+		if (!link) {
+			error(name, "register");
+			goto out;
+		}
+	}
+	/* Both ends: a dctcp server negotiates ECN only when it uses it too. */
+	if (st_tcp_open2(&tcp, ca, ca)) {
+		error(name, "connect");
+		goto out;
+	}
+	st_sock_ca(tcp.cli, used);
+	if (strcmp(used, ca)) {
+		errno = EINVAL;
+		printf("# %s: the socket uses %s\n", name, used);
+		error(name, "the socket does not use the CA");
+		st_tcp_close(&tcp);
+		goto out;
+	}
+	pthread_create(&th, NULL, drain, &tcp.srv);
+	t0 = now();
+	while ((t = now() - t0) < secs) {
+		ssize_t w = write(tcp.cli, buf, sizeof(buf));
+
+		if (w <= 0)
+			break;
+		bytes += w;
+	}
+	shutdown(tcp.cli, SHUT_WR);
+	pthread_join(th, NULL);
+	st_tcp_close(&tcp);
+	report(name, bytes / t / (1 << 20), "MiB/s", "higher");
+out:
+	bpf_link__destroy(link);
+	bpf_object__close(obj);
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN && getenv("ST_VERBOSE") ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const char * const cas[] = { "cubic", "bpf_cubic", "dctcp", "bpf_dctcp" };
+	static const int nops[] = { 1, 10, 40 }, nmaps[] = { 1, 10, 100 };
+	unsigned int i;
+	int base;
+
+	quick = argc > 1 && !strcmp(argv[1], "-q");
+	if (argc > 1 + quick)
+		only = argv[1 + quick];
+	libbpf_set_print(quiet);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("# %s implementation; guest timings under TCG: compare ratios only\n",
+	       st_impl_is_rust() ? "Rust" : "C");
+	if (st_testmod_load()) {
+		error("setup", "insmod st_testmod");
+		return 1;
+	}
+	btf_fd = st_btf_fd_by_name("st_testmod");
+	skel = st_ops__open_and_load();
+	if (btf_fd < 0 || !skel) {
+		error("setup", "load st_ops");
+		return 1;
+	}
+	/* The module's references once every map we make is gone again. */
+	base = st_module_refcnt("st_testmod");
+
+	if (!only || !strcmp(only, "op_call"))
+		bench_op_call();
+	for (i = 0; i < sizeof(nops) / sizeof(nops[0]); i++)
+		if (!only || !strcmp(only, "reg"))
+			bench_reg(nops[i], base);
+	for (i = 0; i < sizeof(nmaps) / sizeof(nmaps[0]); i++)
+		if (!only || !strcmp(only, "mem"))
+			bench_mem(nmaps[i], base);
+	for (i = 0; i < sizeof(cas) / sizeof(cas[0]); i++)
+		if (!only || !strcmp(only, "tcp"))
+			bench_tcp(cas[i]);
+
+	st_ops__destroy(skel);
+	close(btf_fd);
+	return errors ? 1 : 0;
+}
