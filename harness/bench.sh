@@ -15,7 +15,7 @@ bad=0
 for r in $(seq 1 "$rounds"); do
 	for impl in rust c; do
 		if [ "$impl" = rust ]; then out=$rust; else out=$c; fi
-		"$here/qemu.sh" "$out" bench 900 2>/dev/null
+		KCMDLINE="tsc=reliable ${KCMDLINE:-}" "$here/qemu.sh" "$out" bench 900 2>/dev/null
 		status=$?
 		tr -d '\r' < "$out/logs/bench.results" > "$dest/round$r.$impl" 2>/dev/null
 		if [ "$status" != 0 ] || grep -q '^error' "$dest/round$r.$impl"; then
