@@ -27,7 +27,8 @@ if ! kmake rustfmtcheck > "$out/rustfmt.log" 2>&1; then
 fi
 
 cd "$repo"
-cfiles=$(git ls-files -- include kernel rust/helpers | grep -E '\.[ch]$')
+cfiles=$(git ls-files -- include kernel rust/helpers \
+	tools/testing/selftests/bpf_struct_ops/st_testmod | grep -E '\.[ch]$')
 for f in $cfiles; do
 	"$src/scripts/checkpatch.pl" --no-tree --quiet --strict -f "$f" || rc=1
 done

@@ -10,6 +10,14 @@
 
 char _license[] SEC("license") = "GPL";
 
+/* M(member) for the members of st_ops1, st_ops3, st_ops10, st_ops40. */
+#define ST_OPS_10(M, p) M(p##0) M(p##1) M(p##2) M(p##3) M(p##4) \
+	M(p##5) M(p##6) M(p##7) M(p##8) M(p##9)
+#define ST_OPS_1(M) M(op0)
+#define ST_OPS_3(M) M(op0) M(op1) M(op2)
+#define ST_OPS_40(M) ST_OPS_10(M, op) ST_OPS_10(M, op1) \
+	ST_OPS_10(M, op2) ST_OPS_10(M, op3)
+
 #define PROG(t, name)							\
 	SEC("struct_ops/" #name)					\
 	int BPF_PROG(t##_##name, int x) { return x + 1; }

@@ -12,17 +12,70 @@ struct st_sleep_ops {
 };
 
 /* Ops with 1, 3, 10 and 40 members op0, op1, ..: int opN(int x). */
-#define ST_OPS_10(M, p) M(p##0) M(p##1) M(p##2) M(p##3) M(p##4) \
-	M(p##5) M(p##6) M(p##7) M(p##8) M(p##9)
-#define ST_OPS_1(M) M(op0)
-#define ST_OPS_3(M) M(op0) M(op1) M(op2)
-#define ST_OPS_40(M) ST_OPS_10(M, op) ST_OPS_10(M, op1) \
-	ST_OPS_10(M, op2) ST_OPS_10(M, op3)
+struct st_ops1 {
+	int (*op0)(int x);
+};
 
-#define ST_OPS_MEMBER(name) int (*name)(int x);
-struct st_ops1 { ST_OPS_1(ST_OPS_MEMBER) };
-struct st_ops3 { ST_OPS_3(ST_OPS_MEMBER) };
-struct st_ops10 { ST_OPS_10(ST_OPS_MEMBER, op) };
-struct st_ops40 { ST_OPS_40(ST_OPS_MEMBER) };
+struct st_ops3 {
+	int (*op0)(int x);
+	int (*op1)(int x);
+	int (*op2)(int x);
+};
+
+struct st_ops10 {
+	int (*op0)(int x);
+	int (*op1)(int x);
+	int (*op2)(int x);
+	int (*op3)(int x);
+	int (*op4)(int x);
+	int (*op5)(int x);
+	int (*op6)(int x);
+	int (*op7)(int x);
+	int (*op8)(int x);
+	int (*op9)(int x);
+};
+
+struct st_ops40 {
+	int (*op0)(int x);
+	int (*op1)(int x);
+	int (*op2)(int x);
+	int (*op3)(int x);
+	int (*op4)(int x);
+	int (*op5)(int x);
+	int (*op6)(int x);
+	int (*op7)(int x);
+	int (*op8)(int x);
+	int (*op9)(int x);
+	int (*op10)(int x);
+	int (*op11)(int x);
+	int (*op12)(int x);
+	int (*op13)(int x);
+	int (*op14)(int x);
+	int (*op15)(int x);
+	int (*op16)(int x);
+	int (*op17)(int x);
+	int (*op18)(int x);
+	int (*op19)(int x);
+	int (*op20)(int x);
+	int (*op21)(int x);
+	int (*op22)(int x);
+	int (*op23)(int x);
+	int (*op24)(int x);
+	int (*op25)(int x);
+	int (*op26)(int x);
+	int (*op27)(int x);
+	int (*op28)(int x);
+	int (*op29)(int x);
+	int (*op30)(int x);
+	int (*op31)(int x);
+	int (*op32)(int x);
+	int (*op33)(int x);
+	int (*op34)(int x);
+	int (*op35)(int x);
+	int (*op36)(int x);
+	int (*op37)(int x);
+	int (*op38)(int x);
+	int (*op39)(int x);
+};
 
 #endif
