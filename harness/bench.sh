@@ -3,7 +3,9 @@
 # implementations, alternately (Rust, C, Rust, C, ...), ROUNDS boots of each
 # kernel with the same QEMU settings. Prints per figure the median of each
 # side and the median, min and max of the per-round ratios Rust/C, and keeps
-# every round's output in DEST.
+# every round's output in DEST. The guests get one CPU (BENCH_SMP): TCG runs
+# each vCPU as a host thread, and on a 2-core host two vCPUs share the cores
+# with QEMU's own threads, which spread the ratios over 0.5-2.
 #
 # usage: bench.sh RUST_OUT C_OUT ROUNDS DEST
 set -u
@@ -15,7 +17,8 @@ bad=0
 for r in $(seq 1 "$rounds"); do
 	for impl in rust c; do
 		if [ "$impl" = rust ]; then out=$rust; else out=$c; fi
-		KCMDLINE="tsc=reliable ${KCMDLINE:-}" "$here/qemu.sh" "$out" bench 900 2>/dev/null
+		QEMU_SMP=${BENCH_SMP:-1} KCMDLINE="tsc=reliable ${KCMDLINE:-}" \
+			"$here/qemu.sh" "$out" bench 900 2>/dev/null
 		status=$?
 		tr -d '\r' < "$out/logs/bench.results" > "$dest/round$r.$impl" 2>/dev/null
 		if [ "$status" != 0 ] || grep -q '^error' "$dest/round$r.$impl"; then

@@ -4,7 +4,7 @@
 #   results (ttyS1)     -> $out/logs/$mode.results
 # Exit status: the guest's, or 124 on timeout, 125 when the guest died.
 #
-# usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]
+# usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]	(QEMU_SMP: CPUs, 2 by default)
 set -uo pipefail
 out=$1 mode=$2 tmo=${3:-600} verbose=${4:-}
 logs="$out/logs"
@@ -12,7 +12,7 @@ mkdir -p "$logs"
 console="$logs/$mode.console" results="$logs/$mode.results"
 rm -f "$console" "$results"
 
-args=(-m 2G -smp 2 -no-reboot -cpu max
+args=(-m 2G -smp "${QEMU_SMP:-2}" -no-reboot -cpu max
       -kernel "$out/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
       -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 stmode=$mode ${KCMDLINE:-}")
 if [ "$mode" = shell ]; then
