@@ -28,7 +28,6 @@ while IFS= read -r line; do
 done < <(tr -d '\r' < "$results" 2>/dev/null)
 
 # The guest must have finished and its kernel log must be clean.
-if [ "$status" = 0 ] || [ "$pass$fail" != 00 ]; then :; fi
 case "$status" in
 0|1) pass=$((pass + 1)); echo "PASS guest.finished" ;;
 *)   fail=$((fail + 1)); echo "FAIL guest.finished - the guest did not finish (status $status)" ;;
