@@ -6,6 +6,7 @@
 #   make kernel  just the kernel
 #   make lint    clippy, rustfmt and checkpatch on our code
 #   make conformance  the upstream struct_ops selftests, C and Rust side by side
+#   make scx     sched_ext (selftests, example schedulers, our checks), C and Rust side by side
 #   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5)
 #   make clean   remove this implementation's build; distclean removes all
 #
@@ -25,7 +26,7 @@ ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance bench clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench clean distclean
 all: userspace
 
 deps:
@@ -55,6 +56,17 @@ conformance:
 	-@$(MAKE) --no-print-directory test IMPL=rust DEBUG=$(DEBUG) > $(BUILD)/conformance-rust.log 2>&1
 	@$(H)/conformance-table.sh $(BUILD)/c$(if $(filter 1,$(DEBUG)),-debug)/logs/test.results \
 		$(BUILD)/rust$(if $(filter 1,$(DEBUG)),-debug)/logs/test.results
+
+# sched_ext on both implementations, side by side (the guest script scx runs
+# tests/40-scx alone). A splat in either guest's log is a failed row.
+SCX_C    := $(BUILD)/c$(if $(filter 1,$(DEBUG)),-debug)
+SCX_RUST := $(BUILD)/rust$(if $(filter 1,$(DEBUG)),-debug)
+scx:
+	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=$(DEBUG)
+	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=$(DEBUG)
+	-@$(TIMED) guest-c $(H)/run-suite.sh $(SCX_C) $(GUEST_TIMEOUT) c scx > /dev/null
+	-@$(TIMED) guest-rust $(H)/run-suite.sh $(SCX_RUST) $(GUEST_TIMEOUT) rust scx > /dev/null
+	@$(H)/conformance-table.sh $(SCX_C)/logs/scx.report $(SCX_RUST)/logs/scx.report "scx guest"
 
 # Benchmarks: both kernels booted in turn, medians and Rust/C ratios.
 BENCH_ROUNDS ?= 5

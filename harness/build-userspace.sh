@@ -34,11 +34,11 @@ kmake -s M="$us/st_testmod" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolv
 # The initramfs: busybox, bpftool with its libraries, our programs.
 root="$us/initramfs"
 rm -rf "$root"
-mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,opt/st/bin,opt/st/bpf,opt/st/tests}
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,opt/st/bin,opt/st/bpf,opt/st/tests,opt/scx}
 cp /bin/busybox "$root/bin/busybox"
 cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
-	"$root/opt/st/"
+	"$repo/harness/guest/scx" "$root/opt/st/"
 cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
 cp "$us/st_testmod/st_testmod.ko" "$root/opt/st/"
@@ -46,10 +46,12 @@ cp "$us/st_testmod/st_testmod.ko" "$root/opt/st/"
 "$repo/harness/build-conformance.sh" "$src" "$out" "$root/opt/st/conformance"
 # The selftests' BPF cubic and dctcp, for the TCP benchmark.
 cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "$root/opt/st/bpf/"
+# sched_ext's selftests and example schedulers.
+"$repo/harness/build-scx.sh" "$src" "$out" "$root/opt/scx"
 for t in "$repo"/harness/guest/tests/*; do
 	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
 done
-ldd "$bpftool" | grep -o '/[^ ]*' | while read -r lib; do
+ldd "$bpftool" "$root"/opt/scx/* | grep '^[[:space:]]' | grep -o '/[^ ]*' | sort -u | while read -r lib; do
 	mkdir -p "$root$(dirname "$lib")"
 	cp -L "$lib" "$root$lib"
 done

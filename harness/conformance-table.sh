@@ -1,30 +1,36 @@
 #!/usr/bin/env bash
-# Both implementations side by side: one row per test and subtest of the
-# upstream struct_ops selftests (conformance.*) and of ours (st.*), with the
-# result on the stock C implementation and on ours, then "N passed, N
-# failed" for the Rust column. Where C fails a test for a known bug of 6.12
-# (harness/c-known-bugs), the row says why.
+# Both implementations side by side: one row per test, with the result on
+# the stock C implementation and on ours, then "N passed, N failed" for the
+# Rust column. Where C fails a test for a known bug of 6.12
+# (harness/c-known-bugs), the row says why. The inputs are the guest's
+# result lines (ok/not ok) or report.sh's output (PASS/FAIL/XFAIL).
 #
-# usage: conformance-table.sh C_RESULTS RUST_RESULTS
+# usage: conformance-table.sh C_RESULTS RUST_RESULTS [SECTIONS]
+#   SECTIONS: the test name prefixes to list, "conformance st" by default:
+#   the upstream struct_ops selftests and ours.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-c=$1 rust=$2
+c=$1 rust=$2 sections=${3:-conformance st}
 declare -A rc rr
 parse() {	# results file, array name
 	local -n res=$2
-	local line n
+	local line n r
 	while IFS= read -r line; do
 		case "$line" in
-		"ok conformance."*|"ok st."*) n=${line#ok }; res[${n%% - *}]=pass ;;
-		"not ok conformance."*" - skipped") n=${line#not ok }; res[${n%% - *}]=skip ;;
-		"not ok conformance."*|"not ok st."*) n=${line#not ok }; res[${n%% - *}]=FAIL ;;
+		"ok "*|"PASS "*) r=pass ;;
+		"not ok "*" - skipped") r=skip ;;
+		"not ok "*|"FAIL "*|"XFAIL "*) r=FAIL ;;
+		*) continue ;;
 		esac
+		n=${line#not }
+		n=${n#* }
+		res[${n%% - *}]=$r
 	done < <(tr -d '\r' < "$1" 2>/dev/null)
 }
 parse "$c" rc
 parse "$rust" rr
 pass=0 fail=0
-for section in conformance st; do
+for section in $sections; do
 	mapfile -t order < <(printf '%s\n' "${!rc[@]}" "${!rr[@]}" | grep "^$section\." | sort -u)
 	[ "${#order[@]}" = 0 ] && continue
 	echo

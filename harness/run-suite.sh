@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the test suite in the guest and reports it.
-# usage: run-suite.sh OUT TIMEOUT IMPL
-set -u
+# Runs the test suite (or the guest script MODE) in the guest and reports
+# it, on the terminal and in $out/logs/MODE.report.
+# usage: run-suite.sh OUT TIMEOUT IMPL [MODE]
+set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-out=$1 tmo=$2 impl=$3
-"$here/qemu.sh" "$out" test "$tmo"
+out=$1 tmo=$2 impl=$3 mode=${4:-test}
+"$here/qemu.sh" "$out" "$mode" "$tmo"
 status=$?
-exec "$here/report.sh" "$out/logs/test.results" "$out/logs/test.console" "$status" "$impl"
+"$here/report.sh" "$out/logs/$mode.results" "$out/logs/$mode.console" "$status" "$impl" |
+	tee "$out/logs/$mode.report"

@@ -27,8 +27,6 @@ struct bpf_struct_ops_value {
 
 struct bpf_struct_ops_map {
 	struct bpf_map map;
-	/* Last reference of the subsystem refcnt: the map put waits for it. */
-	struct rcu_head rcu;
 	const struct bpf_struct_ops_desc *st_ops_desc;
 	/* The BTF the value type comes from (vmlinux or a module). */
 	struct btf *btf;
@@ -39,12 +37,11 @@ struct bpf_struct_ops_map {
 	/* Func ptr members: the upper bound of trampolines. */
 	u32 funcs_cnt;
 	/*
-	 * The subsystem refcnt (kvalue.common.refcnt) has held a map
-	 * reference before, so its deferred put may still be pending on @rcu.
-	 * Accessed under @lock (maps without BPF_F_LINK) or under
-	 * bpf_struct_ops_update_mutex (BPF_F_LINK maps).
+	 * What the subsystem refcnt (kvalue.common.refcnt) owns while it is
+	 * not zero: a map reference, in an object of the Rust side that the
+	 * last put hands to RCU. Under @put_lock.
 	 */
-	bool refcnt_armed;
+	void *refcnt_ref;
 	/* The trampolines, their programs, images and ksyms: owned by Rust. */
 	void *tramps;
 	/* What userspace sees: prog ids in the func ptr slots. */
@@ -85,31 +82,31 @@ static inline void bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_m
 	spin_lock_init(&st_map->put_lock);
 }
 
-/*
- * Drops a subsystem reference. The last one, taken with @put_lock held,
- * queues @put_map on @rcu to give up the map reference the count owns.
- */
-static inline void bpf_struct_ops_refcnt_put(struct bpf_struct_ops_map *st_map,
-					     rcu_callback_t put_map)
+/* Arms the zero subsystem refcnt with 1 and the reference @ref it owns. */
+static inline void bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map, void *ref)
 {
-	unsigned long flags;
-
-	if (refcount_dec_and_lock_irqsave(&st_map->kvalue.common.refcnt,
-					  &st_map->put_lock, &flags)) {
-		call_rcu(&st_map->rcu, put_map);
-		spin_unlock_irqrestore(&st_map->put_lock, flags);
-	}
+	spin_lock_irq(&st_map->put_lock);
+	st_map->refcnt_ref = ref;
+	refcount_set(&st_map->kvalue.common.refcnt, 1);
+	spin_unlock_irq(&st_map->put_lock);
 }
 
 /*
- * Before the refcnt, found at zero, is armed again: waits until a last put
- * that raced with us has queued its callback on @rcu, and that it ran.
+ * Drops a subsystem reference. The last one returns the reference the count
+ * owned; it takes it under @put_lock, so that a re-arming cannot come first.
  */
-static inline void bpf_struct_ops_refcnt_quiesce(struct bpf_struct_ops_map *st_map)
+static inline void *bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
 {
-	spin_lock_irq(&st_map->put_lock);
-	spin_unlock_irq(&st_map->put_lock);
-	rcu_barrier();
+	unsigned long flags;
+	void *ref;
+
+	if (!refcount_dec_and_lock_irqsave(&st_map->kvalue.common.refcnt,
+					   &st_map->put_lock, &flags))
+		return NULL;
+	ref = st_map->refcnt_ref;
+	st_map->refcnt_ref = NULL;
+	spin_unlock_irqrestore(&st_map->put_lock, flags);
+	return ref;
 }
 
 static inline enum bpf_struct_ops_state
@@ -172,6 +169,12 @@ static inline void bpf_struct_ops_link_set_map(struct bpf_struct_ops_link *link,
 					       struct bpf_map *map)
 {
 	rcu_assign_pointer(link->map, map);
+}
+
+/* Takes @link's map out of it; the caller has the link to itself. */
+static inline struct bpf_map *bpf_struct_ops_link_take_map(struct bpf_struct_ops_link *link)
+{
+	return rcu_replace_pointer(link->map, NULL, true);
 }
 
 /* The id of @link's map, 0 once detached; safe against concurrent updates. */

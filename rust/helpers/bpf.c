@@ -120,6 +120,11 @@ void rust_helper_bpf_struct_ops_link_set_map(struct bpf_struct_ops_link *link,
 	bpf_struct_ops_link_set_map(link, map);
 }
 
+struct bpf_map *rust_helper_bpf_struct_ops_link_take_map(struct bpf_struct_ops_link *link)
+{
+	return bpf_struct_ops_link_take_map(link);
+}
+
 u32 rust_helper_bpf_struct_ops_link_map_id(struct bpf_struct_ops_link *link)
 {
 	return bpf_struct_ops_link_map_id(link);
@@ -152,15 +157,14 @@ void rust_helper_bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_map
 	bpf_struct_ops_map_init_locks(st_map);
 }
 
-void rust_helper_bpf_struct_ops_refcnt_put(struct bpf_struct_ops_map *st_map,
-					   rcu_callback_t put_map)
+void rust_helper_bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map, void *ref)
 {
-	bpf_struct_ops_refcnt_put(st_map, put_map);
+	bpf_struct_ops_refcnt_arm(st_map, ref);
 }
 
-void rust_helper_bpf_struct_ops_refcnt_quiesce(struct bpf_struct_ops_map *st_map)
+void *rust_helper_bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
 {
-	bpf_struct_ops_refcnt_quiesce(st_map);
+	return bpf_struct_ops_refcnt_dec(st_map);
 }
 
 #endif /* CONFIG_BPF_STRUCT_OPS_RUST */

@@ -6,8 +6,9 @@
 //! the struct with the subsystem, holding one subsystem reference and one map
 //! reference, until the link is detached or its last fd closed.
 //! `BPF_LINK_UPDATE` switches a link to another READY map of the same type
-//! with the subsystem's `update()`. All of it is serialised by one global
-//! mutex.
+//! with the subsystem's `update()`. Registration, update and detach are
+//! serialised by one global mutex; the release of a link's last reference
+//! needs none, as nobody else can reach the link.
 
 use kernel::{
     bindings,
@@ -50,8 +51,7 @@ impl LinkOps for StructOpsLinkOps {
     type Link = StructOpsLink;
 
     fn dealloc(link: KBox<StructOpsLink>) {
-        let mut guard = LinksGuard::lock();
-        link.unregister(&mut guard);
+        link.release();
     }
 
     fn detach(link: &StructOpsLink) -> Result {

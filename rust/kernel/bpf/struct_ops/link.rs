@@ -73,7 +73,8 @@ impl Drop for LinksGuard {
 ///
 /// `map` is NULL or a struct_ops map, READY, registered through this link,
 /// whose reference and one subsystem reference the link owns. It changes
-/// only under the update mutex and is read under RCU otherwise.
+/// only under the update mutex, or in the link's release, when nobody else
+/// can reach it, and is read under RCU otherwise.
 /// `wait_hup` is initialised.
 #[repr(transparent)]
 pub struct StructOpsLink(Opaque<bindings::bpf_struct_ops_link>);
@@ -137,9 +138,9 @@ impl StructOpsLink {
         if self.map_locked(guard).is_some() {
             return Err(EBUSY);
         }
-        // SAFETY: We hold the update mutex, which guards the count of link
-        // maps; `map` holds the map.
-        unsafe { map.get_registration() };
+        // SAFETY: We hold the update mutex, which serialises registrations
+        // of link maps.
+        unsafe { map.get_registration() }?;
         // SAFETY: READY: the value is complete; the link is live.
         if let Err(e) = unsafe { map.reg(self.as_link()) } {
             // SAFETY: The reference taken above.
@@ -167,6 +168,27 @@ impl StructOpsLink {
         true
     }
 
+    /// Unregisters what the link registered, when its last reference is
+    /// gone (`dealloc`). Nobody else can reach the link, so, as in C, this
+    /// takes no lock: the subsystem's `unreg()` may take long (sched_ext
+    /// disables the scheduler), and other links register meanwhile.
+    pub fn release(self: KBox<Self>) {
+        // SAFETY: The link is ours alone: nobody reads or changes `map`.
+        let map = unsafe { bindings::bpf_struct_ops_link_take_map(self.0.get()) };
+        let Some(map) = NonNull::new(map) else {
+            return;
+        };
+        // SAFETY: By the type invariant, the link owned this reference to a
+        // struct_ops map.
+        let map = StructOpsMapRef(unsafe { MapRef::from_raw(map) });
+        // SAFETY: Registered through this link, which owned a subsystem
+        // reference, given up here.
+        unsafe {
+            map.unreg(self.as_link());
+            map.put();
+        }
+    }
+
     /// Switches the link's registration to `new` with the subsystem's
     /// `update()`. Errors as in C: `ENOLINK` when detached, `EPERM` when
     /// `expected` is not the current map, `EINVAL` for another struct_ops
@@ -190,8 +212,8 @@ impl StructOpsLink {
         if new.desc().as_raw() != cur.desc().as_raw() {
             return Err(EINVAL);
         }
-        // SAFETY: Under the update mutex; `new` holds the map.
-        unsafe { new.get_registration() };
+        // SAFETY: Under the update mutex.
+        unsafe { new.get_registration() }?;
         // SAFETY: Both values are READY and complete; `cur` is registered
         // through this link.
         let r = to_result(unsafe { update(new.kdata(), cur.kdata(), self.as_link()) });

@@ -4,7 +4,7 @@
 
 use super::{Desc, State, DATA_OFFSET};
 use crate::{
-    alloc::{KBox, KVec},
+    alloc::{flags::GFP_KERNEL, KBox, KVec},
     bindings,
     bpf::{
         btf::{Btf, BtfType, Member, ModuleBtf, ValueBtf},
@@ -15,7 +15,7 @@ use crate::{
     ffi::c_void,
     types::{ForeignOwnable, Opaque},
 };
-use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
+use core::{marker::PhantomData, mem::offset_of};
 
 /// The trampolines of a registered map and everything they pin.
 pub struct Trampolines {
@@ -41,11 +41,10 @@ pub struct Trampolines {
 ///   other than INIT, and the state never goes back to INIT from there.
 /// - `tramps` is NULL or a `KBox<Trampolines>` given up with `into_foreign`;
 ///   it is set under `lock` before the state leaves INIT, and taken at free.
-/// - A non-zero `kvalue.common.refcnt` owns one reference to the map; its
-///   last put queues `put_map_rcu` on `rcu` under `put_lock`.
-/// - `refcnt_armed` says the count owned a map reference before; it is
-///   accessed under `lock` for maps without `BPF_F_LINK`, under the update
-///   mutex for the others.
+/// - A non-zero `kvalue.common.refcnt` owns `refcnt_ref`, a [`RefcntRef`]
+///   given up with `KBox::into_raw`, which holds a reference to the map; a
+///   zero count owns nothing and `refcnt_ref` is NULL. Both change together
+///   under `put_lock`.
 #[repr(transparent)]
 pub struct StructOpsMap(Opaque<bindings::bpf_struct_ops_map>);
 
@@ -220,6 +219,22 @@ impl StructOpsMap {
         unsafe { bindings::refcount_inc_not_zero(&raw mut (*self.common()).refcnt) }
     }
 
+    /// Drops a subsystem reference; the last one returns what the count
+    /// owned.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns one subsystem reference, which it gives up.
+    unsafe fn dec(&self) -> Option<KBox<RefcntRef>> {
+        // SAFETY: The map is alive while the caller's reference is; the
+        // helper takes `refcnt_ref` under `put_lock` when the count drops to
+        // zero.
+        let p = unsafe { bindings::bpf_struct_ops_refcnt_dec(self.raw()) };
+        // SAFETY: By the type invariant, a count that dropped to zero owned
+        // `refcnt_ref`, which is now ours.
+        (!p.is_null()).then(|| unsafe { KBox::from_raw(p.cast::<RefcntRef>()) })
+    }
+
     /// Drops a subsystem reference. The last one gives up the map reference
     /// the count owns, after an RCU grace period: the op that drops it may
     /// still be running on this map's trampoline.
@@ -228,35 +243,10 @@ impl StructOpsMap {
     ///
     /// The caller owns one subsystem reference, which it gives up.
     pub unsafe fn put(&self) {
-        // SAFETY: By the type invariant, the last put owns the map reference
-        // and `put_map_rcu` gives it up; `put_lock` orders it with re-arming.
-        unsafe { bindings::bpf_struct_ops_refcnt_put(self.raw(), Some(put_map_rcu)) };
-    }
-
-    /// Arms the zero count with 1 and a map reference it owns.
-    ///
-    /// # Safety
-    ///
-    /// The count is zero and the caller holds the lock that guards
-    /// `refcnt_armed` (see the type invariants).
-    unsafe fn arm(&self) {
-        let raw = self.raw();
-        // SAFETY: The caller holds the lock for `refcnt_armed`.
-        if unsafe { (*raw).refcnt_armed } {
-            // A last put may still be queueing, or have queued, `rcu`.
-            // SAFETY: The map is alive; it may sleep, and we may.
-            unsafe { bindings::bpf_struct_ops_refcnt_quiesce(raw) };
+        // SAFETY: By the caller's promise.
+        if let Some(r) = unsafe { self.dec() } {
+            r.drop_after_rcu();
         }
-        // SAFETY: We run inside a map operation or hold a map reference
-        // through a link, so the map's refcount is not zero.
-        let map_ref = unsafe { self.map().get() };
-        // SAFETY: The count is zero: nobody holds a reference to drop.
-        unsafe {
-            bindings::refcount_set(&raw mut (*self.common()).refcnt, 1);
-            (*raw).refcnt_armed = true;
-        }
-        // INVARIANT: The count (1) owns `map_ref` from here on.
-        core::mem::forget(map_ref);
     }
 
     /// Drops the reference of a registration that failed: when nobody took
@@ -266,28 +256,44 @@ impl StructOpsMap {
     ///
     /// As for [`StructOpsMap::put`].
     unsafe fn put_failed(&self) {
-        // SAFETY: `common` is valid; the decrement is atomic.
-        if unsafe { bindings::refcount_dec_and_test(&raw mut (*self.common()).refcnt) } {
-            // SAFETY: The count owned this reference; nothing was published.
-            drop(unsafe { MapRef::from_raw(NonNull::new_unchecked(self.raw().cast())) });
-        } else {
-            crate::pr_warn!("bpf: struct_ops: reg() failed but kept a reference\n");
-            // The user that took it puts it, through `put_map_rcu`.
+        // SAFETY: By the caller's promise.
+        match unsafe { self.dec() } {
+            // Nothing was published: no op can be running.
+            Some(r) => drop(r),
+            // The user that took one puts it, after a grace period.
+            None => crate::pr_warn!("bpf: struct_ops: reg() failed but kept a reference\n"),
         }
     }
 
-    /// Takes a subsystem reference for a registration, arming the count when
-    /// nobody holds one.
+    /// Takes a subsystem reference for a registration. When nobody holds
+    /// one, arms the count with 1 and a new map reference: a last put's
+    /// reference may still be waiting for its grace period, and that wait is
+    /// its own.
     ///
     /// # Safety
     ///
-    /// As for [`StructOpsMap::arm`], for the lock.
-    pub(super) unsafe fn get_registration(&self) {
-        if !self.try_get() {
-            // SAFETY: Zero, and nobody but registrations, serialised by the
-            // lock the caller holds, raises a zero count.
-            unsafe { self.arm() };
+    /// The caller serialises registrations of this map: it holds `lock` for
+    /// maps without `BPF_F_LINK`, the update mutex for the others.
+    pub(super) unsafe fn get_registration(&self) -> Result {
+        if self.try_get() {
+            return Ok(());
         }
+        // SAFETY: We run inside a map operation or hold a map reference
+        // through a link, so the map's refcount is not zero.
+        let map = unsafe { self.map().get() };
+        let r = KBox::new(
+            RefcntRef {
+                rcu: Opaque::uninit(),
+                map,
+            },
+            GFP_KERNEL,
+        )?;
+        // SAFETY: The count is zero, and only registrations, which the caller
+        // serialises, raise a zero count; a last put that brought it to zero
+        // took its `refcnt_ref` under `put_lock`.
+        // INVARIANT: The count (1) owns `r` from here on.
+        unsafe { bindings::bpf_struct_ops_refcnt_arm(self.raw(), KBox::into_raw(r).cast()) };
+        Ok(())
     }
 
     /// Calls the subsystem's `reg(kdata, link)`.
@@ -416,18 +422,30 @@ impl StructOpsMap {
     }
 }
 
-/// # Safety
-///
-/// Called by RCU, after a grace period, with the `rcu` head of a struct_ops
-/// map whose subsystem refcount reached zero and gave up its map reference.
-unsafe extern "C" fn put_map_rcu(head: *mut bindings::callback_head) {
-    // SAFETY: `head` is the `rcu` field of a struct_ops map, and the map
-    // reference the count owned is ours to drop.
-    unsafe {
-        let map = head
-            .cast::<u8>()
-            .sub(offset_of!(bindings::bpf_struct_ops_map, rcu));
-        drop(MapRef::from_raw(NonNull::new_unchecked(map.cast())));
+/// The map reference a non-zero subsystem refcount owns. Each arming of the
+/// count makes one, and its last put hands it to RCU: re-arming never waits
+/// for the grace period of an earlier put.
+#[repr(C)]
+struct RefcntRef {
+    rcu: Opaque<bindings::callback_head>,
+    map: MapRef,
+}
+
+impl RefcntRef {
+    /// Drops the map reference after an RCU grace period.
+    fn drop_after_rcu(self: KBox<Self>) {
+        /// # Safety
+        ///
+        /// Called by RCU with the `rcu` head of a `RefcntRef` given up by
+        /// `drop_after_rcu`.
+        unsafe extern "C" fn free(head: *mut bindings::callback_head) {
+            // SAFETY: `rcu` is the first field of the `repr(C)` struct, and
+            // the box is ours again.
+            drop(unsafe { KBox::from_raw(head.cast::<RefcntRef>()) });
+        }
+        let r = KBox::into_raw(self);
+        // SAFETY: `r` is valid and RCU owns it until `free` runs.
+        unsafe { bindings::call_rcu(Opaque::raw_get(&raw const (*r).rcu), Some(free)) };
     }
 }
 
@@ -516,9 +534,9 @@ impl<'a> Update<'a> {
         self.values()?;
         // The count goes up before the value is published: a user that finds
         // it (e.g. a socket picking the CA) must be able to take a reference.
-        // SAFETY: INIT: nobody took a reference; we hold `lock`, which guards
-        // `refcnt_armed` for maps registered by their update.
-        unsafe { self.map.get_registration() };
+        // SAFETY: We hold `lock`, which serialises registrations of maps
+        // registered by their update.
+        unsafe { self.map.get_registration() }?;
         // SAFETY: The value is complete; we hold the registration's reference.
         if let Err(e) = unsafe { self.map.reg(core::ptr::null_mut()) } {
             // SAFETY: The registration's reference, given back.

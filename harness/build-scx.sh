@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds sched_ext's userspace against one kernel build: the base tree's
+# sched_ext selftests (runner) and its example schedulers scx_simple,
+# scx_qmap and scx_central. Both Makefiles build their own libbpf and
+# bpftool from the base tree; the BPF side takes its types from this
+# kernel's BTF.
+#
+# usage: build-scx.sh SRC OUT DEST
+#   DEST gets runner and the three schedulers
+set -euo pipefail
+src=$1 out=$2 dest=$3
+work="$out/userspace/scx"
+mkdir -p "$work/selftests" "$work/examples" "$dest"
+flags=(CLANG=clang-19 LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux")
+q="-s --no-print-directory"
+
+make $q -C "$src/tools/testing/selftests/sched_ext" "${flags[@]}" \
+	OUTPUT="$work/selftests" > "$work/selftests.log" 2>&1 ||
+	{ tail -40 "$work/selftests.log" >&2; exit 1; }
+make $q -C "$src/tools/sched_ext" "${flags[@]}" O="$work/examples" \
+	scx_simple scx_qmap scx_central > "$work/examples.log" 2>&1 ||
+	{ tail -40 "$work/examples.log" >&2; exit 1; }
+
+cp "$work/selftests/runner" "$work/examples/build/bin/"scx_{simple,qmap,central} "$dest/"
