@@ -17,15 +17,21 @@
  * - mem_N: N registered maps of st_ops3: executable memory charged to BPF,
  *   the memlock their fdinfo reports, and slab growth;
  * - tcp_CA: loopback TCP throughput with the kernel's cubic and dctcp and
- *   the selftests' BPF ones (bpf_cubic, bpf_dctcp).
+ *   the selftests' BPF ones (bpf_cubic, bpf_dctcp);
+ * - sched_pipe_S and sched_fork_S: scheduling-heavy work under the CPU
+ *   scheduler S, "fair" or "scx" (a sched_ext scheduler is attached; the
+ *   guest attaches scx_simple): a pipe ping-pong between two processes, as
+ *   perf bench sched pipe does it (per round trip), and fork + exit + wait
+ *   (per child).
  *
  * usage: st_bench [-q] [WORKLOAD]
  *	-q: few iterations, to check that it works
- *	WORKLOAD: only op_call, reg, mem or tcp
+ *	WORKLOAD: only op_call, reg, mem, tcp or sched
  */
 #include <errno.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +388,90 @@ out:
 	bpf_object__close(obj);
 }
 
+/* µs per round trip of one byte between two processes over two pipes. */
+static double pipe_round_trips(int n)
+{
+	int ab[2], ba[2], i, ok = 1;
+	double t0, t;
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(ab) || pipe(ba))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		/* Only the parent's end may stay open, for read() to see EOF. */
+		close(ab[1]);
+		close(ba[0]);
+		while (read(ab[0], &c, 1) == 1 && write(ba[1], &c, 1) == 1)
+			;
+		_exit(0);
+	}
+	close(ab[0]);
+	close(ba[1]);
+	t0 = now();
+	for (i = 0; i < n && ok && pid > 0; i++)
+		ok = write(ab[1], &c, 1) == 1 && read(ba[0], &c, 1) == 1;
+	t = now() - t0;
+	close(ab[1]);
+	close(ba[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return pid > 0 && ok ? t / n * 1e6 : -1;
+}
+
+/* µs per child forked, exited and waited for. */
+static double forks(int n)
+{
+	double t0 = now();
+	int i, status;
+
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || status)
+			return -1;
+	}
+	return (now() - t0) / n * 1e6;
+}
+
+/* The median of 5 runs of @run(@n), after a warm-up. */
+static void bench_sched_one(const char *name, double (*run)(int), int n)
+{
+	double d[5];
+	int i;
+
+	run(n / 10);
+	for (i = 0; i < 5; i++) {
+		d[i] = run(n);
+		if (d[i] < 0) {
+			error(name, "workload");
+			return;
+		}
+	}
+	report(name, median(d, 5), "us/op", "lower");
+}
+
+static void bench_sched(void)
+{
+	char state[32] = "", name[32];
+	const char *s;
+	FILE *f = fopen("/sys/kernel/sched_ext/state", "r");
+
+	if (f) {
+		if (!fgets(state, sizeof(state), f))
+			state[0] = 0;
+		fclose(f);
+	}
+	s = strncmp(state, "enabled", 7) ? "fair" : "scx";
+	snprintf(name, sizeof(name), "sched_pipe_%s", s);
+	bench_sched_one(name, pipe_round_trips, quick ? 200 : 20000);
+	snprintf(name, sizeof(name), "sched_fork_%s", s);
+	bench_sched_one(name, forks, quick ? 20 : 1000);
+}
+
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return level == LIBBPF_WARN && getenv("ST_VERBOSE") ? vfprintf(stderr, fmt, ap) : 0;
@@ -425,6 +515,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cas) / sizeof(cas[0]); i++)
 		if (!only || !strcmp(only, "tcp"))
 			bench_tcp(cas[i]);
+	if (!only || !strcmp(only, "sched"))
+		bench_sched();
 
 	st_ops__destroy(skel);
 	close(btf_fd);
