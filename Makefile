@@ -8,6 +8,7 @@
 #   make conformance  the upstream struct_ops selftests, C and Rust side by side
 #   make scx     sched_ext (selftests, example schedulers, our checks), C and Rust side by side
 #   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5)
+#   make stress  concurrency stress (STRESS_SECS, 60) on the debug kernel (STRESS_DEBUG=1)
 #   make clean   remove this implementation's build; distclean removes all
 #
 # IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
@@ -26,7 +27,7 @@ ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench stress clean distclean
 all: userspace
 
 deps:
@@ -67,6 +68,17 @@ scx:
 	-@$(TIMED) guest-c $(H)/run-suite.sh $(SCX_C) $(GUEST_TIMEOUT) c scx > /dev/null
 	-@$(TIMED) guest-rust $(H)/run-suite.sh $(SCX_RUST) $(GUEST_TIMEOUT) rust scx > /dev/null
 	@$(H)/conformance-table.sh $(SCX_C)/logs/scx.report $(SCX_RUST)/logs/scx.report "scx guest"
+
+# Concurrency stress: threads race on struct_ops maps, links, sockets and the
+# default CA for STRESS_SECS seconds, on the debug kernel unless
+# STRESS_DEBUG=0 (KASAN, lockdep and kmemleak watch; the log must stay clean).
+STRESS_SECS  ?= 60
+STRESS_DEBUG ?= 1
+STRESS_OUT   := $(BUILD)/$(IMPL)$(if $(filter 1,$(STRESS_DEBUG)),-debug)
+stress:
+	@$(MAKE) --no-print-directory userspace IMPL=$(IMPL) DEBUG=$(STRESS_DEBUG)
+	@KCMDLINE="stress_secs=$(STRESS_SECS) $(KCMDLINE)" $(TIMED) guest \
+		$(H)/run-suite.sh $(STRESS_OUT) 1800 $(IMPL) stress
 
 # Benchmarks: both kernels booted in turn, medians and Rust/C ratios.
 BENCH_ROUNDS ?= 5

@@ -38,9 +38,10 @@ mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,opt/st/bin,opt/st/bpf,
 cp /bin/busybox "$root/bin/busybox"
 cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
-	"$repo/harness/guest/scx" "$root/opt/st/"
-cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$repo/harness/guest/with-scx" \
-	"$root/opt/st/bin/"
+	"$repo/harness/guest/scx" "$repo/harness/guest/stress" "$repo/harness/guest/kmemleak" \
+	"$root/opt/st/"
+cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" \
+	"$repo/harness/guest/with-scx" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
 cp "$us/st_testmod/st_testmod.ko" "$root/opt/st/"
 # The base tree's struct_ops selftests (test_progs and its test modules).

@@ -94,9 +94,10 @@ int st_member_off(const struct st_layout *l, const char *member)
 	return -1;
 }
 
-int st_map_create(const struct st_layout *l, __u32 flags)
+int st_map_create(const struct st_layout *l, int btf_fd, __u32 flags)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o,
+		    .btf_fd = btf_fd,
 		    .btf_vmlinux_value_type_id = l->value_type_id,
 		    .map_flags = flags);
 

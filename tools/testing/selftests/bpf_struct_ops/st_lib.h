@@ -30,7 +30,10 @@ int st_member_off(const struct st_layout *l, const char *member);
 static inline __u32 st_refcnt(const void *value) { return ((const __u32 *)value)[0]; }
 static inline __u32 st_state(const void *value) { return ((const __u32 *)value)[1]; }
 
-int st_map_create(const struct st_layout *l, __u32 flags);
+/* A struct_ops map of l's type; map create wants a program BTF (@btf_fd,
+ * e.g. bpf_object__btf_fd() of the programs' object) besides the value type.
+ */
+int st_map_create(const struct st_layout *l, int btf_fd, __u32 flags);
 __u32 st_prog_id(int prog_fd);
 __u32 st_map_id(int map_fd);
 bool st_ca_available(const char *name);
