@@ -303,3 +303,23 @@ int st_module_refcnt(const char *module)
 	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", module);
 	return st_read_file(path, buf, sizeof(buf)) > 0 ? atoi(buf) : -1;
 }
+
+int st_struct_ops_maps(void)
+{
+	__u32 id = 0;
+	int n = 0;
+
+	while (!bpf_map_get_next_id(id, &id)) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_map_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_map_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_MAP_TYPE_STRUCT_OPS)
+			n++;
+		close(fd);
+	}
+	return n;
+}

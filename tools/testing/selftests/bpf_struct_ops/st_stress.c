@@ -280,27 +280,6 @@ static void *sysctl_thread(void *arg)
 	return NULL;
 }
 
-/* Struct_ops maps that still exist. */
-static int struct_ops_maps(void)
-{
-	__u32 id = 0;
-	int n = 0;
-
-	while (!bpf_map_get_next_id(id, &id)) {
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_map_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		if (!bpf_map_get_info_by_fd(fd, &info, &len) &&
-		    info.type == BPF_MAP_TYPE_STRUCT_OPS)
-			n++;
-		close(fd);
-	}
-	return n;
-}
-
 static bool trampolines_left(void)
 {
 	char line[256];
@@ -404,8 +383,8 @@ int main(int argc, char **argv)
 	if (!atomic_load(&failed) && st_impl_is_rust())
 		check_refcnt();
 	ca_count__destroy(skel);
-	if (!atomic_load(&failed) && !st_wait(!struct_ops_maps() && !trampolines_left(), 30000))
-		fail("end: %d struct_ops maps left, trampolines %s", struct_ops_maps(),
+	if (!atomic_load(&failed) && !st_wait(!st_struct_ops_maps() && !trampolines_left(), 30000))
+		fail("end: %d struct_ops maps left, trampolines %s", st_struct_ops_maps(),
 		     trampolines_left() ? "left" : "gone");
 	st_read_file("/proc/sys/net/ipv4/tcp_available_congestion_control", avail, sizeof(avail));
 	if (!atomic_load(&failed) && strstr(avail, "sts_"))

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hostile input to the struct_ops map, through the raw bpf(2) syscall, the
+ * same on both implementations (the stock C one says what is right):
+ *  - hostile.map_create: a table of malformed BPF_MAP_CREATE attrs, each
+ *    with the errno 6.12 returns;
+ *  - hostile.unprivileged: without capabilities, map create, prog load
+ *    and map get fd by id fail with EPERM, while a map fd handed over
+ *    still registers (as on 6.12: the fd is the permission);
+ *  - hostile.owner: a non-NULL module owner is refused with EINVAL;
+ *  - hostile.random: a seeded generator of malformed updates of a TCP CA
+ *    value (bytes anywhere, fds of every wrong kind in func ptr slots, wrong
+ *    keys and flags, bad names). Every request must fail with an errno of
+ *    the expected set or register a CA that works, and the sequence of
+ *    results, hashed, must equal the one the C implementation gives
+ *    (RANDOM_DIGEST, recorded on the C kernel: rerun with "record" after
+ *    changing the generator). Nothing may be left afterwards.
+ * Output: "ok NAME - ..." or "not ok NAME - why", one line per test.
+ *
+ * usage: st_hostile [record|trace]	(trace: every random request's errno)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "st_lib.h"
+#include "ca_count.skel.h"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* the kernel's, not in userspace errno.h */
+#endif
+
+/* hostile.random: its seed, length and the C implementation's digest. */
+#define RANDOM_SEED	0x5eedc0ffee123457ULL
+#define RANDOM_ITERS	1500
+#define RANDOM_DIGEST	0xa5a6ef873f0af998ULL
+
+static struct st_layout tcp;
+static struct ca_count *skel;
+static int btf_fd;
+static unsigned char good[4096];	/* a value that registers "sth_ok" */
+static const char * const members[] = { "init", "release", "ssthresh", "cong_avoid",
+					"set_state", "cwnd_event", "undo_cwnd" };
+#define NMEMBERS (sizeof(members) / sizeof(members[0]))
+
+static int sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+static int map_create(const union bpf_attr *a)
+{
+	union bpf_attr attr = *a;
+
+	return sys_bpf(BPF_MAP_CREATE, &attr);
+}
+
+static void good_create_attr(union bpf_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->map_type = BPF_MAP_TYPE_STRUCT_OPS;
+	a->key_size = 4;
+	a->value_size = tcp.value_size;
+	a->max_entries = 1;
+	a->btf_fd = btf_fd;
+	a->btf_vmlinux_value_type_id = tcp.value_type_id;
+}
+
+static int update(int fd, __u32 key, const void *value, __u64 flags)
+{
+	union bpf_attr a = {
+		.map_fd = fd,
+		.key = (unsigned long)&key,
+		.value = (unsigned long)value,
+		.flags = flags,
+	};
+
+	return sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
+}
+
+static void name_value(unsigned char *v, const char *name)
+{
+	memcpy(v, good, tcp.value_size);
+	memset(v + st_member_off(&tcp, "name"), 0, 16);
+	strncpy((char *)v + st_member_off(&tcp, "name"), name, 15);
+}
+
+/* A registered map (@name) is INUSE, carries a socket and unregisters. */
+static bool in_use(int fd, const char *name)
+{
+	unsigned char v[4096];
+	struct st_tcp t;
+	char used[16];
+	bool ok;
+
+	if (bpf_map_lookup_elem(fd, &(__u32){0}, v) || st_state(v) != ST_INUSE)
+		return false;
+	ok = !st_tcp_open(&t, name) && !st_sock_ca(t.cli, used) && !strcmp(used, name);
+	if (!ok)
+		return false;
+	st_tcp_close(&t);
+	return !bpf_map_delete_elem(fd, &(__u32){0});
+}
+
+/* A fresh map registers as @name and works: the kernel is still usable. */
+static bool registers(int fd, const char *name)
+{
+	unsigned char v[4096];
+
+	name_value(v, name);
+	return !update(fd, 0, v, 0) && in_use(fd, name);
+}
+
+static int fresh_map(void)
+{
+	union bpf_attr a;
+
+	good_create_attr(&a);
+	return map_create(&a);
+}
+
+/* ---- hostile.map_create ------------------------------------------------ */
+
+struct create_case {
+	const char *what;
+	void (*bend)(union bpf_attr *a);
+	int err;
+};
+
+static void key8(union bpf_attr *a) { a->key_size = 8; }
+static void key0(union bpf_attr *a) { a->key_size = 0; }
+static void value_short(union bpf_attr *a) { a->value_size -= 1; }
+static void value_long(union bpf_attr *a) { a->value_size += 8; }
+static void entries0(union bpf_attr *a) { a->max_entries = 0; }
+static void entries2(union bpf_attr *a) { a->max_entries = 2; }
+static void flag_noprealloc(union bpf_attr *a) { a->map_flags = BPF_F_NO_PREALLOC; }
+static void flag_rdonly(union bpf_attr *a) { a->map_flags = BPF_F_RDONLY; }
+static void flag_mmapable(union bpf_attr *a) { a->map_flags = BPF_F_MMAPABLE; }
+static void flag_unknown(union bpf_attr *a) { a->map_flags = 1U << 30; }
+static void no_type_id(union bpf_attr *a) { a->btf_vmlinux_value_type_id = 0; }
+static void ops_type_id(union bpf_attr *a) { a->btf_vmlinux_value_type_id = tcp.ops_type_id; }
+static void type_id_1(union bpf_attr *a) { a->btf_vmlinux_value_type_id = 1; }
+static void type_id_huge(union bpf_attr *a) { a->btf_vmlinux_value_type_id = 0x7fffffff; }
+static void key_type(union bpf_attr *a) { a->btf_key_type_id = 1; }
+static void value_type(union bpf_attr *a) { a->btf_value_type_id = 1; }
+static void no_btf(union bpf_attr *a) { a->btf_fd = 0; }
+static void btf_closed(union bpf_attr *a) { a->btf_fd = 999; }
+static void map_extra(union bpf_attr *a) { a->map_extra = 1; }
+static void vtype_fd_bad(union bpf_attr *a)
+{
+	a->map_flags = BPF_F_VTYPE_BTF_OBJ_FD;
+	a->value_type_btf_obj_fd = 999;
+}
+
+static void vtype_fd_not_btf(union bpf_attr *a)
+{
+	a->map_flags = BPF_F_VTYPE_BTF_OBJ_FD;
+	a->value_type_btf_obj_fd = 0;
+}
+
+static const struct create_case create_cases[] = {
+	{ "key_size 8", key8, EINVAL },
+	{ "key_size 0", key0, EINVAL },
+	{ "value_size one short", value_short, EINVAL },
+	{ "value_size 8 long", value_long, EINVAL },
+	{ "max_entries 0", entries0, EINVAL },
+	{ "max_entries 2", entries2, EINVAL },
+	{ "BPF_F_NO_PREALLOC", flag_noprealloc, EINVAL },
+	{ "BPF_F_RDONLY", flag_rdonly, EINVAL },
+	{ "BPF_F_MMAPABLE", flag_mmapable, EINVAL },
+	{ "unknown flag", flag_unknown, EINVAL },
+	{ "no btf_vmlinux_value_type_id", no_type_id, EINVAL },
+	{ "the ops struct as value type", ops_type_id, ENOTSUPP },
+	{ "type id 1", type_id_1, ENOTSUPP },
+	{ "type id past the end", type_id_huge, ENOTSUPP },
+	{ "btf_key_type_id", key_type, EINVAL },
+	{ "btf_value_type_id", value_type, EINVAL },
+	{ "btf_fd 0 (not BTF)", no_btf, EINVAL },
+	{ "btf_fd closed", btf_closed, EBADF },
+	{ "map_extra", map_extra, EINVAL },
+	{ "value_type_btf_obj_fd closed", vtype_fd_bad, EBADF },
+	{ "value_type_btf_obj_fd 0 (not BTF)", vtype_fd_not_btf, EINVAL },
+};
+
+static void test_map_create(void)
+{
+	unsigned int i, n = sizeof(create_cases) / sizeof(create_cases[0]);
+
+	for (i = 0; i < n; i++) {
+		union bpf_attr a;
+		int fd, err;
+
+		good_create_attr(&a);
+		create_cases[i].bend(&a);
+		fd = map_create(&a);
+		err = fd < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+		if (err != create_cases[i].err) {
+			printf("not ok hostile.map_create - %s: want %s, got %s\n",
+			       create_cases[i].what, strerror(create_cases[i].err),
+			       err ? strerror(err) : "success");
+			return;
+		}
+	}
+	printf("ok hostile.map_create - %u malformed creates refused\n", n);
+}
+
+/* ---- hostile.unprivileged ---------------------------------------------- */
+
+static int drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	return syscall(__NR_capset, &h, d);
+}
+
+/*
+ * In a child without capabilities: 0 if what needs CAP_BPF got EPERM and
+ * the map fd it inherited still works, as on 6.12 (the fd is the
+ * permission: update and delete take no capability).
+ */
+static int unprivileged_child(int map_fd)
+{
+	union bpf_attr a;
+	unsigned char v[4096];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (drop_caps())
+		return 10;
+	good_create_attr(&a);
+	if (map_create(&a) >= 0 || errno != EPERM)
+		return 1;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_STRUCT_OPS;
+	if (sys_bpf(BPF_PROG_LOAD, &a) >= 0 || errno != EPERM)
+		return 2;
+	if (bpf_map_get_info_by_fd(map_fd, &info, &len) ||
+	    bpf_map_get_fd_by_id(info.id) >= 0 || errno != EPERM)
+		return 3;
+	name_value(v, "sth_unpriv");
+	if (update(map_fd, 0, v, 0))
+		return 4;
+	return 0;
+}
+
+static void test_unprivileged(void)
+{
+	int fd = fresh_map(), st = -1;
+	const char *why = NULL;
+	pid_t pid;
+
+	if (fd < 0) {
+		why = "setup";
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(unprivileged_child(fd));
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) {
+		why = "fork";
+		goto out;
+	}
+	switch (WEXITSTATUS(st)) {
+	case 0:
+		break;
+	case 1: why = "map create not EPERM"; break;
+	case 2: why = "prog load not EPERM"; break;
+	case 3: why = "map get fd by id not EPERM"; break;
+	case 4: why = "update through the inherited fd"; break;
+	default: why = "capset failed"; break;
+	}
+	if (!why && !in_use(fd, "sth_unpriv"))
+		why = "the map the child registered is not in use";
+out:
+	if (why)
+		printf("not ok hostile.unprivileged - %s\n", why);
+	else
+		printf("ok hostile.unprivileged - map create, prog load, get fd by id: EPERM\n");
+	if (fd >= 0) {
+		bpf_map_delete_elem(fd, &(__u32){0});
+		close(fd);
+	}
+}
+
+/* ---- hostile.owner ----------------------------------------------------- */
+
+/*
+ * A non-NULL module owner in the value: EINVAL, nothing registered. 6.12
+ * jumps to its error path with err still holding the last init_member()
+ * result, so the update returns 1, neither success nor an errno.
+ */
+static void test_owner(void)
+{
+	int fd = fresh_map(), r;
+	unsigned char v[4096];
+
+	name_value(v, "sth_owner");
+	*(__u64 *)(v + st_member_off(&tcp, "owner")) = 1;
+	errno = 0;
+	r = fd < 0 ? -1 : update(fd, 0, v, 0);
+	if (r != -1 || errno != EINVAL)
+		printf("not ok hostile.owner - a non-NULL owner: update returned %d (%s), want -1 (EINVAL)\n",
+		       r, strerror(errno));
+	else if (!registers(fd, "sth_owner"))
+		printf("not ok hostile.owner - the map is not usable afterwards\n");
+	else
+		printf("ok hostile.owner - a non-NULL owner: EINVAL\n");
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- hostile.random ---------------------------------------------------- */
+
+static __u64 rng = RANDOM_SEED;
+
+static __u32 rnd(__u32 n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return n ? (__u32)(rng >> 32) % n : 0;
+}
+
+/* Errnos a malformed update may give; anything else is a failure. */
+static bool expected_errno(int e)
+{
+	return e == EINVAL || e == E2BIG || e == EBADF || e == EEXIST ||
+	       e == ENOTSUPP || e == ENOENT || e == EBUSY;
+}
+
+static void test_random(bool record, bool trace)
+{
+	int filter, sock, closed = 900, i, fd = -1;
+	int counts[1024] = {}, ok = 0, positive = 0;
+	__u64 digest = 0xcbf29ce484222325ULL;
+	const char *why = NULL;
+	char detail[128] = "";
+
+	{
+		const struct bpf_insn insns[] = {
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+
+		filter = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns, 2, NULL);
+	}
+	sock = socket(AF_INET, SOCK_STREAM, 0);
+	if (filter < 0 || sock < 0) {
+		printf("not ok hostile.random - setup: %s\n", strerror(errno));
+		return;
+	}
+	for (i = 0; i < RANDOM_ITERS; i++) {
+		unsigned char v[4096];
+		__u32 key = 0, n = 1 + rnd(3), j;
+		__u64 flags = 0;
+		int err, r;
+
+		fd = fresh_map();
+		if (fd < 0) {
+			why = "map create";
+			break;
+		}
+		name_value(v, "sth_rand");
+		for (j = 0; j < n; j++) {
+			int pool[] = { fd, filter, sock, closed, -1, 0, btf_fd,
+				       bpf_program__fd(skel->progs.ca_init) };
+			__u32 off = st_member_off(&tcp, members[rnd(NMEMBERS)]);
+			char *name = (char *)v + st_member_off(&tcp, "name");
+
+			switch (rnd(6)) {
+			case 0:		/* a byte anywhere */
+				v[rnd(tcp.value_size)] = 1 + rnd(255);
+				break;
+			case 1:		/* a func ptr slot gets a wrong fd */
+				*(__u64 *)(v + off) = (__u32)pool[rnd(sizeof(pool) / sizeof(pool[0]))];
+				break;
+			case 2:		/* a key other than 0 */
+				key = rnd(2) ? 1 : 0xffffffff;
+				break;
+			case 3:		/* update flags */
+				flags = (__u64[]){ BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK, 1 << 10 }[rnd(4)];
+				break;
+			case 4:		/* a bad name */
+				switch (rnd(3)) {
+				case 0: memset(name, 0, 16); break;
+				case 1: strcpy(name, "cubic"); break;
+				default: name[rnd(15)] = (char)(0x80 | rnd(128)); break;
+				}
+				break;
+			default:	/* the high half of a slot */
+				*(__u32 *)(v + off + 4) = 1 + rnd(0xffff);
+				break;
+			}
+		}
+		errno = 0;
+		r = update(fd, key, v, flags);
+		err = r < 0 ? errno : 0;
+		if (r > 0) {
+			/* 6.12's answer to a non-NULL owner: hostile.owner */
+			positive++;
+			err = EINVAL;
+		} else if (!r) {
+			unsigned char got[4096];
+
+			ok++;
+			if (bpf_map_lookup_elem(fd, &(__u32){0}, got) || st_state(got) != ST_INUSE) {
+				why = "a successful update is not INUSE";
+				break;
+			}
+			if (bpf_map_delete_elem(fd, &(__u32){0})) {
+				why = "delete after a successful update";
+				break;
+			}
+		} else if (!expected_errno(err)) {
+			snprintf(detail, sizeof(detail), " (request %d)", i);
+			why = strerror(err);
+			break;
+		}
+		counts[err < 1024 ? err : 0]++;
+		if (trace) {
+			__u32 b;
+
+			printf("request %d: %d key %u flags %llu changed", i, err, key,
+			       (unsigned long long)flags);
+			for (b = 0; b < tcp.value_size; b++)
+				if (v[b] != good[b])
+					printf(" %u:%02x", b, v[b]);
+			printf("\n");
+		}
+		digest = (digest ^ (__u64)err) * 0x100000001b3ULL;
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	close(filter);
+	close(sock);
+	if (!why) {
+		int m = fresh_map();
+
+		if (m < 0 || !registers(m, "sth_ok"))
+			why = "a good value does not register afterwards";
+		if (m >= 0)
+			close(m);
+	}
+	if (why) {
+		printf("not ok hostile.random - %s%s\n", why, detail);
+		return;
+	}
+	if (record) {
+		printf("digest 0x%llxULL\n", (unsigned long long)digest);
+	} else if (digest != RANDOM_DIGEST) {
+		printf("not ok hostile.random - results differ from C's: digest 0x%llx, C gives 0x%llx\n",
+		       (unsigned long long)digest, (unsigned long long)RANDOM_DIGEST);
+		return;
+	}
+	printf("ok hostile.random - %d requests, as C: %d registered, EINVAL %d (%d of them a positive return), E2BIG %d, EBADF %d, EEXIST %d\n",
+	       RANDOM_ITERS, ok, counts[EINVAL], positive, counts[E2BIG], counts[EBADF],
+	       counts[EEXIST]);
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	bool record = argc > 1 && !strcmp(argv[1], "record");
+	bool trace = argc > 1 && !strcmp(argv[1], "trace");
+	unsigned int i;
+
+	libbpf_set_print(quiet);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	skel = ca_count__open_and_load();
+	if (!skel || st_layout_get("tcp_congestion_ops", &tcp)) {
+		printf("not ok hostile.setup - load ca_count\n");
+		return 1;
+	}
+	btf_fd = bpf_object__btf_fd(skel->obj);
+	for (i = 0; i < NMEMBERS; i++) {
+		struct bpf_program *p[] = {
+			skel->progs.ca_init, skel->progs.ca_release, skel->progs.ca_ssthresh,
+			skel->progs.ca_cong_avoid, skel->progs.ca_set_state,
+			skel->progs.ca_cwnd_event, skel->progs.ca_undo_cwnd,
+		};
+
+		*(__u64 *)(good + st_member_off(&tcp, members[i])) = bpf_program__fd(p[i]);
+	}
+	name_value(good, "sth_ok");
+
+	test_map_create();
+	test_unprivileged();
+	test_owner();
+	test_random(record, trace);
+
+	ca_count__destroy(skel);
+	if (!st_wait(!st_struct_ops_maps() && !st_ca_available("sth_ok") &&
+		     !st_ca_available("sth_rand") && !st_ca_available("sth_owner"), 30000))
+		printf("not ok hostile.cleanup - %d struct_ops maps or a CA of ours left\n",
+		       st_struct_ops_maps());
+	else
+		printf("ok hostile.cleanup\n");
+	return 0;
+}
