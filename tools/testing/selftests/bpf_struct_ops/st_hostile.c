@@ -7,6 +7,9 @@
  *  - hostile.unprivileged: without capabilities, map create, prog load
  *    and map get fd by id fail with EPERM, while a map fd handed over
  *    still registers (as on 6.12: the fd is the permission);
+ *  - hostile.map_ops: map commands a struct_ops map refuses (freeze,
+ *    lookup-and-delete, batch lookup, a key other than 0, a bad value
+ *    pointer), on an INIT and on an INUSE map;
  *  - hostile.owner: a non-NULL module owner is refused with EINVAL;
  *  - hostile.random: a seeded generator of malformed updates of a TCP CA
  *    value (bytes anywhere, fds of every wrong kind in func ptr slots, wrong
@@ -293,6 +296,82 @@ out:
 	}
 }
 
+/* ---- hostile.map_ops --------------------------------------------------- */
+
+static int do_freeze(int fd) { return bpf_map_freeze(fd); }
+static int lookup_key1(int fd)
+{
+	unsigned char v[4096];
+
+	return bpf_map_lookup_elem(fd, &(__u32){1}, v);
+}
+
+static int lookup_and_delete(int fd)
+{
+	unsigned char v[4096];
+
+	return bpf_map_lookup_and_delete_elem(fd, &(__u32){0}, v);
+}
+
+static int update_bad_value_ptr(int fd) { return update(fd, 0, (void *)8, 0); }
+static int lookup_batch(int fd)
+{
+	unsigned char keys[8], vals[8192];
+	__u32 count = 1;
+
+	return bpf_map_lookup_batch(fd, NULL, keys, keys, vals, &count, NULL);
+}
+
+static const struct {
+	const char *what;
+	int (*op)(int fd);
+	int err;
+} map_op_cases[] = {
+	{ "BPF_MAP_FREEZE", do_freeze, ENOTSUPP },
+	{ "lookup of key 1", lookup_key1, ENOENT },
+	{ "BPF_MAP_LOOKUP_AND_DELETE_ELEM", lookup_and_delete, ENOTSUPP },
+	{ "update from a bad value pointer", update_bad_value_ptr, EFAULT },
+	{ "BPF_MAP_LOOKUP_BATCH", lookup_batch, ENOTSUPP },
+};
+
+/* Map commands a struct_ops map refuses, before and after registration. */
+static void test_map_ops(void)
+{
+	unsigned int i, n = sizeof(map_op_cases) / sizeof(map_op_cases[0]);
+	int fd = fresh_map(), pass, r, err;
+	unsigned char v[4096];
+	char why[160] = "";
+
+	name_value(v, "sth_ops");
+	for (pass = 0; pass < 2 && fd >= 0 && !why[0]; pass++) {
+		if (pass && update(fd, 0, v, 0)) {
+			snprintf(why, sizeof(why), "register: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n && !why[0]; i++) {
+			errno = 0;
+			r = map_op_cases[i].op(fd);
+			err = r < 0 ? errno : 0;
+			if (err != map_op_cases[i].err)
+				snprintf(why, sizeof(why), "%s %s: want %s, got %d (%s)",
+					 map_op_cases[i].what, pass ? "when INUSE" : "when INIT",
+					 strerror(map_op_cases[i].err), r, strerror(err));
+		}
+	}
+	if (fd < 0)
+		snprintf(why, sizeof(why), "map create: %s", strerror(errno));
+	else if (!why[0] && !in_use(fd, "sth_ops"))
+		snprintf(why, sizeof(why), "the map is not usable afterwards");
+	if (why[0])
+		printf("not ok hostile.map_ops - %s\n", why);
+	else
+		printf("ok hostile.map_ops - %u refused commands, before and after registration\n", n);
+	if (fd >= 0) {
+		bpf_map_delete_elem(fd, &(__u32){0});
+		close(fd);
+	}
+}
+
 /* ---- hostile.owner ----------------------------------------------------- */
 
 /*
@@ -502,12 +581,14 @@ int main(int argc, char **argv)
 
 	test_map_create();
 	test_unprivileged();
+	test_map_ops();
 	test_owner();
 	test_random(record, trace);
 
 	ca_count__destroy(skel);
 	if (!st_wait(!st_struct_ops_maps() && !st_ca_available("sth_ok") &&
-		     !st_ca_available("sth_rand") && !st_ca_available("sth_owner"), 30000))
+		     !st_ca_available("sth_rand") && !st_ca_available("sth_owner") &&
+		     !st_ca_available("sth_ops"), 30000))
 		printf("not ok hostile.cleanup - %d struct_ops maps or a CA of ours left\n",
 		       st_struct_ops_maps());
 	else
