@@ -8,7 +8,7 @@
 #   make conformance  the upstream struct_ops selftests, C and Rust side by side
 #   make scx     sched_ext (selftests, example schedulers, our checks), C and Rust side by side
 #   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5)
-#   make stress  concurrency stress (STRESS_SECS, 60) on the debug kernel (STRESS_DEBUG=1)
+#   make stress  concurrency stress (STRESS_SECS, 60) and fault injection on the debug kernel (STRESS_DEBUG=1)
 #   make clean   remove this implementation's build; distclean removes all
 #
 # IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
@@ -70,8 +70,10 @@ scx:
 	@$(H)/conformance-table.sh $(SCX_C)/logs/scx.report $(SCX_RUST)/logs/scx.report "scx guest"
 
 # Concurrency stress: threads race on struct_ops maps, links, sockets and the
-# default CA for STRESS_SECS seconds, on the debug kernel unless
-# STRESS_DEBUG=0 (KASAN, lockdep and kmemleak watch; the log must stay clean).
+# default CA for STRESS_SECS seconds, then fault injection into every
+# allocation of map create, register and link create (kernels with
+# fail-nth), on the debug kernel unless STRESS_DEBUG=0 (KASAN, lockdep and
+# kmemleak watch; the log must stay clean).
 STRESS_SECS  ?= 60
 STRESS_DEBUG ?= 1
 STRESS_OUT   := $(BUILD)/$(IMPL)$(if $(filter 1,$(STRESS_DEBUG)),-debug)

@@ -40,7 +40,7 @@ cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
 	"$repo/harness/guest/scx" "$repo/harness/guest/stress" "$repo/harness/guest/kmemleak" \
 	"$root/opt/st/"
-cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" \
+cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" "$us/st/st_fault" \
 	"$repo/harness/guest/with-scx" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
 cp "$us/st_testmod/st_testmod.ko" "$root/opt/st/"

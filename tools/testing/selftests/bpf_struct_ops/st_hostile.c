@@ -36,6 +36,7 @@
 #include <bpf/libbpf.h>
 #include "st_lib.h"
 #include "ca_count.skel.h"
+#include "st_ca.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524	/* the kernel's, not in userspace errno.h */
@@ -558,7 +559,6 @@ int main(int argc, char **argv)
 {
 	bool record = argc > 1 && !strcmp(argv[1], "record");
 	bool trace = argc > 1 && !strcmp(argv[1], "trace");
-	unsigned int i;
 
 	libbpf_set_print(quiet);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -568,16 +568,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	btf_fd = bpf_object__btf_fd(skel->obj);
-	for (i = 0; i < NMEMBERS; i++) {
-		struct bpf_program *p[] = {
-			skel->progs.ca_init, skel->progs.ca_release, skel->progs.ca_ssthresh,
-			skel->progs.ca_cong_avoid, skel->progs.ca_set_state,
-			skel->progs.ca_cwnd_event, skel->progs.ca_undo_cwnd,
-		};
-
-		*(__u64 *)(good + st_member_off(&tcp, members[i])) = bpf_program__fd(p[i]);
-	}
-	name_value(good, "sth_ok");
+	st_ca_count_value(skel, &tcp, good, "sth_ok");
 
 	test_map_create();
 	test_unprivileged();

@@ -40,6 +40,7 @@
 #include <bpf/libbpf.h>
 #include "st_lib.h"
 #include "ca_count.skel.h"
+#include "st_ca.h"
 
 #define SHARED "sts_shr"
 #define DEFAULT_CA "/proc/sys/net/ipv4/tcp_congestion_control"
@@ -343,17 +344,7 @@ int main(int argc, char **argv)
 		printf("not ok stress.concurrency - setup: load ca_count\n");
 		return 1;
 	}
-	for (i = 0; i < 7; i++) {
-		static const char * const m[] = { "init", "release", "ssthresh", "cong_avoid",
-						  "set_state", "cwnd_event", "undo_cwnd" };
-		struct bpf_program *p[] = {
-			skel->progs.ca_init, skel->progs.ca_release, skel->progs.ca_ssthresh,
-			skel->progs.ca_cong_avoid, skel->progs.ca_set_state,
-			skel->progs.ca_cwnd_event, skel->progs.ca_undo_cwnd,
-		};
-
-		*(__u64 *)(tmpl + st_member_off(&tcp, m[i])) = bpf_program__fd(p[i]);
-	}
+	st_ca_count_value(skel, &tcp, tmpl, "");
 	link_maps[0] = map_registered("sts_la", BPF_F_LINK);
 	link_maps[1] = map_registered("sts_lb", BPF_F_LINK);
 	if (link_maps[0] < 0 || link_maps[1] < 0) {
