@@ -90,13 +90,6 @@ static int update(int fd, __u32 key, const void *value, __u64 flags)
 	return sys_bpf(BPF_MAP_UPDATE_ELEM, &a);
 }
 
-static void name_value(unsigned char *v, const char *name)
-{
-	memcpy(v, good, tcp.value_size);
-	memset(v + st_member_off(&tcp, "name"), 0, 16);
-	strncpy((char *)v + st_member_off(&tcp, "name"), name, 15);
-}
-
 /* A registered map (@name) is INUSE, carries a socket and unregisters. */
 static bool in_use(int fd, const char *name)
 {
@@ -119,7 +112,7 @@ static bool registers(int fd, const char *name)
 {
 	unsigned char v[4096];
 
-	name_value(v, name);
+	st_ca_count_value(skel, &tcp, v, name);
 	return !update(fd, 0, v, 0) && in_use(fd, name);
 }
 
@@ -252,7 +245,7 @@ static int unprivileged_child(int map_fd)
 	if (bpf_map_get_info_by_fd(map_fd, &info, &len) ||
 	    bpf_map_get_fd_by_id(info.id) >= 0 || errno != EPERM)
 		return 3;
-	name_value(v, "sth_unpriv");
+	st_ca_count_value(skel, &tcp, v, "sth_unpriv");
 	if (update(map_fd, 0, v, 0))
 		return 4;
 	return 0;
@@ -343,7 +336,7 @@ static void test_map_ops(void)
 	unsigned char v[4096];
 	char why[160] = "";
 
-	name_value(v, "sth_ops");
+	st_ca_count_value(skel, &tcp, v, "sth_ops");
 	for (pass = 0; pass < 2 && fd >= 0 && !why[0]; pass++) {
 		if (pass && update(fd, 0, v, 0)) {
 			snprintf(why, sizeof(why), "register: %s", strerror(errno));
@@ -385,7 +378,7 @@ static void test_owner(void)
 	int fd = fresh_map(), r;
 	unsigned char v[4096];
 
-	name_value(v, "sth_owner");
+	st_ca_count_value(skel, &tcp, v, "sth_owner");
 	*(__u64 *)(v + st_member_off(&tcp, "owner")) = 1;
 	errno = 0;
 	r = fd < 0 ? -1 : update(fd, 0, v, 0);
@@ -451,7 +444,7 @@ static void test_random(bool record, bool trace)
 			why = "map create";
 			break;
 		}
-		name_value(v, "sth_rand");
+		st_ca_count_value(skel, &tcp, v, "sth_rand");
 		for (j = 0; j < n; j++) {
 			int pool[] = { fd, filter, sock, closed, -1, 0, btf_fd,
 				       bpf_program__fd(skel->progs.ca_init) };

@@ -47,7 +47,6 @@
 
 static struct st_layout tcp;
 static struct ca_count *skel;
-static unsigned char tmpl[4096];	/* value with every prog fd, no name */
 static atomic_bool stop;
 static atomic_int failed;
 static char why[256];
@@ -72,12 +71,6 @@ static void fail(const char *fmt, ...)
 	atomic_store(&stop, true);
 }
 
-static void value_named(unsigned char *v, const char *name)
-{
-	memcpy(v, tmpl, tcp.value_size);
-	strncpy((char *)v + st_member_off(&tcp, "name"), name, 15);
-}
-
 /* The step of map_registered() that failed last in this thread. */
 static __thread const char *step;
 
@@ -91,7 +84,7 @@ static int map_registered(const char *name, __u32 flags)
 	step = "create";
 	if (fd < 0)
 		return -1;
-	value_named(v, name);
+	st_ca_count_value(skel, &tcp, v, name);
 	step = "update";
 	if (bpf_map_update_elem(fd, &key, v, 0)) {
 		err = errno;
@@ -171,7 +164,7 @@ static void *shared_racer(void *arg)
 	long i = (long)arg, n = 0;
 
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/st_stress_%ld", i);
-	value_named(v, SHARED);
+	st_ca_count_value(skel, &tcp, v, SHARED);
 	while (!atomic_load(&stop)) {
 		int fd;
 
@@ -344,7 +337,6 @@ int main(int argc, char **argv)
 		printf("not ok stress.concurrency - setup: load ca_count\n");
 		return 1;
 	}
-	st_ca_count_value(skel, &tcp, tmpl, "");
 	link_maps[0] = map_registered("sts_la", BPF_F_LINK);
 	link_maps[1] = map_registered("sts_lb", BPF_F_LINK);
 	if (link_maps[0] < 0 || link_maps[1] < 0) {
