@@ -193,6 +193,11 @@ impl StructOpsLink {
     /// `update()`. Errors as in C: `ENOLINK` when detached, `EPERM` when
     /// `expected` is not the current map, `EINVAL` for another struct_ops
     /// type or a map that is not READY, `EOPNOTSUPP` without `update()`.
+    ///
+    /// `new` being the map the link already holds succeeds without asking
+    /// the subsystem: 6.12 calls `update(kdata, kdata)`, which for TCP adds
+    /// the registered CA to its list a second time and deletes it, leaving
+    /// the list corrupt (the next unregister oopses).
     pub fn update(
         &self,
         guard: &mut LinksGuard,
@@ -211,6 +216,9 @@ impl StructOpsLink {
         }
         if new.desc().as_raw() != cur.desc().as_raw() {
             return Err(EINVAL);
+        }
+        if new.map().as_raw() == cur.map().as_raw() {
+            return Ok(());
         }
         // SAFETY: Under the update mutex.
         unsafe { new.get_registration() }?;

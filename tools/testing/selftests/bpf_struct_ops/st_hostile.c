@@ -11,6 +11,8 @@
  *    lookup-and-delete, batch lookup, a key other than 0, a bad value
  *    pointer), on an INIT and on an INUSE map;
  *  - hostile.owner: a non-NULL module owner is refused with EINVAL;
+ *  - hostile.link_same_map: a link updated to the map it holds succeeds
+ *    and changes nothing (6.12 corrupts TCP's list of CAs);
  *  - hostile.random: a seeded generator of malformed updates of a TCP CA
  *    value (bytes anywhere, fds of every wrong kind in func ptr slots, wrong
  *    keys and flags, bad names). Every request must fail with an errno of
@@ -18,6 +20,11 @@
  *    results, hashed, must equal the one the C implementation gives
  *    (RANDOM_DIGEST, recorded on the C kernel: rerun with "record" after
  *    changing the generator). Nothing may be left afterwards.
+ *  - hostile.random_link: the same for links: rounds of random link
+ *    creates (any fd, junk in the fields struct_ops ignores or past the
+ *    command's), link updates (any new and expected old map, any flags),
+ *    detaches, closes and map commands on link maps. The results and what
+ *    each link then holds, hashed, must equal C's (LINK_DIGEST).
  * Output: "ok NAME - ..." or "not ok NAME - why", one line per test.
  *
  * usage: st_hostile [record|trace]	(trace: every random request's errno)
@@ -46,6 +53,10 @@
 #define RANDOM_SEED	0x5eedc0ffee123457ULL
 #define RANDOM_ITERS	1500
 #define RANDOM_DIGEST	0xa5a6ef873f0af998ULL
+/* hostile.random_link: the same for link create, update and detach. */
+#define LINK_SEED	0x11c0ffee5eed0001ULL
+#define LINK_ITERS	250
+#define LINK_DIGEST	0x7d5af0ca7699b3ULL
 
 static struct st_layout tcp;
 static struct ca_count *skel;
@@ -405,6 +416,25 @@ static __u32 rnd(__u32 n)
 	return n ? (__u32)(rng >> 32) % n : 0;
 }
 
+/* A program of the wrong type: a socket filter returning 0. */
+static int socket_filter_prog(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns, 2, NULL);
+}
+
+/* Errnos a malformed link request (or a map command on a link map) may give. */
+static bool expected_link_errno(int e)
+{
+	return e == EINVAL || e == EBADF || e == EEXIST || e == ENOLINK || e == EPERM ||
+	       e == EOPNOTSUPP || e == EBUSY || e == ENOTSUPP || e == E2BIG || e == ENOENT ||
+	       e == EINPROGRESS;
+}
+
 /* Errnos a malformed update may give; anything else is a failure. */
 static bool expected_errno(int e)
 {
@@ -420,14 +450,7 @@ static void test_random(bool record, bool trace)
 	const char *why = NULL;
 	char detail[128] = "";
 
-	{
-		const struct bpf_insn insns[] = {
-			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
-			{ .code = BPF_JMP | BPF_EXIT },
-		};
-
-		filter = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns, 2, NULL);
-	}
+	filter = socket_filter_prog();
 	sock = socket(AF_INET, SOCK_STREAM, 0);
 	if (filter < 0 || sock < 0) {
 		printf("not ok hostile.random - setup: %s\n", strerror(errno));
@@ -543,6 +566,349 @@ static void test_random(bool record, bool trace)
 	       counts[EEXIST]);
 }
 
+/* ---- hostile.random_link ----------------------------------------------- */
+
+/*
+ * A map of the generator's pool; @name is the CA a READY or INUSE one
+ * holds. The pool: two READY BPF_F_LINK maps with different names, a
+ * third with the first one's name, an INIT link map, an INIT and an INUSE
+ * map without BPF_F_LINK, then fds that are no struct_ops map at all.
+ */
+enum { LM_A, LM_B, LM_A2, LM_INIT, LM_PLAIN, LM_PLAIN_REG, LM_ARRAY, LM_FILTER,
+       LM_CLOSED, LM_NEG, LM_ZERO, LM_POOL };
+#define NLINKS 4
+
+static const char * const lm_name[LM_PLAIN_REG + 1] = {
+	[LM_A] = "sth_la", [LM_B] = "sth_lb", [LM_A2] = "sth_la", [LM_PLAIN_REG] = "sth_lp",
+};
+
+struct link_round {
+	int pool[LM_POOL];
+	__u32 map_id[LM_PLAIN_REG + 1];
+	int links[NLINKS];
+};
+
+static int struct_ops_map(const char *name, __u32 flags)
+{
+	unsigned char v[4096];
+	union bpf_attr a;
+	int fd;
+
+	good_create_attr(&a);
+	a.map_flags = flags;
+	fd = map_create(&a);
+	if (fd < 0 || !name)
+		return fd;
+	st_ca_count_value(skel, &tcp, v, name);
+	if (update(fd, 0, v, 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void link_round_close(struct link_round *r)
+{
+	int i;
+
+	for (i = 0; i < NLINKS; i++)
+		if (r->links[i] >= 0)
+			close(r->links[i]);
+	for (i = 0; i <= LM_PLAIN_REG; i++) {
+		if (r->pool[i] < 0)
+			continue;
+		/* A map without BPF_F_LINK stays registered until deleted. */
+		bpf_map_delete_elem(r->pool[i], &(__u32){0});
+		close(r->pool[i]);
+	}
+}
+
+static int link_round_open(struct link_round *r, int array, int filter)
+{
+	int i;
+
+	memset(r, 0xff, sizeof(*r));
+	for (i = 0; i <= LM_PLAIN_REG; i++) {
+		r->pool[i] = struct_ops_map(i == LM_INIT ? NULL : lm_name[i],
+					    i < LM_PLAIN ? BPF_F_LINK : 0);
+		if (r->pool[i] < 0)
+			return -1;
+		r->map_id[i] = st_map_id(r->pool[i]);
+	}
+	r->pool[LM_ARRAY] = array;
+	r->pool[LM_FILTER] = filter;
+	r->pool[LM_CLOSED] = 900;
+	r->pool[LM_NEG] = -1;
+	r->pool[LM_ZERO] = 0;
+	/* Every round starts with a link registering A. */
+	r->links[0] = bpf_link_create(r->pool[LM_A], 0, BPF_STRUCT_OPS, NULL);
+	return r->links[0] < 0 ? -1 : 0;
+}
+
+/* Mostly one of the round's struct_ops maps, sometimes any fd of the pool:
+ * its index in the pool.
+ */
+static int pick_map(void)
+{
+	return rnd(4) ? rnd(LM_PLAIN_REG + 1) : rnd(LM_POOL);
+}
+
+/* The id of the map @link holds, 0 if none or not a link. */
+static __u32 link_map_id(int link)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	return link < 0 || bpf_link_get_info_by_fd(link, &info, &len) ? 0 :
+	       info.struct_ops.map_id;
+}
+
+/* Mostly a link that is open, sometimes any slot (maybe -1). */
+static int *pick_link(struct link_round *r)
+{
+	int open[NLINKS], n = 0, i;
+
+	for (i = 0; i < NLINKS; i++)
+		if (r->links[i] >= 0)
+			open[n++] = i;
+	return &r->links[n && rnd(8) ? open[rnd(n)] : rnd(NLINKS)];
+}
+
+/* One random request against the round's links and maps; its result. */
+static int link_request(struct link_round *r)
+{
+	int m = pick_map(), map = r->pool[m], *link = pick_link(r);
+	union bpf_attr a;
+	int ret, i;
+
+	memset(&a, 0, sizeof(a));
+	switch (rnd(6)) {
+	case 0:		/* link create, with junk in what struct_ops ignores */
+	case 1:
+		a.link_create.map_fd = map;
+		a.link_create.attach_type = rnd(8) ? BPF_STRUCT_OPS : rnd(BPF_STRUCT_OPS + 2);
+		if (!rnd(4))
+			a.link_create.target_fd = rnd(2) ? r->pool[pick_map()] : rnd(1000);
+		if (!rnd(4))
+			a.link_create.flags = 1U << rnd(32);
+		if (!rnd(6))	/* a byte in the other link types' fields, or past them */
+			((unsigned char *)&a)[16 + rnd(sizeof(a.link_create))] = 1;
+		ret = sys_bpf(BPF_LINK_CREATE, &a);
+		if (ret >= 0) {
+			for (i = 0; i < NLINKS && r->links[i] >= 0; i++)
+				;
+			if (i == NLINKS) {
+				close(ret);
+				return 1000;
+			}
+			r->links[i] = ret;
+			return 0;
+		}
+		return -errno;
+	case 2:		/* link update, maybe with an expected old map */
+	case 3:
+		a.link_update.link_fd = rnd(6) ? *link : map;
+		a.link_update.new_map_fd = map;
+		a.link_update.flags = (__u32[]){ 0, 0, BPF_F_REPLACE, 1U << 5 }[rnd(4)];
+		if (a.link_update.flags == BPF_F_REPLACE || !rnd(6))
+			a.link_update.old_map_fd = r->pool[pick_map()];
+		/* Not to the map it holds: that crashes 6.12 (hostile.link_same_map). */
+		if (m <= LM_PLAIN_REG && link_map_id(a.link_update.link_fd) == r->map_id[m])
+			return 3000;
+		ret = sys_bpf(BPF_LINK_UPDATE, &a);
+		return ret < 0 ? -errno : ret;
+	case 4:		/* detach, or close */
+		if (rnd(2)) {
+			a.link_detach.link_fd = *link;
+			ret = sys_bpf(BPF_LINK_DETACH, &a);
+			return ret < 0 ? -errno : ret;
+		}
+		if (*link < 0)
+			return 2000;
+		close(*link);
+		*link = -1;
+		return 0;
+	default:	/* map commands on a link map */
+		if (rnd(2)) {
+			ret = bpf_map_delete_elem(map, &(__u32){0});
+		} else {
+			unsigned char v[4096];
+
+			st_ca_count_value(skel, &tcp, v, "sth_lx");
+			ret = update(map, 0, v, 0);
+		}
+		return ret < 0 ? -errno : ret;
+	}
+}
+
+/*
+ * What the round's links and maps look like now: which CA names are
+ * registered, and for each link which pool map it holds (by id).
+ */
+static __u64 link_round_state(const struct link_round *r)
+{
+	__u64 state = st_ca_available("sth_la") | st_ca_available("sth_lb") << 1 |
+		      st_ca_available("sth_lx") << 2;
+	int i, j;
+
+	for (i = 0; i < NLINKS; i++) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info), which = 15;
+
+		if (r->links[i] >= 0 && !bpf_link_get_info_by_fd(r->links[i], &info, &len)) {
+			which = 14;
+			for (j = 0; j <= LM_PLAIN_REG; j++)
+				if (info.struct_ops.map_id == r->map_id[j])
+					which = j;
+		}
+		state |= (__u64)which << (4 + 4 * i);
+	}
+	return state;
+}
+
+static void test_random_link(bool record, bool trace)
+{
+	int array, filter, i, results[128] = {}, ok = 0;
+	__u64 digest = 0xcbf29ce484222325ULL;
+	const char *why = NULL;
+
+	rng = LINK_SEED;
+	array = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, 1, NULL);
+	filter = socket_filter_prog();
+	if (array < 0 || filter < 0) {
+		printf("not ok hostile.random_link - setup: %s\n", strerror(errno));
+		return;
+	}
+	for (i = 0; i < LINK_ITERS && !why; i++) {
+		struct link_round r;
+		int n = 1 + rnd(6), j;
+
+		if (link_round_open(&r, array, filter)) {
+			why = "setting up a round";
+			link_round_close(&r);
+			break;
+		}
+		for (j = 0; j < n; j++) {
+			int ret = link_request(&r);
+			__u64 state = link_round_state(&r);
+
+			if (ret < 0 && !expected_link_errno(-ret)) {
+				why = strerror(-ret);
+				break;
+			}
+			ok += !ret;
+			results[ret < 0 && -ret < 128 ? -ret : 0]++;
+			if (trace)
+				printf("round %d request %d: %d state %#llx\n", i, j, ret,
+				       (unsigned long long)state);
+			digest = (digest ^ (__u64)ret) * 0x100000001b3ULL;
+			digest = (digest ^ state) * 0x100000001b3ULL;
+		}
+		link_round_close(&r);
+		if (!why && (st_ca_available("sth_la") || st_ca_available("sth_lb") ||
+			     st_ca_available("sth_lx") || st_ca_available("sth_lp")))
+			why = "a CA is left registered after its links and maps closed";
+	}
+	close(array);
+	close(filter);
+	if (why) {
+		printf("not ok hostile.random_link - round %d: %s\n", i - 1, why);
+		return;
+	}
+	if (record) {
+		printf("link digest 0x%llxULL\n", (unsigned long long)digest);
+	} else if (digest != LINK_DIGEST) {
+		printf("not ok hostile.random_link - results differ from C's: digest 0x%llx, C gives 0x%llx\n",
+		       (unsigned long long)digest, (unsigned long long)LINK_DIGEST);
+		return;
+	}
+	printf("ok hostile.random_link - %d rounds, as C: %d requests succeeded, EINVAL %d, EBADF %d, EEXIST %d, ENOLINK %d, EPERM %d, EOPNOTSUPP %d, EBUSY %d, ENOENT %d\n",
+	       LINK_ITERS, ok, results[EINVAL], results[EBADF], results[EEXIST],
+	       results[ENOLINK], results[EPERM], results[EOPNOTSUPP], results[EBUSY],
+	       results[ENOENT]);
+}
+
+/* ---- hostile.link_same_map --------------------------------------------- */
+
+/* How often @name is listed in tcp_available_congestion_control. */
+static int ca_listed(const char *name)
+{
+	char buf[4096], *tok, *save;
+	int n = 0;
+
+	if (st_read_file("/proc/sys/net/ipv4/tcp_available_congestion_control", buf,
+			 sizeof(buf)) <= 0)
+		return -1;
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		n += !strcmp(tok, name);
+	return n;
+}
+
+/*
+ * A link updated to the map it already holds. 6.12 passes TCP's update()
+ * the same struct as new and old: the CA is added to the list of CAs a
+ * second time and deleted, the list is left corrupt, and the next
+ * unregister (the link's detach) oopses on a poisoned entry. Ours
+ * succeeds and changes nothing. Not run on the C kernel, where it would
+ * take the guest down (harness/c-known-bugs); ST_HOSTILE_CRASH_C=1 runs it.
+ */
+static void test_link_same_map(void)
+{
+	int fd, link = -1, r1, r2 = -1, e1, e2 = 0, m;
+	const char *why = NULL;
+	union bpf_attr a;
+
+	if (!st_impl_is_rust() && !getenv("ST_HOSTILE_CRASH_C")) {
+		printf("not ok hostile.link_same_map - not run: it crashes the 6.12 kernel\n");
+		return;
+	}
+	fd = struct_ops_map("sth_same", BPF_F_LINK);
+	if (fd >= 0)
+		link = bpf_link_create(fd, 0, BPF_STRUCT_OPS, NULL);
+	if (link < 0) {
+		printf("not ok hostile.link_same_map - setup: %s\n", strerror(errno));
+		goto out;
+	}
+	memset(&a, 0, sizeof(a));
+	a.link_update.link_fd = link;
+	a.link_update.new_map_fd = fd;
+	r1 = sys_bpf(BPF_LINK_UPDATE, &a);
+	e1 = errno;
+	if (!r1) {
+		a.link_update.flags = BPF_F_REPLACE;
+		a.link_update.old_map_fd = fd;
+		r2 = sys_bpf(BPF_LINK_UPDATE, &a);
+		e2 = errno;
+	}
+	if (r1 || r2)
+		why = "update";
+	else if (ca_listed("sth_same") != 1)
+		why = "the CA is not listed exactly once";
+	else if (link_map_id(link) != st_map_id(fd))
+		why = "the link no longer holds the map";
+	else if (bpf_link_detach(link))
+		why = "detach";
+	else if (ca_listed("sth_same") != 0)
+		why = "the CA is still listed after detach";
+	if (why) {
+		printf("not ok hostile.link_same_map - %s (updates: %d %s, %d %s)\n", why,
+		       r1, r1 ? strerror(e1) : "", r2, r2 ? strerror(e2) : "");
+		goto out;
+	}
+	m = fresh_map();
+	if (m < 0 || !registers(m, "sth_same"))
+		printf("not ok hostile.link_same_map - the CA does not register again\n");
+	else
+		printf("ok hostile.link_same_map - updated to its own map twice: 0, nothing changed\n");
+	if (m >= 0)
+		close(m);
+out:
+	if (link >= 0)
+		close(link);
+	if (fd >= 0)
+		close(fd);
+}
+
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return 0;
@@ -567,12 +933,14 @@ int main(int argc, char **argv)
 	test_unprivileged();
 	test_map_ops();
 	test_owner();
+	test_link_same_map();
 	test_random(record, trace);
+	test_random_link(record, trace);
 
 	ca_count__destroy(skel);
 	if (!st_wait(!st_struct_ops_maps() && !st_ca_available("sth_ok") &&
 		     !st_ca_available("sth_rand") && !st_ca_available("sth_owner") &&
-		     !st_ca_available("sth_ops"), 30000))
+		     !st_ca_available("sth_ops") && !st_ca_available("sth_same"), 30000))
 		printf("not ok hostile.cleanup - %d struct_ops maps or a CA of ours left\n",
 		       st_struct_ops_maps());
 	else

@@ -178,10 +178,9 @@ int st_tcp_open(struct st_tcp *t, const char *ca)
 	return st_tcp_open2(t, ca, NULL);
 }
 
-int st_tcp_open2(struct st_tcp *t, const char *ca, const char *srv_ca)
+int st_tcp_prepare(struct st_tcp *t, const char *ca, const char *srv_ca)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
 
 	t->cli = t->srv = -1;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -189,15 +188,26 @@ int st_tcp_open2(struct st_tcp *t, const char *ca, const char *srv_ca)
 	if (t->listen_fd < 0 ||
 	    (srv_ca && setsockopt(t->listen_fd, IPPROTO_TCP, TCP_CONGESTION, srv_ca,
 				  strlen(srv_ca))) ||
-	    bind(t->listen_fd, (void *)&a, sizeof(a)) ||
-	    listen(t->listen_fd, 8) || getsockname(t->listen_fd, (void *)&a, &len))
+	    bind(t->listen_fd, (void *)&a, sizeof(a)) || listen(t->listen_fd, 8))
 		goto err;
 	t->cli = socket(AF_INET, SOCK_STREAM, 0);
 	if (t->cli < 0)
 		goto err;
 	if (ca && setsockopt(t->cli, IPPROTO_TCP, TCP_CONGESTION, ca, strlen(ca)))
 		goto err;
-	if (connect(t->cli, (void *)&a, sizeof(a)))
+	return 0;
+err:
+	st_tcp_close(t);
+	return -1;
+}
+
+int st_tcp_connect(struct st_tcp *t)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(t->listen_fd, (void *)&a, &len) ||
+	    connect(t->cli, (void *)&a, sizeof(a)))
 		goto err;
 	t->srv = accept(t->listen_fd, NULL, NULL);
 	len = sizeof(a);
@@ -208,6 +218,11 @@ int st_tcp_open2(struct st_tcp *t, const char *ca, const char *srv_ca)
 err:
 	st_tcp_close(t);
 	return -1;
+}
+
+int st_tcp_open2(struct st_tcp *t, const char *ca, const char *srv_ca)
+{
+	return st_tcp_prepare(t, ca, srv_ca) ?: st_tcp_connect(t);
 }
 
 int st_tcp_push(struct st_tcp *t, size_t bytes)

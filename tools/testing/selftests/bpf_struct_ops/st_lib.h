@@ -49,6 +49,13 @@ struct st_tcp {
 int st_tcp_open(struct st_tcp *t, const char *ca);
 /* The same, the server side using @srv_ca (the listener's) unless NULL. */
 int st_tcp_open2(struct st_tcp *t, const char *ca, const char *srv_ca);
+/*
+ * st_tcp_open2 in two steps: a listener and a client socket set to @ca,
+ * not connected yet (its CA's init() has not run), then the connection.
+ * Both close everything on failure.
+ */
+int st_tcp_prepare(struct st_tcp *t, const char *ca, const char *srv_ca);
+int st_tcp_connect(struct st_tcp *t);
 /* Sends @bytes from the client to the server. */
 int st_tcp_push(struct st_tcp *t, size_t bytes);
 void st_tcp_close(struct st_tcp *t);

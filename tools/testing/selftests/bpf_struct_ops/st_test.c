@@ -26,6 +26,7 @@
 #include "st_lib.h"
 #include "ca_count.skel.h"
 #include "ca_incomplete.skel.h"
+#include "ca_switch.skel.h"
 #include "dummy_ops.skel.h"
 #include "dummy_unchecked.skel.h"
 #include "testmod_ops.skel.h"
@@ -564,6 +565,68 @@ static int test_unregister_while_in_use(void)
 out:
 	st_tcp_close(&t);
 	ca_close(&c);
+	return -1;
+}
+
+/*
+ * An op switches its own socket to another CA while it runs: init() calls
+ * bpf_setsockopt(TCP_CONGESTION), as a CA falling back does. Here that
+ * drops the last count of an unregistered CA whose fds are all closed, so
+ * its map is freed while init() still runs in the map's trampoline (the
+ * upstream fix: free the image only after an RCU tasks grace period).
+ */
+static int test_op_switches_ca(void)
+{
+	struct st_tcp t = { .listen_fd = -1, .cli = -1, .srv = -1 };
+	union {
+		struct ca_switch__bss v;
+		unsigned char buf[256];
+	} bss;
+	struct bpf_link *link = NULL;
+	int bss_fd = -1, fd;
+	struct ca_switch *s;
+	char name[16];
+	__u32 id;
+
+	s = ca_switch__open_and_load();
+	ASSERT(s, "load ca_switch: %s", strerror(errno));
+	link = bpf_map__attach_struct_ops(s->maps.ca_switch);
+	ASSERT(link, "register st_switch: %s", strerror(errno));
+	id = st_map_id(bpf_map__fd(s->maps.ca_switch));
+	ASSERT_OK(st_tcp_prepare(&t, "st_switch", NULL));
+	strcpy(s->bss->switch_to, "reno");
+	bss_fd = dup(bpf_map__fd(s->maps.bss));
+	ASSERT(bss_fd >= 0, "dup: %s", strerror(errno));
+	/* Unregistered, no fd left: only the unconnected socket holds the CA. */
+	ASSERT_OK(bpf_link__destroy(link));
+	link = NULL;
+	ASSERT(!st_ca_available("st_switch"), "CA listed after unregister");
+	ca_switch__destroy(s);
+	s = NULL;
+	fd = bpf_map_get_fd_by_id(id);
+	ASSERT(fd >= 0, "map %u freed while a socket holds its CA", id);
+	close(fd);
+	/* Connecting runs init(), which switches to reno. */
+	ASSERT_OK(st_tcp_connect(&t));
+	ASSERT_OK(bpf_map_lookup_elem(bss_fd, &(__u32){0}, bss.buf));
+	ASSERT(bss.v.switches == 1 && bss.v.switch_ret == 0,
+	       "init() switched %llu times, bpf_setsockopt() returned %ld",
+	       (unsigned long long)bss.v.switches, bss.v.switch_ret);
+	ASSERT(bss.v.state_after == 1 /* TCP_ESTABLISHED */,
+	       "init() read state %u from its socket after switching", bss.v.state_after);
+	ASSERT_OK(st_sock_ca(t.cli, name));
+	ASSERT(!strcmp(name, "reno"), "socket uses %s after the switch", name);
+	ASSERT(st_wait(st_map_gone(id), 3000), "map %u still exists after the switch", id);
+	ASSERT_OK(st_tcp_push(&t, MB));
+	st_tcp_close(&t);
+	close(bss_fd);
+	return 0;
+out:
+	st_tcp_close(&t);
+	if (bss_fd >= 0)
+		close(bss_fd);
+	bpf_link__destroy(link);
+	ca_switch__destroy(s);
 	return -1;
 }
 
@@ -1212,6 +1275,7 @@ static const struct {
 	T(closed_fds_keep_ca),
 	T(unregister_while_in_use),
 	T(refcnt_counts_sockets),
+	T(op_switches_ca),
 	T(refcnt_race_with_delete),
 	T(get_next_key),
 	T(trampoline_ksyms),
