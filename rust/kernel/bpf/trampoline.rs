@@ -13,7 +13,10 @@
 
 use super::{prog::Prog, struct_ops::CfiStub};
 use crate::{
-    alloc::{flags::GFP_KERNEL, KBox, KVec},
+    alloc::{
+        flags::{__GFP_ZERO, GFP_KERNEL},
+        KBox, KVec,
+    },
     bindings,
     error::{code::*, to_result, Error, Result},
     ffi::c_void,
@@ -27,6 +30,22 @@ const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 /// BPF prog pack) that it keeps read-only and executable by itself; elsewhere
 /// images are whole pages that `arch_protect_bpf_trampoline()` protects.
 const EXACT_IMAGES: bool = cfg!(CONFIG_X86_64);
+
+/// A zeroed `T` on the heap, zeroed by the allocator (as `kzalloc()` does)
+/// instead of built on the stack and copied over: the C structs below are
+/// large (a `bpf_ksym` carries a 512-byte name, the link tables near 1 KB),
+/// too large for a kernel stack frame, and one or two of them are made per
+/// trampoline.
+///
+/// # Safety
+///
+/// All-zero bytes must be a valid `T` (a plain C struct).
+unsafe fn zeroed_box<T>() -> Result<KBox<T>> {
+    let b = KBox::<T>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
+    // SAFETY: The allocator zeroed the memory, a valid `T` by the caller's
+    // promise.
+    Ok(unsafe { b.assume_init() })
+}
 
 /// Executable memory holding trampolines, charged to the BPF JIT limit.
 ///
@@ -191,7 +210,8 @@ unsafe impl Sync for TrampLink {}
 impl TrampLink {
     /// Wraps `prog` in a new link.
     pub fn new(prog: Prog, ops: &'static TrampLinkOps) -> Result<Self> {
-        let link = KBox::new(bindings::bpf_tramp_link::default(), GFP_KERNEL)?;
+        // SAFETY: `bpf_tramp_link` is a C struct; zero is its initial state.
+        let link = unsafe { zeroed_box::<bindings::bpf_tramp_link>() }?;
         let raw = KBox::into_raw(link);
         // SAFETY: `raw` is a fresh tramp link; `bpf_link_init` takes over the
         // program reference, which `bpf_link_free` puts.
@@ -229,7 +249,8 @@ pub struct TrampLinks(
 impl TrampLinks {
     /// Empty tables.
     pub fn new() -> Result<Self> {
-        Ok(TrampLinks(KBox::new(Default::default(), GFP_KERNEL)?))
+        // SAFETY: Tables of pointers and counts; zeroed means empty.
+        Ok(TrampLinks(unsafe { zeroed_box() }?))
     }
 
     /// The raw tables, for C calls.
@@ -458,7 +479,8 @@ unsafe impl Sync for Ksym {}
 impl Ksym {
     /// Names the `size` bytes at `start` `bpf__<tname>_<mname>`.
     pub fn new(tname: &CStr, mname: &CStr, start: *mut u8, size: usize) -> Result<Self> {
-        let mut ksym = KBox::pin(bindings::bpf_ksym::default(), GFP_KERNEL)?;
+        // SAFETY: `bpf_ksym` is a C struct; zero is its initial state.
+        let mut ksym = Pin::from(unsafe { zeroed_box::<bindings::bpf_ksym>() }?);
         // SAFETY: Only plain fields are written; the symbol does not move
         // afterwards and is not published yet.
         let k = unsafe { ksym.as_mut().get_unchecked_mut() };
