@@ -752,15 +752,11 @@ static __u64 link_round_state(const struct link_round *r)
 	int i, j;
 
 	for (i = 0; i < NLINKS; i++) {
-		struct bpf_link_info info = {};
-		__u32 len = sizeof(info), which = 15;
+		__u32 id = link_map_id(r->links[i]), which = r->links[i] < 0 ? 15 : 14;
 
-		if (r->links[i] >= 0 && !bpf_link_get_info_by_fd(r->links[i], &info, &len)) {
-			which = 14;
-			for (j = 0; j <= LM_PLAIN_REG; j++)
-				if (info.struct_ops.map_id == r->map_id[j])
-					which = j;
-		}
+		for (j = 0; id && j <= LM_PLAIN_REG; j++)
+			if (id == r->map_id[j])
+				which = j;
 		state |= (__u64)which << (4 + 4 * i);
 	}
 	return state;
@@ -830,20 +826,6 @@ static void test_random_link(bool record, bool trace)
 
 /* ---- hostile.link_same_map --------------------------------------------- */
 
-/* How often @name is listed in tcp_available_congestion_control. */
-static int ca_listed(const char *name)
-{
-	char buf[4096], *tok, *save;
-	int n = 0;
-
-	if (st_read_file("/proc/sys/net/ipv4/tcp_available_congestion_control", buf,
-			 sizeof(buf)) <= 0)
-		return -1;
-	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
-		n += !strcmp(tok, name);
-	return n;
-}
-
 /*
  * A link updated to the map it already holds. 6.12 passes TCP's update()
  * the same struct as new and old: the CA is added to the list of CAs a
@@ -882,13 +864,13 @@ static void test_link_same_map(void)
 	}
 	if (r1 || r2)
 		why = "update";
-	else if (ca_listed("sth_same") != 1)
+	else if (st_ca_listed("sth_same") != 1)
 		why = "the CA is not listed exactly once";
 	else if (link_map_id(link) != st_map_id(fd))
 		why = "the link no longer holds the map";
 	else if (bpf_link_detach(link))
 		why = "detach";
-	else if (ca_listed("sth_same") != 0)
+	else if (st_ca_listed("sth_same") != 0)
 		why = "the CA is still listed after detach";
 	if (why) {
 		printf("not ok hostile.link_same_map - %s (updates: %d %s, %d %s)\n", why,

@@ -147,17 +147,22 @@ int st_write_file(const char *path, const char *s)
 	return n < 0 ? -1 : 0;
 }
 
-bool st_ca_available(const char *name)
+int st_ca_listed(const char *name)
 {
-	char buf[1024], *tok, *save;
+	char buf[4096], *tok, *save;
+	int n = 0;
 
 	if (st_read_file("/proc/sys/net/ipv4/tcp_available_congestion_control",
 			 buf, sizeof(buf)) < 0)
-		return false;
+		return -1;
 	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-		if (!strcmp(tok, name))
-			return true;
-	return false;
+		n += !strcmp(tok, name);
+	return n;
+}
+
+bool st_ca_available(const char *name)
+{
+	return st_ca_listed(name) > 0;
 }
 
 bool st_impl_is_rust(void)

@@ -37,6 +37,8 @@ int st_map_create(const struct st_layout *l, int btf_fd, __u32 flags);
 __u32 st_prog_id(int prog_fd);
 __u32 st_map_id(int map_fd);
 bool st_ca_available(const char *name);
+/* How often @name is in tcp_available_congestion_control, -1 on error. */
+int st_ca_listed(const char *name);
 int st_read_file(const char *path, char *buf, size_t len);
 int st_write_file(const char *path, const char *s);
 bool st_impl_is_rust(void);
