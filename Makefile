@@ -82,12 +82,14 @@ stress:
 	@KCMDLINE="stress_secs=$(STRESS_SECS) $(KCMDLINE)" $(TIMED) guest \
 		$(H)/run-suite.sh $(STRESS_OUT) 1800 $(IMPL) stress
 
-# Benchmarks: both kernels booted in turn, medians and Rust/C ratios.
+# Benchmarks: both kernels booted side by side (BENCH_PAIRED=0: in turn),
+# medians and Rust/C ratios.
 BENCH_ROUNDS ?= 5
+BENCH_PAIRED ?= 1
 bench:
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
-	@$(TIMED) bench $(H)/bench.sh $(BUILD)/rust $(BUILD)/c $(BENCH_ROUNDS) $(BUILD)/bench
+	@BENCH_PAIRED=$(BENCH_PAIRED) $(TIMED) bench $(H)/bench.sh $(BUILD)/rust $(BUILD)/c $(BENCH_ROUNDS) $(BUILD)/bench
 
 lint: kernel
 	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)

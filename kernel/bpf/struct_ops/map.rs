@@ -13,8 +13,7 @@ use kernel::{
     bpf::{
         btf::{Btf, ModuleBtf, ValueBtf},
         map::{MapArea, MapCreateAttr, MapOps, SeqFile},
-        struct_ops::{State, StructOpsMap},
-        trampoline::{Ksym, TrampLink},
+        struct_ops::{State, StructOpsMap, Tramp, Trampolines},
     },
     error::{code::*, Result},
     ffi::c_void,
@@ -60,7 +59,7 @@ impl MapOps for StructOpsMapOps {
         let mut tramps = StructOpsMap::take_trampolines(&mut map);
         let mut sleepable = false;
         if let Some(t) = tramps.as_mut() {
-            t.ksyms.iter_mut().for_each(Ksym::del);
+            t.tramps.iter_mut().for_each(|t| t.ksym.del());
             sleepable = t.sleepable;
         }
         // An op may have dropped the last subsystem reference while still
@@ -122,11 +121,11 @@ impl MapOps for StructOpsMapOps {
         // The map with its kernel value, and the user value.
         let mut usage = StructOpsMap::alloc_size(value_size) + value_size;
         if let Some(t) = map.trampolines() {
-            usage += core::mem::size_of::<kernel::bpf::struct_ops::Trampolines>();
-            usage += t.links.capacity() * core::mem::size_of::<TrampLink>();
-            usage += t.links.len() * core::mem::size_of::<bindings::bpf_tramp_link>();
-            usage += t.ksyms.capacity() * core::mem::size_of::<Ksym>();
-            usage += t.ksyms.len() * core::mem::size_of::<bindings::bpf_ksym>();
+            usage += core::mem::size_of::<Trampolines>();
+            usage += t.tramps.capacity() * core::mem::size_of::<Tramp>();
+            usage += t.tramps.len()
+                * (core::mem::size_of::<bindings::bpf_tramp_link>()
+                    + core::mem::size_of::<bindings::bpf_ksym>());
             usage += t.images.bytes();
         }
         usage as u64

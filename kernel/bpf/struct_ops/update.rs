@@ -17,14 +17,11 @@ use kernel::{
     bpf::{
         btf::{Btf, BtfType, Member},
         prog::Prog,
-        struct_ops::{self, StructOpsMap, Trampolines, Update, DATA_OFFSET},
-        trampoline::{self, Images, Ksym, TrampLink, TrampLinks},
+        struct_ops::{self, StructOpsMap, Tramp, Trampolines, Update, DATA_OFFSET},
+        trampoline::{self, Images, Ksym, Slot, TrampLink, TrampLinks},
     },
     error::{code::*, Result},
 };
-
-/// The most pages one map's trampolines may take.
-const MAX_IMAGE_PAGES: usize = bindings::BPF_STRUCT_OPS_MAX_IMAGE_PAGES as usize;
 
 const PTR_SIZE: usize = core::mem::size_of::<u64>();
 
@@ -72,7 +69,8 @@ fn register(upd: &mut Update<'_>, t: &BtfType, tlinks: &mut TrampLinks) -> Resul
     }
 }
 
-/// Walks the members: module owner, `init_member()`, zeroed data, programs.
+/// Walks the members: module owner, `init_member()`, zeroed data, programs;
+/// then lays out and writes the trampolines.
 fn build_trampolines(
     upd: &mut Update<'_>,
     t: &BtfType,
@@ -81,9 +79,7 @@ fn build_trampolines(
     let map = upd.map();
     let btf = map.btf();
     let st_ops = map.desc().st_ops();
-    let funcs = map.funcs_cnt() as usize;
-    let mut links = KVec::with_capacity(funcs, GFP_KERNEL)?;
-    let mut planned = KVec::<Planned>::with_capacity(funcs, GFP_KERNEL)?;
+    let mut tramps = KVec::<Tramp>::with_capacity(map.funcs_cnt() as usize, GFP_KERNEL)?;
     let mut sleepable = false;
     let module_type = Btf::vmlinux()?
         .and_then(|v| v.type_by_id(struct_ops::module_type_id()))
@@ -122,27 +118,28 @@ fn build_trampolines(
         };
 
         let (uvalue, _) = upd.values()?;
-        // As in C, the fd is the low 32 bits of the slot.
+        // As in C, the fd is the low 32 bits of the slot, which then shows
+        // the program's id.
         let prog_fd = read_u64(uvalue, uoff)? as u32;
         if prog_fd == 0 {
             continue;
         }
         let prog = Prog::from_fd(prog_fd)?;
         check_prog(&prog, map, &member)?;
-        let prog_id = prog.id();
+        write_u64(uvalue, uoff, u64::from(prog.id()))?;
         sleepable |= prog.sleepable();
 
         let link = TrampLink::new(prog, &crate::bpf_struct_ops_link_lops)?;
         let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
         let size = trampoline::size_of(tlinks, &link, model, st_ops.cfi_stub(t, moff))?;
-        links.push(link, GFP_KERNEL)?;
-        planned.push(
-            Planned {
+        let ksym = Ksym::new(tname, btf.name_by_offset(member.name_off()))?;
+        tramps.push(
+            Tramp {
+                link,
+                ksym,
+                slot: Slot::new(size),
                 index: member.index(),
                 moff,
-                name_off: member.name_off(),
-                size,
-                prog_id,
             },
             GFP_KERNEL,
         )?;
@@ -152,42 +149,22 @@ fn build_trampolines(
     // then write them. (Unlike 6.12, `init_member()` thus runs before any
     // func ptr slot of kdata holds its trampoline; no subsystem reads them
     // there.)
-    let (images, slots) = Images::layout(planned.iter().map(|p| p.size), MAX_IMAGE_PAGES)?;
-    if slots.len() != planned.len() || links.len() != planned.len() {
-        return Err(EINVAL);
-    }
-    let mut ksyms = KVec::with_capacity(planned.len(), GFP_KERNEL)?;
+    let images = Images::layout(tramps.iter_mut().map(|tr| &mut tr.slot))?;
     // SAFETY: No preconditions.
     let cfi_offset = unsafe { bindings::cfi_get_offset() } as usize;
-    for ((p, slot), link) in planned.iter().zip(slots.iter()).zip(links.iter()) {
-        let model = st_ops.func_model(p.index).ok_or(EINVAL)?;
-        let (start, size) = images.write(slot, tlinks, link, model, st_ops.cfi_stub(t, p.moff))?;
-        let (uvalue, kdata) = upd.values()?;
-        write_u64(kdata, p.moff, start.wrapping_add(cfi_offset) as u64)?;
-        write_u64(uvalue, DATA_OFFSET + p.moff, u64::from(p.prog_id))?;
-        let mname = btf.name_by_offset(p.name_off);
-        ksyms.push(Ksym::new(tname, mname, start, size)?, GFP_KERNEL)?;
+    for tr in tramps.iter_mut() {
+        let model = st_ops.func_model(tr.index).ok_or(EINVAL)?;
+        let stub = st_ops.cfi_stub(t, tr.moff);
+        let (start, size) = images.write(&tr.slot, tlinks, &tr.link, model, stub)?;
+        let (_, kdata) = upd.values()?;
+        write_u64(kdata, tr.moff, start.wrapping_add(cfi_offset) as u64)?;
+        tr.ksym.set_range(start, size)?;
     }
     Ok(Trampolines {
-        links,
-        ksyms,
+        tramps,
         images,
         sleepable,
     })
-}
-
-/// A program's trampoline, between sizing and writing.
-struct Planned {
-    /// The member's index (its func model).
-    index: usize,
-    /// The member's offset in the kernel struct.
-    moff: usize,
-    /// The member's name, in the map's BTF.
-    name_off: u32,
-    /// The trampoline's size.
-    size: usize,
-    /// The program's id, for the user's value.
-    prog_id: u32,
 }
 
 /// The program must be a struct_ops program loaded for this member.

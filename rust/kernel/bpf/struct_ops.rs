@@ -23,7 +23,7 @@ mod map;
 
 pub use desc::{ArgInfo, CfiStub, Desc, StructOps, VerifierLog};
 pub use link::{LinksGuard, StructOpsLink, StructOpsMapRef};
-pub use map::{StructOpsMap, Trampolines, Update};
+pub use map::{StructOpsMap, Tramp, Trampolines, Update};
 
 /// Where a struct_ops map is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

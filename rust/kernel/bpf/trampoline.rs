@@ -15,7 +15,7 @@ use super::{prog::Prog, struct_ops::CfiStub};
 use crate::{
     alloc::{
         flags::{__GFP_ZERO, GFP_KERNEL},
-        KBox, KVec,
+        KBox,
     },
     bindings,
     error::{code::*, to_result, Error, Result},
@@ -358,7 +358,11 @@ pub fn size_of(
     unsafe { trampoline_size(tlinks.as_raw(), link.as_raw(), model, stub) }
 }
 
-/// Where one trampoline goes in [`Images`].
+/// The most images (pages) the trampolines of one map may take.
+pub const MAX_IMAGES: usize = bindings::BPF_STRUCT_OPS_MAX_IMAGE_PAGES as usize;
+
+/// Where one trampoline goes in [`Images`]: its size, known before the
+/// layout, and the image and offset [`Images::layout`] gives it.
 #[derive(Clone, Copy)]
 pub struct Slot {
     image: usize,
@@ -366,55 +370,58 @@ pub struct Slot {
     size: usize,
 }
 
+impl Slot {
+    /// A slot for a trampoline of `size` bytes, not laid out yet.
+    pub fn new(size: usize) -> Self {
+        Slot {
+            image: 0,
+            offset: 0,
+            size,
+        }
+    }
+}
+
 /// The images holding the trampolines of one struct_ops map.
 ///
 /// Trampolines are laid out in order, as many in one image as fit in a page,
 /// and each image is only as big as its trampolines where the arch allows
-/// (x86): three small trampolines take a few hundred bytes, not a page.
+/// (x86): three small trampolines take a few hundred bytes, not a page. The
+/// images are kept inline: laying them out allocates nothing but the images.
 pub struct Images {
-    images: KVec<Image>,
+    images: [Option<Image>; MAX_IMAGES],
 }
 
 impl Images {
-    /// Lays out trampolines of `sizes` bytes, in order, in at most
-    /// `max_images` images (`E2BIG` beyond), and allocates them.
-    pub fn layout(
-        sizes: impl ExactSizeIterator<Item = usize>,
-        max_images: usize,
-    ) -> Result<(Self, KVec<Slot>)> {
-        let mut slots = KVec::with_capacity(sizes.len(), GFP_KERNEL)?;
-        let mut lens = KVec::<usize>::with_capacity(max_images, GFP_KERNEL)?;
+    /// Lays out the trampolines of `slots`, in order, in at most
+    /// [`MAX_IMAGES`] images (`E2BIG` beyond), records in each slot where it
+    /// goes, and allocates the images.
+    pub fn layout<'a>(slots: impl Iterator<Item = &'a mut Slot>) -> Result<Self> {
+        let mut lens = [0usize; MAX_IMAGES];
+        let mut count = 0;
         let mut used = PAGE_SIZE;
-        for size in sizes {
-            if size == 0 || size > PAGE_SIZE {
+        for slot in slots {
+            if slot.size == 0 || slot.size > PAGE_SIZE {
                 return Err(E2BIG);
             }
-            if size > PAGE_SIZE - used {
-                if lens.len() >= max_images {
+            if slot.size > PAGE_SIZE - used {
+                if count >= MAX_IMAGES {
                     return Err(E2BIG);
                 }
-                lens.push(0, GFP_KERNEL)?;
+                count += 1;
                 used = 0;
             }
-            let image = lens.len().checked_sub(1).ok_or(EINVAL)?;
-            slots.push(
-                Slot {
-                    image,
-                    offset: used,
-                    size,
-                },
-                GFP_KERNEL,
-            )?;
-            used += size;
-            if let Some(len) = lens.last_mut() {
-                *len = used;
-            }
+            slot.image = count.checked_sub(1).ok_or(EINVAL)?;
+            slot.offset = used;
+            used += slot.size;
+            *lens.get_mut(slot.image).ok_or(EINVAL)? = used;
         }
-        let mut images = KVec::with_capacity(lens.len(), GFP_KERNEL)?;
-        for &len in lens.iter() {
-            images.push(Image::new(len)?, GFP_KERNEL)?;
+        let mut images = Images {
+            images: [const { None }; MAX_IMAGES],
+        };
+        for (image, &len) in images.images.iter_mut().zip(lens.iter().take(count)) {
+            *image = Some(Image::new(len)?);
         }
-        Ok((Images { images }, slots))
+        Ok(images)
     }
 
     /// Writes the trampoline calling `link` into `slot`; returns its start
@@ -427,7 +434,11 @@ impl Images {
         model: &bindings::btf_func_model,
         stub: Option<CfiStub>,
     ) -> Result<(*mut u8, usize)> {
-        let image = self.images.get(slot.image).ok_or(EINVAL)?;
+        let image = self
+            .images
+            .get(slot.image)
+            .and_then(Option::as_ref)
+            .ok_or(EINVAL)?;
         let end = slot.offset.checked_add(slot.size).ok_or(EINVAL)?;
         if end > image.size() {
             return Err(EFAULT);
@@ -451,12 +462,12 @@ impl Images {
 
     /// Makes every image read-only and executable.
     pub fn protect(&self) -> Result {
-        self.images.iter().try_for_each(Image::protect)
+        self.images.iter().flatten().try_for_each(Image::protect)
     }
 
     /// The executable bytes the images take (and are charged).
     pub fn bytes(&self) -> usize {
-        self.images.iter().map(Image::size).sum()
+        self.images.iter().flatten().map(Image::size).sum()
     }
 }
 
@@ -477,8 +488,9 @@ unsafe impl Send for Ksym {}
 unsafe impl Sync for Ksym {}
 
 impl Ksym {
-    /// Names the `size` bytes at `start` `bpf__<tname>_<mname>`.
-    pub fn new(tname: &CStr, mname: &CStr, start: *mut u8, size: usize) -> Result<Self> {
+    /// A symbol named `bpf__<tname>_<mname>`, for a range set later with
+    /// [`Ksym::set_range`].
+    pub fn new(tname: &CStr, mname: &CStr) -> Result<Self> {
         // SAFETY: `bpf_ksym` is a C struct; zero is its initial state.
         let mut ksym = Pin::from(unsafe { zeroed_box::<bindings::bpf_ksym>() }?);
         // SAFETY: Only plain fields are written; the symbol does not move
@@ -496,10 +508,21 @@ impl Ksym {
         let node = &raw mut k.lnode;
         k.lnode.next = node;
         k.lnode.prev = node;
-        // SAFETY: `k` is a valid symbol; this only records the range.
-        unsafe { bindings::bpf_image_ksym_init(start.cast(), size as u32, k) };
         // INVARIANT: Not added yet.
         Ok(Ksym { ksym, added: false })
+    }
+
+    /// Makes the symbol name the `size` bytes at `start`; `EBUSY` once it is
+    /// published.
+    pub fn set_range(&mut self, start: *mut u8, size: usize) -> Result {
+        if self.added {
+            return Err(EBUSY);
+        }
+        let k = self.raw();
+        // SAFETY: `k` is a valid symbol, not in the tree; this only records
+        // the range.
+        unsafe { bindings::bpf_image_ksym_init(start.cast(), size as u32, k) };
+        Ok(())
     }
 
     /// Publishes the symbol.

@@ -9,7 +9,7 @@ use crate::{
     bpf::{
         btf::{Btf, BtfType, Member, ModuleBtf, ValueBtf},
         map::{Map, MapArea, MapCreateAttr, MapRef, MapType},
-        trampoline::{Images, Ksym, TrampLink},
+        trampoline::{Images, Ksym, Slot, TrampLink},
     },
     error::{code::*, to_result, Result},
     ffi::c_void,
@@ -19,14 +19,26 @@ use core::{marker::PhantomData, mem::offset_of};
 
 /// The trampolines of a registered map and everything they pin.
 pub struct Trampolines {
-    /// One link per func ptr member that has a program, in member order.
-    pub links: KVec<TrampLink>,
-    /// The kallsyms entries of the trampolines.
-    pub ksyms: KVec<Ksym>,
-    /// The pages the trampolines are in.
+    /// One per func ptr member that has a program, in member order.
+    pub tramps: KVec<Tramp>,
+    /// The images the trampolines are in.
     pub images: Images,
     /// Whether some of the programs may sleep.
     pub sleepable: bool,
+}
+
+/// The trampoline of one func ptr member.
+pub struct Tramp {
+    /// The program, as the trampoline calls it.
+    pub link: TrampLink,
+    /// The trampoline's kallsyms entry.
+    pub ksym: Ksym,
+    /// Where the trampoline is in the images.
+    pub slot: Slot,
+    /// The member's index in the struct (its func model).
+    pub index: usize,
+    /// The member's offset in the struct.
+    pub moff: usize,
 }
 
 /// A `BPF_MAP_TYPE_STRUCT_OPS` map (`struct bpf_struct_ops_map`).
@@ -521,7 +533,7 @@ impl<'a> Update<'a> {
     /// INIT right after.
     fn install(&mut self, mut tramps: KBox<Trampolines>) -> Result {
         self.values()?;
-        tramps.ksyms.iter_mut().for_each(Ksym::add);
+        tramps.tramps.iter_mut().for_each(|t| t.ksym.add());
         // SAFETY: Under the lock, INIT: nobody reads `tramps`, which is NULL
         // in INIT (a failed update clears it).
         unsafe { (*self.map.raw()).tramps = tramps.into_foreign().cast_mut() };
