@@ -5,53 +5,6 @@
 #include <linux/cfi.h>
 #include <linux/refcount.h>
 
-u16 rust_helper_btf_type_vlen(const struct btf_type *t)
-{
-	return btf_type_vlen(t);
-}
-
-const struct btf_member *rust_helper_btf_type_member(const struct btf_type *t)
-{
-	return btf_type_member(t);
-}
-
-struct btf_param *rust_helper_btf_params(const struct btf_type *t)
-{
-	return btf_params(t);
-}
-
-u32 rust_helper___btf_member_bit_offset(const struct btf_type *struct_type,
-					const struct btf_member *member)
-{
-	return __btf_member_bit_offset(struct_type, member);
-}
-
-u32 rust_helper___btf_member_bitfield_size(const struct btf_type *struct_type,
-					   const struct btf_member *member)
-{
-	return __btf_member_bitfield_size(struct_type, member);
-}
-
-bool rust_helper_btf_type_is_func_proto(const struct btf_type *t)
-{
-	return btf_type_is_func_proto(t);
-}
-
-bool rust_helper_btf_type_is_struct(const struct btf_type *t)
-{
-	return btf_type_is_struct(t);
-}
-
-bool rust_helper___btf_type_is_struct(const struct btf_type *t)
-{
-	return __btf_type_is_struct(t);
-}
-
-bool rust_helper_btf_type_is_fwd(const struct btf_type *t)
-{
-	return btf_type_is_fwd(t);
-}
-
 int rust_helper_cfi_get_offset(void)
 {
 	return cfi_get_offset();

@@ -32,12 +32,14 @@ impl Btf {
     /// # Safety
     ///
     /// `ptr` points to a loaded `struct btf` that stays alive for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::btf) -> &'a Self {
         // SAFETY: `Btf` is a transparent wrapper; validity is the caller's promise.
         unsafe { &*ptr.cast() }
     }
 
     /// The kernel's own BTF, `Ok(None)` when the kernel has none.
+    #[inline]
     pub fn vmlinux() -> Result<Option<&'static Btf>> {
         // SAFETY: No preconditions; it returns the parsed vmlinux BTF, an error
         // pointer, or NULL.
@@ -47,29 +49,34 @@ impl Btf {
     }
 
     /// The raw pointer, for C calls.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::btf {
         self.0.get()
     }
 
     /// Whether this is a module's BTF.
+    #[inline]
     pub fn is_module(&self) -> bool {
         // SAFETY: `self` is a valid BTF object.
         unsafe { bindings::btf_is_module(self.as_raw()) }
     }
 
     /// The BTF object's id, as `BPF_BTF_GET_FD_BY_ID` takes it.
+    #[inline]
     pub fn obj_id(&self) -> u32 {
         // SAFETY: `self` is a valid BTF object.
         unsafe { bindings::btf_obj_id(self.as_raw()) }
     }
 
     /// The BTF object's name ("vmlinux" or the module's).
+    #[inline]
     pub fn name(&self) -> &CStr {
         // SAFETY: `self` is valid; the name lives as long as the object.
         unsafe { cstr_or_empty(bindings::btf_get_name(self.as_raw())) }
     }
 
     /// The type with id `id`.
+    #[inline]
     pub fn type_by_id(&self, id: u32) -> Option<&BtfType> {
         // SAFETY: `self` is valid; out-of-range ids give NULL.
         let t = unsafe { bindings::btf_type_by_id(self.as_raw(), id) };
@@ -78,6 +85,7 @@ impl Btf {
     }
 
     /// The id of the type named `name` of kind `kind` (`BTF_KIND_*`).
+    #[inline]
     pub fn find_by_name_kind(&self, name: &CStr, kind: u32) -> Result<u32> {
         // SAFETY: `self` is valid and `name` is NUL-terminated.
         let id = unsafe {
@@ -87,18 +95,21 @@ impl Btf {
     }
 
     /// The string at `offset` in the string section ("" when out of range).
+    #[inline]
     pub fn name_by_offset(&self, offset: u32) -> &CStr {
         // SAFETY: `self` is valid; out-of-range offsets give NULL.
         unsafe { cstr_or_empty(bindings::btf_name_by_offset(self.as_raw(), offset)) }
     }
 
     /// The name of `t`.
+    #[inline]
     pub fn type_name(&self, t: &BtfType) -> &CStr {
         self.name_by_offset(t.name_off())
     }
 
     /// Follows modifiers and typedefs from `id` to a pointer and returns the
     /// type pointed to (modifiers skipped) with its id.
+    #[inline]
     pub fn resolve_ptr(&self, id: u32) -> Option<(&BtfType, u32)> {
         let mut res_id = 0u32;
         // SAFETY: `self` is valid and `res_id` is writable.
@@ -108,6 +119,7 @@ impl Btf {
     }
 
     /// The function prototype `id` points to, when `id` is a function pointer.
+    #[inline]
     pub fn resolve_func_ptr(&self, id: u32) -> Option<&BtfType> {
         // SAFETY: `self` is valid; a NULL `res_id` is allowed.
         let t = unsafe {
@@ -118,6 +130,7 @@ impl Btf {
     }
 
     /// The size in bytes of type `id`, modifiers and typedefs resolved.
+    #[inline]
     pub fn size_of(&self, id: u32) -> Result<u32> {
         let t = self.type_by_id(id).ok_or(EINVAL)?;
         let mut size = 0u32;
@@ -129,12 +142,14 @@ impl Btf {
 
     /// Whether parameter `p` (of a function prototype in `self`) is named
     /// with `suffix` at its end, as `__nullable` arguments of CFI stubs are.
+    #[inline]
     pub fn param_match_suffix(&self, p: &bindings::btf_param, suffix: &CStr) -> bool {
         // SAFETY: `self` and `p` are valid and `suffix` is NUL-terminated.
         unsafe { bindings::btf_param_match_suffix(self.as_raw(), p, suffix.as_char_ptr()) }
     }
 
     /// The offset of argument `arg_no` of `func_proto` in a trampoline's ctx.
+    #[inline]
     pub fn ctx_arg_offset(&self, func_proto: &BtfType, arg_no: u32) -> Result<u32> {
         // SAFETY: `self` and `func_proto` (one of its types) are valid.
         let off =
@@ -180,33 +195,53 @@ impl BtfType {
     /// # Safety
     ///
     /// `ptr` points to a type inside a BTF object that stays loaded for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::btf_type) -> &'a Self {
         // SAFETY: `BtfType` is a transparent wrapper; validity is the caller's promise.
         unsafe { &*ptr.cast() }
     }
 
     /// The raw pointer, for C calls.
+    #[inline]
     pub fn as_raw(&self) -> *const bindings::btf_type {
         self.0.get()
     }
 
+    #[inline]
     fn raw(&self) -> &bindings::btf_type {
         // SAFETY: By the type invariant the type is valid and immutable.
         unsafe { &*self.0.get() }
     }
 
     /// Offset of the name in the string section.
+    #[inline]
     pub fn name_off(&self) -> u32 {
         self.raw().name_off
     }
 
-    /// The number of members (structs, unions) or parameters (prototypes).
+    /// The kind (`BTF_INFO_KIND()`: bits 24-28 of `info`, the UAPI encoding
+    /// of `include/uapi/linux/btf.h`).
+    #[inline]
+    fn kind(&self) -> u32 {
+        (self.raw().info >> 24) & 0x1f
+    }
+
+    /// The kind flag (`BTF_INFO_KFLAG()`: bit 31 of `info`); for structs and
+    /// unions, whether member offsets carry bitfield sizes.
+    #[inline]
+    fn kind_flag(&self) -> bool {
+        self.raw().info >> 31 != 0
+    }
+
+    /// The number of members (structs, unions) or parameters (prototypes):
+    /// `BTF_INFO_VLEN()`, bits 0-15 of `info`.
+    #[inline]
     pub fn vlen(&self) -> u16 {
-        // SAFETY: `self` is a valid BTF type.
-        unsafe { bindings::btf_type_vlen(self.as_raw()) }
+        (self.raw().info & 0xffff) as u16
     }
 
     /// Size in bytes, for structs and unions.
+    #[inline]
     pub fn size(&self) -> u32 {
         // SAFETY: `size` and `type` share storage; both are plain `u32`s.
         unsafe { self.raw().__bindgen_anon_1.size }
@@ -214,46 +249,53 @@ impl BtfType {
 
     /// The type referred to, for pointers, modifiers, functions and prototypes
     /// (the return type).
+    #[inline]
     pub fn type_id(&self) -> u32 {
         // SAFETY: `size` and `type` share storage; both are plain `u32`s.
         unsafe { self.raw().__bindgen_anon_1.type_ }
     }
 
     /// Whether this is a function prototype.
+    #[inline]
     pub fn is_func_proto(&self) -> bool {
-        // SAFETY: `self` is a valid BTF type.
-        unsafe { bindings::btf_type_is_func_proto(self.as_raw()) }
+        self.kind() == bindings::BTF_KIND_FUNC_PROTO
     }
 
     /// Whether this is a struct or a union.
+    #[inline]
     pub fn is_struct_or_union(&self) -> bool {
-        // SAFETY: `self` is a valid BTF type.
-        unsafe { bindings::btf_type_is_struct(self.as_raw()) }
+        self.is_struct() || self.kind() == bindings::BTF_KIND_UNION
     }
 
     /// Whether this is a struct (not a union).
+    #[inline]
     pub fn is_struct(&self) -> bool {
-        // SAFETY: `self` is a valid BTF type.
-        unsafe { bindings::__btf_type_is_struct(self.as_raw()) }
+        self.kind() == bindings::BTF_KIND_STRUCT
     }
 
     /// Whether this is a forward declaration.
+    #[inline]
     pub fn is_fwd(&self) -> bool {
-        // SAFETY: `self` is a valid BTF type.
-        unsafe { bindings::btf_type_is_fwd(self.as_raw()) }
+        self.kind() == bindings::BTF_KIND_FWD
+    }
+
+    /// The `vlen` records of type `T` that follow the type in memory.
+    ///
+    /// # Safety
+    ///
+    /// `T` is the record type of this type's kind.
+    #[inline]
+    unsafe fn trailing<T>(&self) -> &[T] {
+        // SAFETY: By the type invariant, `vlen` records follow the type, and
+        // they are as immutable as it is; the caller says which ones.
+        unsafe { core::slice::from_raw_parts(self.as_raw().add(1).cast::<T>(), self.vlen().into()) }
     }
 
     /// The members of a struct or union (empty for other kinds).
     pub fn members(&self) -> impl Iterator<Item = Member<'_>> {
         let raw: &[bindings::btf_member] = if self.is_struct_or_union() {
-            // SAFETY: By the type invariant, `vlen` members follow a struct or
-            // union type, and they are as immutable as it is.
-            unsafe {
-                core::slice::from_raw_parts(
-                    bindings::btf_type_member(self.as_raw()),
-                    self.vlen().into(),
-                )
-            }
+            // SAFETY: Members follow a struct or union.
+            unsafe { self.trailing() }
         } else {
             &[]
         };
@@ -265,15 +307,13 @@ impl BtfType {
     }
 
     /// The parameters of a function prototype (empty for other kinds).
+    #[inline]
     pub fn params(&self) -> &[bindings::btf_param] {
         if !self.is_func_proto() {
             return &[];
         }
-        // SAFETY: By the type invariant, `vlen` parameters follow a prototype,
-        // and they are as immutable as it is.
-        unsafe {
-            core::slice::from_raw_parts(bindings::btf_params(self.as_raw()), self.vlen().into())
-        }
+        // SAFETY: Parameters follow a prototype.
+        unsafe { self.trailing() }
     }
 }
 
@@ -287,34 +327,48 @@ pub struct Member<'a> {
 
 impl<'a> Member<'a> {
     /// Position among the members, from 0.
+    #[inline]
     pub fn index(&self) -> usize {
         self.index
     }
 
     /// Offset of the name in the string section (0 for anonymous members).
+    #[inline]
     pub fn name_off(&self) -> u32 {
         self.raw.name_off
     }
 
     /// The member's type id.
+    #[inline]
     pub fn type_id(&self) -> u32 {
         self.raw.type_
     }
 
     /// Offset from the start of the struct, in bytes.
     pub fn offset(&self) -> usize {
-        // SAFETY: `raw` is one of `owner`'s members.
-        let bits = unsafe { bindings::__btf_member_bit_offset(self.owner.as_raw(), self.raw) };
+        // With the kind flag, the low 24 bits are the offset in bits
+        // (`BTF_MEMBER_BIT_OFFSET()`), the high 8 the bitfield size.
+        let bits = if self.owner.kind_flag() {
+            self.raw.offset & 0xff_ffff
+        } else {
+            self.raw.offset
+        };
         (bits / 8) as usize
     }
 
-    /// Width in bits when the member is a bitfield, else 0.
+    /// Width in bits when the member is a bitfield, else 0
+    /// (`BTF_MEMBER_BITFIELD_SIZE()`).
+    #[inline]
     pub fn bitfield_size(&self) -> u32 {
-        // SAFETY: `raw` is one of `owner`'s members.
-        unsafe { bindings::__btf_member_bitfield_size(self.owner.as_raw(), self.raw) }
+        if self.owner.kind_flag() {
+            self.raw.offset >> 24
+        } else {
+            0
+        }
     }
 
     /// The raw member, for C callbacks that take one.
+    #[inline]
     pub fn as_raw(&self) -> *const bindings::btf_member {
         self.raw
     }
@@ -323,6 +377,7 @@ impl<'a> Member<'a> {
 /// # Safety
 ///
 /// `ptr` is NULL or a NUL-terminated string that lives for `'a`.
+#[inline]
 unsafe fn cstr_or_empty<'a>(ptr: *const crate::ffi::c_char) -> &'a CStr {
     if ptr.is_null() {
         return crate::c_str!("");
@@ -342,6 +397,7 @@ pub enum ValueBtf {
 
 impl ValueBtf {
     /// The BTF object.
+    #[inline]
     pub fn btf(&self) -> &Btf {
         match self {
             ValueBtf::Vmlinux(b) => b,
@@ -390,12 +446,14 @@ impl ModuleBtf {
     }
 
     /// The module's BTF.
+    #[inline]
     pub fn btf(&self) -> &Btf {
         // SAFETY: By the type invariant the module, and so its BTF, is alive.
         unsafe { Btf::from_raw(self.btf.as_ptr()) }
     }
 
     /// Gives up the module reference, e.g. to a map that drops it at free.
+    #[inline]
     pub fn into_raw(self) -> *mut bindings::module {
         let m = self.module.as_ptr();
         core::mem::forget(self);
@@ -407,6 +465,7 @@ impl ModuleBtf {
     /// # Safety
     ///
     /// The caller owns that reference and hands it over.
+    #[inline]
     pub unsafe fn put_raw(module: *mut bindings::module) {
         // SAFETY: By the caller's promise.
         unsafe { bindings::module_put(module) };
@@ -414,6 +473,7 @@ impl ModuleBtf {
 }
 
 impl Drop for ModuleBtf {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant we hold a reference.
         unsafe { bindings::module_put(self.module.as_ptr()) };

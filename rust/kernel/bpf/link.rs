@@ -35,11 +35,13 @@ pub struct PollWaiter {
 
 impl PollWaiter {
     /// The file being polled.
+    #[inline]
     pub fn file(&self) -> *mut bindings::file {
         self.file
     }
 
     /// The poll table to register wait queues with.
+    #[inline]
     pub fn table(&self) -> *mut bindings::poll_table_struct {
         self.pts
     }
@@ -55,26 +57,31 @@ pub trait LinkOps {
     fn dealloc(link: KBox<Self::Link>);
 
     /// `BPF_LINK_DETACH`.
+    #[inline]
     fn detach(_link: &Self::Link) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Prints the link's own lines of `/proc/<pid>/fdinfo/<fd>`.
+    #[inline]
     fn show_fdinfo(_link: &Self::Link, _m: &SeqFile) {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Fills the link's part of `BPF_OBJ_GET_INFO_BY_FD`.
+    #[inline]
     fn fill_link_info(_link: &Self::Link, _info: &mut bindings::bpf_link_info) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// `BPF_LINK_UPDATE` to another map (`old` with `BPF_F_REPLACE`).
+    #[inline]
     fn update_map(_link: &Self::Link, _new: MapRef, _old: Option<&Map>) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// `poll()` on the link's fd: returns the events ready.
+    #[inline]
     fn poll(_link: &Self::Link, _waiter: &PollWaiter) -> u32 {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
@@ -127,6 +134,7 @@ impl<T: LinkOps> Adapter<T> {
     /// # Safety
     ///
     /// `link` is a live link of this type.
+    #[inline]
     unsafe fn link<'a>(link: *const bindings::bpf_link) -> &'a T::Link {
         // SAFETY: By `LinkType`, the link is the first field of a `T::Link`.
         unsafe { &*link.cast() }
@@ -240,6 +248,7 @@ impl<T: LinkType> LinkPrimer<T> {
     }
 
     /// The link.
+    #[inline]
     pub fn link(&self) -> &T {
         // SAFETY: By the type invariant, `primer.link` is our `T`, alive
         // while its file is.
@@ -247,6 +256,7 @@ impl<T: LinkType> LinkPrimer<T> {
     }
 
     /// Installs the fd; from now on userspace owns the link. Returns the fd.
+    #[inline]
     pub fn settle(mut self) -> i32 {
         // SAFETY: By the type invariant the primer is primed.
         let fd = unsafe { bindings::bpf_link_settle(&mut self.primer) };
@@ -256,6 +266,7 @@ impl<T: LinkType> LinkPrimer<T> {
 }
 
 impl<T: LinkType> Drop for LinkPrimer<T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant the primer is primed and not settled.
         unsafe { bindings::bpf_link_cleanup(&mut self.primer) };

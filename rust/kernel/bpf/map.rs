@@ -32,6 +32,7 @@ pub unsafe trait MapType: Sized {}
 pub struct MapCreateAttr(bindings::bpf_attr);
 
 impl MapCreateAttr {
+    #[inline]
     fn create(&self) -> &bindings::bpf_attr__bindgen_ty_1 {
         // SAFETY: `BPF_MAP_CREATE` attributes are in the first union member;
         // every field is a plain integer.
@@ -39,31 +40,37 @@ impl MapCreateAttr {
     }
 
     /// Size of a key.
+    #[inline]
     pub fn key_size(&self) -> u32 {
         self.create().key_size
     }
 
     /// Size of a value.
+    #[inline]
     pub fn value_size(&self) -> u32 {
         self.create().value_size
     }
 
     /// Number of entries.
+    #[inline]
     pub fn max_entries(&self) -> u32 {
         self.create().max_entries
     }
 
     /// `BPF_F_*` creation flags.
+    #[inline]
     pub fn map_flags(&self) -> u32 {
         self.create().map_flags
     }
 
     /// BTF id of the kernel value type (struct_ops maps).
+    #[inline]
     pub fn btf_vmlinux_value_type_id(&self) -> u32 {
         self.create().btf_vmlinux_value_type_id
     }
 
     /// BTF object fd the value type comes from (`BPF_F_VTYPE_BTF_OBJ_FD`).
+    #[inline]
     pub fn value_type_btf_obj_fd(&self) -> i32 {
         self.create().value_type_btf_obj_fd
     }
@@ -79,17 +86,20 @@ impl Map {
     /// # Safety
     ///
     /// `ptr` points to a live map for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::bpf_map) -> &'a Self {
         // SAFETY: Transparent wrapper; validity is the caller's promise.
         unsafe { &*ptr.cast() }
     }
 
     /// The raw map, for C calls.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::bpf_map {
         self.0.get()
     }
 
     /// The map type (`BPF_MAP_TYPE_*`).
+    #[inline]
     pub fn map_type(&self) -> u32 {
         // SAFETY: Fixed at creation; read in place, as other fields of the
         // map change concurrently.
@@ -97,18 +107,21 @@ impl Map {
     }
 
     /// `BPF_F_*` creation flags.
+    #[inline]
     pub fn map_flags(&self) -> u32 {
         // SAFETY: As above.
         unsafe { (*self.as_raw()).map_flags }
     }
 
     /// Size of a value.
+    #[inline]
     pub fn value_size(&self) -> u32 {
         // SAFETY: As above.
         unsafe { (*self.as_raw()).value_size }
     }
 
     /// BTF id of the kernel value type.
+    #[inline]
     pub fn btf_vmlinux_value_type_id(&self) -> u32 {
         // SAFETY: As above.
         unsafe { (*self.as_raw()).btf_vmlinux_value_type_id }
@@ -120,6 +133,7 @@ impl Map {
     ///
     /// The map's refcount is not zero: the caller holds a reference, or runs
     /// in an operation of the map that the BPF core called with one.
+    #[inline]
     pub unsafe fn get(&self) -> MapRef {
         // SAFETY: By the caller's promise the map is not being freed.
         unsafe { bindings::bpf_map_inc(self.as_raw()) };
@@ -146,6 +160,7 @@ unsafe impl Sync for MapRef {}
 
 impl MapRef {
     /// Takes a reference to the map behind file descriptor `fd`.
+    #[inline]
     pub fn from_fd(fd: u32) -> Result<Self> {
         // SAFETY: No preconditions; errors come back as error pointers.
         let p = crate::error::from_err_ptr(unsafe { bindings::bpf_map_get(fd) })?;
@@ -156,6 +171,7 @@ impl MapRef {
     }
 
     /// Gives up ownership of the reference.
+    #[inline]
     pub fn into_raw(self) -> *mut bindings::bpf_map {
         let p = self.as_raw();
         core::mem::forget(self);
@@ -167,6 +183,7 @@ impl MapRef {
     /// # Safety
     ///
     /// The caller owns a reference on the live map `ptr` and hands it over.
+    #[inline]
     pub unsafe fn from_raw(ptr: NonNull<bindings::bpf_map>) -> Self {
         // INVARIANT: Handed over by the caller.
         MapRef { ptr: ptr.cast() }
@@ -176,6 +193,7 @@ impl MapRef {
 impl core::ops::Deref for MapRef {
     type Target = Map;
 
+    #[inline]
     fn deref(&self) -> &Map {
         // SAFETY: By the type invariant the map is alive while we hold it.
         unsafe { self.ptr.as_ref() }
@@ -183,6 +201,7 @@ impl core::ops::Deref for MapRef {
 }
 
 impl Drop for MapRef {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own a reference.
         unsafe { bindings::bpf_map_put(self.as_raw()) };
@@ -227,6 +246,7 @@ impl<T: MapType> MapArea<T> {
     }
 
     /// Hands the map over to the BPF core.
+    #[inline]
     pub fn into_raw(self) -> *mut bindings::bpf_map {
         let p = self.ptr.as_ptr().cast();
         core::mem::forget(self);
@@ -237,6 +257,7 @@ impl<T: MapType> MapArea<T> {
 impl<T: MapType> core::ops::Deref for MapArea<T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: By the type invariant the area holds a valid (zeroed) `T`.
         unsafe { self.ptr.as_ref() }
@@ -244,6 +265,7 @@ impl<T: MapType> core::ops::Deref for MapArea<T> {
 }
 
 impl<T: MapType> Drop for MapArea<T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own the area.
         unsafe { bindings::bpf_map_area_free(self.ptr.as_ptr().cast()) };
@@ -256,11 +278,13 @@ pub struct SeqFile(Opaque<bindings::seq_file>);
 
 impl SeqFile {
     /// The raw seq_file, for C calls.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::seq_file {
         self.0.get()
     }
 
     /// Writes a string.
+    #[inline]
     pub fn puts(&self, s: &crate::str::CStr) {
         let bytes = s.as_bytes();
         // SAFETY: `self` is a seq_file being shown; `bytes` is readable.
@@ -268,6 +292,7 @@ impl SeqFile {
     }
 
     /// Writes one character.
+    #[inline]
     pub fn putc(&self, c: u8) {
         // SAFETY: `self` is a seq_file being shown.
         unsafe { bindings::seq_putc(self.as_raw(), c as crate::ffi::c_char) };
@@ -281,6 +306,7 @@ pub trait MapOps {
     type Map: MapType;
 
     /// Checks the creation attributes before anything is allocated.
+    #[inline]
     fn alloc_check(_attr: &MapCreateAttr) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
@@ -292,31 +318,37 @@ pub trait MapOps {
     fn free(map: MapArea<Self::Map>);
 
     /// Writes the key after `key` (the first one if `None`) to `next`.
+    #[inline]
     fn get_next_key(_map: &Self::Map, _key: Option<&[u8]>, _next: &mut [u8]) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Looks `key` up for a BPF program.
+    #[inline]
     fn lookup(_map: &Self::Map, _key: &[u8]) -> Result<*mut c_void> {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Stores `value` at `key`.
+    #[inline]
     fn update(_map: &Self::Map, _key: &[u8], _value: &[u8], _flags: u64) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Deletes `key`.
+    #[inline]
     fn delete(_map: &Self::Map, _key: &[u8]) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Shows the element at `key` in a pinned map's bpffs file.
+    #[inline]
     fn seq_show(_map: &Self::Map, _key: &[u8], _m: &SeqFile) {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// The memory the map uses, in bytes.
+    #[inline]
     fn mem_usage(_map: &Self::Map) -> u64 {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
@@ -385,6 +417,7 @@ impl<T: MapOps> Adapter<T> {
     /// # Safety
     ///
     /// `map` is a live map of this type.
+    #[inline]
     unsafe fn map<'a>(map: *const bindings::bpf_map) -> &'a T::Map {
         // SAFETY: By `MapType`, the map is the first field of a `T::Map`.
         unsafe { &*map.cast() }
@@ -394,6 +427,7 @@ impl<T: MapOps> Adapter<T> {
     ///
     /// `map` is a live map of this type and `key` is NULL or points to
     /// `key_size` readable bytes.
+    #[inline]
     unsafe fn key<'a>(map: *const bindings::bpf_map, key: *const c_void) -> Option<&'a [u8]> {
         // SAFETY: Valid by the caller's promise.
         let size = unsafe { (*map).key_size } as usize;
@@ -535,6 +569,7 @@ impl<T: MapOps> Adapter<T> {
     }
 }
 
+#[inline]
 fn errno_long(r: Result) -> isize {
     match r {
         Ok(()) => 0,

@@ -26,6 +26,7 @@ unsafe impl Sync for Prog {}
 
 impl Prog {
     /// Takes a reference to the program behind file descriptor `fd`.
+    #[inline]
     pub fn from_fd(fd: u32) -> Result<Self> {
         // SAFETY: No preconditions; errors come back as error pointers.
         let p = from_err_ptr(unsafe { bindings::bpf_prog_get(fd) })?;
@@ -36,6 +37,7 @@ impl Prog {
     }
 
     /// The program type (`BPF_PROG_TYPE_*`).
+    #[inline]
     pub fn prog_type(&self) -> u32 {
         // SAFETY: By the type invariant the program is alive; fields fixed at
         // load are read in place, as others change concurrently.
@@ -43,30 +45,35 @@ impl Prog {
     }
 
     /// The expected attach type; for struct_ops, the member index.
+    #[inline]
     pub fn expected_attach_type(&self) -> u32 {
         // SAFETY: As above.
         unsafe { (*self.ptr.as_ptr()).expected_attach_type }
     }
 
     /// The BTF id of the type the program attaches to.
+    #[inline]
     pub fn attach_btf_id(&self) -> u32 {
         // SAFETY: As above; a loaded program always has its aux.
         unsafe { (*(*self.ptr.as_ptr()).aux).attach_btf_id }
     }
 
     /// The program id, as userspace sees it.
+    #[inline]
     pub fn id(&self) -> u32 {
         // SAFETY: As above.
         unsafe { (*(*self.ptr.as_ptr()).aux).id }
     }
 
     /// Whether the program may sleep.
+    #[inline]
     pub fn sleepable(&self) -> bool {
         // SAFETY: As above; the bitfield is read through the raw pointer.
         unsafe { bindings::bpf_prog::sleepable_raw(self.ptr.as_ptr()) != 0 }
     }
 
     /// Gives up ownership of the reference.
+    #[inline]
     pub fn into_raw(self) -> *mut bindings::bpf_prog {
         let p = self.ptr.as_ptr();
         core::mem::forget(self);
@@ -75,6 +82,7 @@ impl Prog {
 }
 
 impl Drop for Prog {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own one reference.
         unsafe { bindings::bpf_prog_put(self.ptr.as_ptr()) };

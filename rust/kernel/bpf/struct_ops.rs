@@ -39,6 +39,7 @@ pub enum State {
 }
 
 impl State {
+    #[inline]
     fn from_raw(s: bindings::bpf_struct_ops_state) -> Self {
         match s {
             bindings::bpf_struct_ops_state_BPF_STRUCT_OPS_STATE_INUSE => State::InUse,
@@ -48,6 +49,7 @@ impl State {
         }
     }
 
+    #[inline]
     fn to_raw(self) -> bindings::bpf_struct_ops_state {
         match self {
             State::Init => bindings::bpf_struct_ops_state_BPF_STRUCT_OPS_STATE_INIT,
@@ -60,24 +62,28 @@ impl State {
 
 /// The value `struct module *` members hold in a registered struct_ops map:
 /// the subsystem then counts its users with `bpf_struct_ops_get()`/`_put()`.
+#[inline]
 pub fn module_owner() -> usize {
     // SAFETY: No preconditions; it returns a constant.
     unsafe { bindings::bpf_struct_ops_module_owner() as usize }
 }
 
 /// BTF id of `struct module` in vmlinux (0 without modules).
+#[inline]
 pub fn module_type_id() -> u32 {
     // SAFETY: No preconditions; it reads an id fixed at build time.
     unsafe { bindings::bpf_struct_ops_module_btf_id() }
 }
 
 /// BTF id of `struct bpf_struct_ops_common_value` in vmlinux.
+#[inline]
 pub fn common_value_type_id() -> u32 {
     // SAFETY: No preconditions; it reads an id fixed at build time.
     unsafe { bindings::bpf_struct_ops_common_value_btf_id() }
 }
 
 /// The map ops' `map_btf_id`: the BTF id of `struct bpf_struct_ops_map`.
+#[inline]
 pub const fn map_btf_id() -> *mut i32 {
     (&raw mut bindings::bpf_struct_ops_map_btf_ids).cast()
 }
@@ -88,6 +94,7 @@ pub const fn map_btf_id() -> *mut i32 {
 /// are `sleepable`, an RCU tasks trace grace period (they run under it) comes
 /// before the RCU-tasks one, which then also covers the trampoline's tail
 /// that a task leaving such a program still runs.
+#[inline]
 pub fn wait_trampolines(sleepable: bool) {
     // SAFETY: No preconditions; it may sleep, as its callers can.
     unsafe { bindings::bpf_struct_ops_wait_trampolines(sleepable) };

@@ -40,6 +40,7 @@ const EXACT_IMAGES: bool = cfg!(CONFIG_X86_64);
 /// # Safety
 ///
 /// All-zero bytes must be a valid `T` (a plain C struct).
+#[inline]
 unsafe fn zeroed_box<T>() -> Result<KBox<T>> {
     let b = KBox::<T>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
     // SAFETY: The allocator zeroed the memory, a valid `T` by the caller's
@@ -68,6 +69,7 @@ unsafe impl Sync for Image {}
 impl Image {
     /// An image for `len` bytes of trampolines: exactly that big where the
     /// arch packs images (x86), a whole page elsewhere.
+    #[inline]
     pub fn new(len: usize) -> Result<Self> {
         if len == 0 || len > PAGE_SIZE {
             return Err(E2BIG);
@@ -77,6 +79,7 @@ impl Image {
 
     /// A whole page, as the C interface (`bpf_struct_ops_prepare_trampoline`)
     /// hands out.
+    #[inline]
     pub fn page() -> Result<Self> {
         Self::alloc(PAGE_SIZE)
     }
@@ -98,16 +101,19 @@ impl Image {
     }
 
     /// The start of the image.
+    #[inline]
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
     /// The image's size in bytes (what is charged).
+    #[inline]
     pub fn size(&self) -> usize {
         self.size
     }
 
     /// Makes the image read-only and executable.
+    #[inline]
     pub fn protect(&self) -> Result {
         // SAFETY: By the type invariant the image is a trampoline image.
         to_result(unsafe {
@@ -116,6 +122,7 @@ impl Image {
     }
 
     /// Gives up ownership of a page image, for C code that tracks it itself.
+    #[inline]
     pub fn into_raw_page(self) -> Result<*mut c_void> {
         if self.size != PAGE_SIZE {
             return Err(EINVAL);
@@ -131,6 +138,7 @@ impl Image {
     ///
     /// `ptr` comes from [`Image::into_raw_page`] and is not used by anyone
     /// else afterwards.
+    #[inline]
     pub unsafe fn from_raw_page(ptr: NonNull<c_void>) -> Self {
         // INVARIANT: The caller hands back the ownership of a page image.
         Image {
@@ -141,6 +149,7 @@ impl Image {
 }
 
 impl Drop for Image {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own the image and its charge.
         unsafe {
@@ -158,6 +167,7 @@ pub struct TrampLinkOps(bindings::bpf_link_ops);
 
 impl TrampLinkOps {
     /// The ops: nothing to release, and the link is freed with `kfree()`.
+    #[inline]
     pub const fn new() -> Self {
         TrampLinkOps(bindings::bpf_link_ops {
             release: Some(tramp_link_release),
@@ -172,6 +182,7 @@ impl TrampLinkOps {
 }
 
 impl Default for TrampLinkOps {
+    #[inline]
     fn default() -> Self {
         Self::new()
     }
@@ -229,12 +240,14 @@ impl TrampLink {
     }
 
     /// The raw link, for C calls.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::bpf_tramp_link {
         self.ptr.as_ptr()
     }
 }
 
 impl Drop for TrampLink {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own one reference.
         unsafe { bindings::bpf_link_put(&raw mut (*self.as_raw()).link) };
@@ -248,18 +261,21 @@ pub struct TrampLinks(
 
 impl TrampLinks {
     /// Empty tables.
+    #[inline]
     pub fn new() -> Result<Self> {
         // SAFETY: Tables of pointers and counts; zeroed means empty.
         Ok(TrampLinks(unsafe { zeroed_box() }?))
     }
 
     /// The raw tables, for C calls.
+    #[inline]
     pub fn as_raw(&mut self) -> *mut bindings::bpf_tramp_links {
         self.0.as_mut_ptr()
     }
 }
 
 /// Flags of a struct_ops trampoline for a function returning `ret_size` bytes.
+#[inline]
 fn tramp_flags(model: &bindings::btf_func_model) -> u32 {
     let mut flags = bindings::BPF_TRAMP_F_INDIRECT;
     if model.ret_size > 0 {
@@ -293,6 +309,7 @@ pub unsafe fn trampoline_size(
 /// # Safety
 ///
 /// `tlinks` points to `BPF_TRAMP_MAX` tables and `link` to a live tramp link.
+#[inline]
 unsafe fn set_fentry(tlinks: *mut bindings::bpf_tramp_links, link: *mut bindings::bpf_tramp_link) {
     // SAFETY: `tlinks` has `BPF_TRAMP_MAX` tables by the caller's promise.
     let fentry =
@@ -337,6 +354,7 @@ pub unsafe fn trampoline_write(
     positive(written)
 }
 
+#[inline]
 fn positive(n: i32) -> Result<usize> {
     match n {
         0 => Err(EFAULT),
@@ -372,6 +390,7 @@ pub struct Slot {
 
 impl Slot {
     /// A slot for a trampoline of `size` bytes, not laid out yet.
+    #[inline]
     pub fn new(size: usize) -> Self {
         Slot {
             image: 0,
@@ -461,11 +480,13 @@ impl Images {
     }
 
     /// Makes every image read-only and executable.
+    #[inline]
     pub fn protect(&self) -> Result {
         self.images.iter().flatten().try_for_each(Image::protect)
     }
 
     /// The executable bytes the images take (and are charged).
+    #[inline]
     pub fn bytes(&self) -> usize {
         self.images.iter().flatten().map(Image::size).sum()
     }
@@ -526,6 +547,7 @@ impl Ksym {
     }
 
     /// Publishes the symbol.
+    #[inline]
     pub fn add(&mut self) {
         if !self.added {
             // SAFETY: Initialised and pinned; not in the tree yet.
@@ -536,6 +558,7 @@ impl Ksym {
     }
 
     /// Withdraws the symbol.
+    #[inline]
     pub fn del(&mut self) {
         if self.added {
             // SAFETY: In the tree, by the type invariant.
@@ -545,6 +568,7 @@ impl Ksym {
         }
     }
 
+    #[inline]
     fn raw(&mut self) -> *mut bindings::bpf_ksym {
         // SAFETY: The pointer is only handed to C, which does not move it.
         unsafe { self.ksym.as_mut().get_unchecked_mut() }
@@ -552,6 +576,7 @@ impl Ksym {
 }
 
 impl Drop for Ksym {
+    #[inline]
     fn drop(&mut self) {
         self.del();
     }

@@ -24,12 +24,14 @@ use core::ptr::NonNull;
 pub struct StructOps(Opaque<bindings::bpf_struct_ops>);
 
 impl StructOps {
+    #[inline]
     pub(super) fn raw(&self) -> &bindings::bpf_struct_ops {
         // SAFETY: By the type invariant, shared references see no writes.
         unsafe { &*self.0.get() }
     }
 
     /// The name of the kernel struct, e.g. `tcp_congestion_ops`.
+    #[inline]
     pub fn name(&self) -> &CStr {
         let name = self.raw().name;
         if name.is_null() {
@@ -40,6 +42,7 @@ impl StructOps {
     }
 
     /// Whether the subsystem gave CFI stubs (required).
+    #[inline]
     pub fn has_cfi_stubs(&self) -> bool {
         !self.raw().cfi_stubs.is_null()
     }
@@ -74,11 +77,13 @@ impl StructOps {
     }
 
     /// The module that registered the type (NULL for vmlinux).
+    #[inline]
     pub fn owner(&self) -> *mut bindings::module {
         self.raw().owner
     }
 
     /// The subsystem's `init(btf)` check of the type.
+    #[inline]
     pub fn init(&self, btf: &Btf) -> Result {
         match self.raw().init {
             // SAFETY: The subsystem's callback, with its own BTF.
@@ -88,6 +93,7 @@ impl StructOps {
     }
 
     /// The func model of member `i`.
+    #[inline]
     pub fn func_model(&self, i: usize) -> Option<&bindings::btf_func_model> {
         self.raw().func_models.get(i)
     }
@@ -131,6 +137,7 @@ pub struct CfiStub(NonNull<c_void>);
 
 impl CfiStub {
     /// The function's address.
+    #[inline]
     pub fn as_ptr(self) -> *mut c_void {
         self.0.as_ptr()
     }
@@ -168,6 +175,7 @@ impl VerifierLog {
     /// # Safety
     ///
     /// `ptr` is NULL or a log nobody else writes for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_verifier_log) -> Option<&'a mut Self> {
         // SAFETY: Transparent wrapper; validity is the caller's promise.
         NonNull::new(ptr).map(|p| unsafe { &mut *p.as_ptr().cast() })
@@ -204,6 +212,7 @@ impl ArgInfo {
 }
 
 impl Drop for ArgInfo {
+    #[inline]
     fn drop(&mut self) {
         if !self.0.info.is_null() {
             let n = self.0.cnt as usize;
@@ -230,6 +239,7 @@ impl Desc {
     /// # Safety
     ///
     /// `ptr` is a live, initialised descriptor for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::bpf_struct_ops_desc) -> &'a Self {
         // SAFETY: Transparent wrapper; validity is the caller's promise.
         unsafe { &*ptr.cast() }
@@ -240,12 +250,14 @@ impl Desc {
     /// # Safety
     ///
     /// `ptr` is a live descriptor nobody else uses for `'a`.
+    #[inline]
     pub unsafe fn from_raw_mut<'a>(ptr: *mut bindings::bpf_struct_ops_desc) -> &'a mut Self {
         // SAFETY: Transparent wrapper; exclusivity is the caller's promise.
         unsafe { &mut *ptr.cast() }
     }
 
     /// The descriptor whose value type is `value_id` in `btf`.
+    #[inline]
     pub fn find_value(btf: &Btf, value_id: u32) -> Option<&Desc> {
         // SAFETY: `btf` is valid; descriptors live as long as their BTF.
         let d = unsafe { bindings::bpf_struct_ops_find_value(btf.as_raw(), value_id) };
@@ -254,27 +266,32 @@ impl Desc {
     }
 
     /// The raw descriptor.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::bpf_struct_ops_desc {
         self.0.get()
     }
 
+    #[inline]
     fn raw(&self) -> &bindings::bpf_struct_ops_desc {
         // SAFETY: Shared references see no writes (those need `&mut`).
         unsafe { &*self.0.get() }
     }
 
+    #[inline]
     fn raw_mut(&mut self) -> &mut bindings::bpf_struct_ops_desc {
         // SAFETY: `&mut self` is exclusive.
         unsafe { &mut *self.0.get() }
     }
 
     /// The subsystem's struct_ops.
+    #[inline]
     pub fn st_ops(&self) -> &StructOps {
         // SAFETY: A descriptor always points to its struct_ops, which outlives it.
         unsafe { &*self.raw().st_ops.cast::<StructOps>() }
     }
 
     /// The subsystem's struct_ops, exclusively (descriptor init only).
+    #[inline]
     pub fn st_ops_mut(&mut self) -> &mut StructOps {
         // SAFETY: As above; `&mut self` means registration is in progress and
         // nobody else uses the struct_ops.
@@ -282,6 +299,7 @@ impl Desc {
     }
 
     /// The kernel struct's BTF type (e.g. `tcp_congestion_ops`).
+    #[inline]
     pub fn type_(&self) -> Option<&BtfType> {
         let t = self.raw().type_;
         // SAFETY: By the type invariant, a type of a BTF that outlives `self`.
@@ -289,6 +307,7 @@ impl Desc {
     }
 
     /// The value's BTF type (`bpf_struct_ops_<name>`).
+    #[inline]
     pub fn value_type(&self) -> Option<&BtfType> {
         let t = self.raw().value_type;
         // SAFETY: By the type invariant, a type of a BTF that outlives `self`.
@@ -296,6 +315,7 @@ impl Desc {
     }
 
     /// BTF id of the kernel struct.
+    #[inline]
     pub fn type_id(&self) -> u32 {
         self.raw().type_id
     }

@@ -21,6 +21,7 @@ pub struct StructOpsMapRef(MapRef);
 
 impl StructOpsMapRef {
     /// `map` as a struct_ops map, if it is one.
+    #[inline]
     pub fn new(map: MapRef) -> Option<Self> {
         (map.map_type() == bindings::bpf_map_type_BPF_MAP_TYPE_STRUCT_OPS).then_some(Self(map))
     }
@@ -29,6 +30,7 @@ impl StructOpsMapRef {
 impl core::ops::Deref for StructOpsMapRef {
     type Target = StructOpsMap;
 
+    #[inline]
     fn deref(&self) -> &StructOpsMap {
         // SAFETY: A struct_ops map (checked in `new`), alive while we hold it.
         unsafe { StructOpsMap::from_map(self.0.as_raw()) }
@@ -37,6 +39,7 @@ impl core::ops::Deref for StructOpsMapRef {
 
 impl StructOpsMap {
     /// Whether links may register the map: a `BPF_F_LINK` map, READY.
+    #[inline]
     pub fn valid_to_reg(&self) -> bool {
         self.is_link_map() && self.state() == State::Ready
     }
@@ -52,6 +55,7 @@ pub struct LinksGuard(PhantomData<*mut ()>);
 
 impl LinksGuard {
     /// Takes the mutex.
+    #[inline]
     pub fn lock() -> Self {
         // SAFETY: A mutex defined and initialised in C.
         unsafe { bindings::mutex_lock(&raw mut bindings::bpf_struct_ops_update_mutex) };
@@ -61,6 +65,7 @@ impl LinksGuard {
 }
 
 impl Drop for LinksGuard {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant we hold it.
         unsafe { bindings::mutex_unlock(&raw mut bindings::bpf_struct_ops_update_mutex) };
@@ -102,12 +107,14 @@ impl StructOpsLink {
         Ok(link)
     }
 
+    #[inline]
     fn as_link(&self) -> *mut bindings::bpf_link {
         // SAFETY: `link` is a field of the struct.
         unsafe { &raw mut (*self.0.get()).link }
     }
 
     /// The registered map; the caller holds the update mutex.
+    #[inline]
     fn map_locked(&self, _guard: &LinksGuard) -> Option<&StructOpsMap> {
         // SAFETY: Under the update mutex.
         let map = unsafe { bindings::bpf_struct_ops_link_map_locked(self.0.get()) };
@@ -239,6 +246,7 @@ impl StructOpsLink {
 
     /// The id of the map the link registered, if any (safe against a
     /// concurrent update).
+    #[inline]
     pub fn map_id(&self) -> Option<u32> {
         // SAFETY: The link is alive; the helper reads under RCU.
         let id = unsafe { bindings::bpf_struct_ops_link_map_id(self.0.get()) };
@@ -246,12 +254,14 @@ impl StructOpsLink {
     }
 
     /// `poll()`: `EPOLLHUP` once detached.
+    #[inline]
     pub fn poll(&self, waiter: &PollWaiter) -> u32 {
         // SAFETY: The link is alive, `waiter` is the poll in progress.
         unsafe { bindings::bpf_struct_ops_link_poll(self.0.get(), waiter.file(), waiter.table()) }
     }
 
     /// Wakes pollers: the link was detached.
+    #[inline]
     pub fn hup(&self) {
         // SAFETY: The wait queue is initialised.
         unsafe { bindings::bpf_struct_ops_link_hup(self.0.get()) };

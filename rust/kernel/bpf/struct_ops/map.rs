@@ -74,6 +74,7 @@ const KVALUE_OFFSET: usize = offset_of!(bindings::bpf_struct_ops_map, kvalue);
 
 impl StructOpsMap {
     /// The size to allocate for a map whose value is `value_size` bytes.
+    #[inline]
     pub fn alloc_size(value_size: usize) -> usize {
         KVALUE_OFFSET + value_size.max(DATA_OFFSET)
     }
@@ -143,6 +144,7 @@ impl StructOpsMap {
     /// # Safety
     ///
     /// `map` is a live struct_ops map for `'a`.
+    #[inline]
     pub unsafe fn from_map<'a>(map: *const bindings::bpf_map) -> &'a Self {
         // SAFETY: The `bpf_map` is the first field of the struct_ops map.
         unsafe { &*map.cast() }
@@ -154,22 +156,26 @@ impl StructOpsMap {
     /// # Safety
     ///
     /// `kdata` is the `kvalue.data` of a live struct_ops map for `'a`.
+    #[inline]
     pub unsafe fn from_kdata<'a>(kdata: *const c_void) -> &'a Self {
         // SAFETY: `kdata` is `KVALUE_OFFSET + DATA_OFFSET` bytes into the map.
         unsafe { &*kdata.cast::<u8>().sub(KVALUE_OFFSET + DATA_OFFSET).cast() }
     }
 
+    #[inline]
     fn raw(&self) -> *mut bindings::bpf_struct_ops_map {
         self.0.get()
     }
 
     /// The map.
+    #[inline]
     pub fn map(&self) -> &Map {
         // SAFETY: The `bpf_map` is the first field.
         unsafe { Map::from_raw(self.raw().cast()) }
     }
 
     /// The struct_ops descriptor of the value type.
+    #[inline]
     pub fn desc(&self) -> &Desc {
         // SAFETY: By the type invariant it is set, and it outlives the map
         // (the map pins vmlinux or the module the type comes from).
@@ -177,17 +183,20 @@ impl StructOpsMap {
     }
 
     /// The BTF the value type comes from.
+    #[inline]
     pub fn btf(&self) -> &Btf {
         // SAFETY: By the type invariant it is set; it outlives the map.
         unsafe { Btf::from_raw((*self.raw()).btf) }
     }
 
     /// The number of func ptr members.
+    #[inline]
     pub fn funcs_cnt(&self) -> u32 {
         // SAFETY: Fixed at creation.
         unsafe { (*self.raw()).funcs_cnt }
     }
 
+    #[inline]
     pub(super) fn common(&self) -> *mut bindings::bpf_struct_ops_common_value {
         // SAFETY: `kvalue` is in the map.
         unsafe { &raw mut (*self.raw()).kvalue.common }
@@ -203,22 +212,26 @@ impl StructOpsMap {
         }
     }
 
+    #[inline]
     fn data_len(&self) -> usize {
         (self.map().value_size() as usize).saturating_sub(DATA_OFFSET)
     }
 
     /// The state, with acquire ordering.
+    #[inline]
     pub fn state(&self) -> State {
         // SAFETY: `common` is valid; the load is atomic.
         State::from_raw(unsafe { bindings::bpf_struct_ops_state_load_acquire(self.common()) })
     }
 
     /// Whether the map was created with `BPF_F_LINK`.
+    #[inline]
     pub fn is_link_map(&self) -> bool {
         self.map().map_flags() & bindings::BPF_F_LINK != 0
     }
 
     /// The subsystem refcount: its users, registration included.
+    #[inline]
     pub fn refcnt(&self) -> u32 {
         // SAFETY: `common` is valid; the read is atomic.
         unsafe { bindings::refcount_read(&raw const (*self.common()).refcnt) }
@@ -226,6 +239,7 @@ impl StructOpsMap {
 
     /// Takes a subsystem reference unless the count is already zero; the
     /// caller then owns it and gives it back with [`StructOpsMap::put`].
+    #[inline]
     pub fn try_get(&self) -> bool {
         // SAFETY: `common` is valid; the increment is atomic.
         unsafe { bindings::refcount_inc_not_zero(&raw mut (*self.common()).refcnt) }
@@ -254,6 +268,7 @@ impl StructOpsMap {
     /// # Safety
     ///
     /// The caller owns one subsystem reference, which it gives up.
+    #[inline]
     pub unsafe fn put(&self) {
         // SAFETY: By the caller's promise.
         if let Some(r) = unsafe { self.dec() } {
@@ -314,6 +329,7 @@ impl StructOpsMap {
     ///
     /// The value is complete (READY or being registered), `link` NULL or a
     /// live link, and the caller holds a subsystem reference for it.
+    #[inline]
     pub(super) unsafe fn reg(&self, link: *mut bindings::bpf_link) -> Result {
         let Some(reg) = self.desc().st_ops().raw().reg else {
             return Err(EOPNOTSUPP);
@@ -327,6 +343,7 @@ impl StructOpsMap {
     /// # Safety
     ///
     /// The value is registered, through `link` if it is not NULL.
+    #[inline]
     pub(super) unsafe fn unreg(&self, link: *mut bindings::bpf_link) {
         if let Some(unreg) = self.desc().st_ops().raw().unreg {
             // SAFETY: By the caller's promise.
@@ -406,9 +423,11 @@ impl StructOpsMap {
     pub fn lock(&self) -> Update<'_> {
         // SAFETY: The mutex was initialised in `create`.
         unsafe { bindings::mutex_lock(&raw mut (*self.raw()).lock) };
-        // INVARIANT: Locked just above.
+        // INVARIANT: Locked just above; only a holder of the lock moves the
+        // state out of INIT.
         Update {
             map: self,
+            init: self.state() == State::Init,
             _not_send: PhantomData,
         }
     }
@@ -425,6 +444,7 @@ impl StructOpsMap {
     }
 
     /// Takes the trampolines back when the map is freed.
+    #[inline]
     pub fn take_trampolines(area: &mut MapArea<Self>) -> Option<KBox<Trampolines>> {
         let raw = area.raw();
         // SAFETY: The map is being freed: nobody else uses it.
@@ -465,14 +485,17 @@ impl RefcntRef {
 ///
 /// # Invariants
 ///
-/// Holds `map.lock`, on this thread.
+/// Holds `map.lock`, on this thread. `init` says whether the state is INIT:
+/// the state leaves INIT only through [`Update::publish`], under the lock.
 pub struct Update<'a> {
     map: &'a StructOpsMap,
+    init: bool,
     _not_send: PhantomData<*mut ()>,
 }
 
 impl<'a> Update<'a> {
     /// The map.
+    #[inline]
     pub fn map(&self) -> &'a StructOpsMap {
         self.map
     }
@@ -480,7 +503,7 @@ impl<'a> Update<'a> {
     /// The user's value (`uvalue`) and the kernel's struct (`kvalue.data`),
     /// writable while the map is INIT (`EBUSY` after).
     pub fn values(&mut self) -> Result<(&mut [u8], &mut [u8])> {
-        if self.map.state() != State::Init {
+        if !self.init {
             return Err(EBUSY);
         }
         let m = self.map.raw();
@@ -520,6 +543,7 @@ impl<'a> Update<'a> {
     }
 
     /// The subsystem's `validate()` of the whole struct.
+    #[inline]
     pub fn validate(&mut self) -> Result {
         let Some(validate) = self.map.desc().st_ops().raw().validate else {
             return Ok(());
@@ -531,6 +555,7 @@ impl<'a> Update<'a> {
 
     /// Installs the trampolines and names them in kallsyms; the state leaves
     /// INIT right after.
+    #[inline]
     fn install(&mut self, mut tramps: KBox<Trampolines>) -> Result {
         self.values()?;
         tramps.tramps.iter_mut().for_each(|t| t.ksym.add());
@@ -562,6 +587,7 @@ impl<'a> Update<'a> {
 
     /// Installs `tramps` and moves a `BPF_F_LINK` map to READY: links
     /// register it from now on.
+    #[inline]
     pub fn ready(&mut self, tramps: KBox<Trampolines>) -> Result {
         if !self.map.is_link_map() {
             return Err(EINVAL);
@@ -573,12 +599,16 @@ impl<'a> Update<'a> {
 
     /// Publishes `state` with release ordering: readers that see it also see
     /// the value and trampolines written before.
+    #[inline]
     fn publish(&mut self, state: State) {
+        // INVARIANT: The state leaves INIT here.
+        self.init = false;
         // SAFETY: `common` is valid; the store is atomic.
         unsafe { bindings::bpf_struct_ops_state_store_release(self.map.common(), state.to_raw()) };
     }
 
     /// Zeroes both values after a failed update (the map is still INIT).
+    #[inline]
     pub fn reset(&mut self) {
         if let Ok((u, k)) = self.values() {
             u.fill(0);
@@ -588,6 +618,7 @@ impl<'a> Update<'a> {
 }
 
 impl Drop for Update<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: By the type invariant we hold the lock.
         unsafe { bindings::mutex_unlock(&raw mut (*self.map.raw()).lock) };
