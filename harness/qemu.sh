@@ -12,11 +12,15 @@ mkdir -p "$logs"
 console="$logs/$mode.console" results="$logs/$mode.results"
 rm -f "$console" "$results"
 
+# Debug kernels poison freed slab objects and leave allocations unzeroed
+# (see debug.config), so uninitialised reads see poison, not stale zeroes.
+extra=
+case "$out" in *-debug) extra="slub_debug=P init_on_alloc=0" ;; esac
 # loglevel=5: the console shows KERN_WARNING, where WARN() and lockdep
 # print their reports (check-log.sh reads the console); info stays out.
 args=(-m 2G -smp "${QEMU_SMP:-2}" -no-reboot -cpu max
       -kernel "$out/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
-      -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=5 stmode=$mode ${KCMDLINE:-}")
+      -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra ${KCMDLINE:-}")
 if [ "$mode" = shell ]; then
 	exec qemu-system-x86_64 "${args[@]}" -nographic
 fi

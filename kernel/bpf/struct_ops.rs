@@ -17,6 +17,12 @@
 //! - `map.rs`: the map operations;
 //! - `update.rs`: registration, the map update that builds trampolines;
 //! - `link.rs`: links of `BPF_F_LINK` maps.
+//!
+//! All of it is safe Rust on `kernel::bpf`, which holds the `unsafe`: the
+//! crate denies `unsafe_code`, and only the entry points below, which C
+//! calls with raw pointers, are allowed it, one by one.
+
+#![deny(unsafe_code)]
 
 #[path = "struct_ops/desc.rs"]
 mod desc;
@@ -33,7 +39,7 @@ use kernel::{
     bpf::{
         btf::Btf,
         map::{MapOpsTable, MapRef},
-        struct_ops::{Desc, StructOps, StructOpsMap, VerifierLog},
+        struct_ops::{Desc, DescSlot, StructOps, StructOpsMap, VerifierLog},
         trampoline::{self, Image, TrampLinkOps},
     },
     error::{code::*, from_result},
@@ -44,17 +50,18 @@ use kernel::{
 const __LOG_PREFIX: &[u8] = b"bpf_struct_ops\0";
 
 /// The map type's ops (`include/linux/bpf_types.h`).
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
-pub static bpf_struct_ops_map_ops: MapOpsTable =
-    MapOpsTable::new::<map::StructOpsMapOps>(kernel::bpf::struct_ops::map_btf_id());
+pub static bpf_struct_ops_map_ops: MapOpsTable = MapOpsTable::new::<map::StructOpsMapOps>();
 
 /// Verifier ops of struct_ops programs: the subsystem's own apply instead.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub static bpf_struct_ops_verifier_ops: bindings::bpf_verifier_ops =
-    // SAFETY: All fields are optional function pointers; zeroes are `None`.
-    unsafe { core::mem::zeroed() };
+    kernel::bpf::prog::EMPTY_VERIFIER_OPS;
 
 /// Prog ops of struct_ops programs: `BPF_PROG_TEST_RUN` (bpf_dummy_ops).
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub static bpf_struct_ops_prog_ops: bindings::bpf_prog_ops = bindings::bpf_prog_ops {
     #[cfg(CONFIG_NET)]
@@ -64,6 +71,7 @@ pub static bpf_struct_ops_prog_ops: bindings::bpf_prog_ops = bindings::bpf_prog_
 };
 
 /// Ops of the links that tie a program to its trampoline.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub static bpf_struct_ops_link_lops: TrampLinkOps = TrampLinkOps::new();
 
@@ -72,7 +80,10 @@ pub static bpf_struct_ops_link_lops: TrampLinkOps = TrampLinkOps::new();
 /// # Safety
 ///
 /// `desc` is the descriptor being registered, used by nobody else, with its
-/// `st_ops` set; `btf` is the registering BTF; `log` is NULL or a log.
+/// `st_ops` set (its other fields may hold stale bytes: `btf_add_struct_ops()`
+/// grows the table with `krealloc()`); `btf` is the registering BTF; `log`
+/// is NULL or a log.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_desc_init(
     desc: *mut bindings::bpf_struct_ops_desc,
@@ -82,7 +93,7 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_init(
     // SAFETY: By the caller's promise.
     let (desc, btf, log) = unsafe {
         (
-            Desc::from_raw_mut(desc),
+            DescSlot::from_raw_mut(desc),
             Btf::from_raw(btf),
             VerifierLog::from_raw(log),
         )
@@ -95,6 +106,7 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_init(
 /// # Safety
 ///
 /// `desc` is a descriptor being freed with its BTF, used by nobody else.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_desc_release(desc: *mut bindings::bpf_struct_ops_desc) {
     // SAFETY: By the caller's promise.
@@ -106,6 +118,7 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_release(desc: *mut bindings::bpf_st
 /// # Safety
 ///
 /// `st_ops` is a registered struct_ops and `moff` the offset of a member.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_supported(
     st_ops: *const bindings::bpf_struct_ops,
@@ -127,6 +140,7 @@ pub unsafe extern "C" fn bpf_struct_ops_supported(
 ///
 /// `kdata` is the struct registered by a struct_ops map (its module owner
 /// is `BPF_MODULE_OWNER`), which the caller found registered.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_get(kdata: *const c_void) -> bool {
     // SAFETY: By the caller's promise.
@@ -139,6 +153,7 @@ pub unsafe extern "C" fn bpf_struct_ops_get(kdata: *const c_void) -> bool {
 ///
 /// The caller owns a subsystem reference, from [`bpf_struct_ops_get`], on the
 /// struct_ops map behind `kdata`, and gives it up.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_put(kdata: *const c_void) {
     // SAFETY: By the caller's promise the map is alive and the reference ours.
@@ -151,6 +166,7 @@ pub unsafe extern "C" fn bpf_struct_ops_put(kdata: *const c_void) {
 ///
 /// `map` is a struct_ops map, `key` points to 4 bytes and `value` to
 /// `value_size` writable bytes.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_map_sys_lookup_elem(
     map: *mut bindings::bpf_map,
@@ -175,6 +191,7 @@ pub unsafe extern "C" fn bpf_struct_ops_map_sys_lookup_elem(
 /// # Safety
 ///
 /// `map` is a struct_ops map and `info` is writable.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(
     info: *mut bindings::bpf_map_info,
@@ -189,6 +206,7 @@ pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(
 /// # Safety
 ///
 /// `attr` holds the attributes of `BPF_LINK_CREATE`.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_attr) -> c_int {
     // SAFETY: By the caller's promise.
@@ -204,6 +222,7 @@ pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_att
 /// `tlinks` are `BPF_TRAMP_MAX` tables, `link` a live tramp link, `model`
 /// valid; `*image` is NULL or a page from this function with `*image_off`
 /// bytes used.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
     tlinks: *mut bindings::bpf_tramp_links,
@@ -256,6 +275,7 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
 /// # Safety
 ///
 /// `image` is NULL or such a page, no longer used.
+#[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_image_free(image: *mut c_void) {
     if let Some(p) = NonNull::new(image) {

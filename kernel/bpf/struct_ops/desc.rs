@@ -4,11 +4,9 @@
 //! registered (`register_bpf_struct_ops()`), found once, at registration.
 
 use kernel::{
-    alloc::{flags::GFP_KERNEL, KVec},
-    bindings,
     bpf::{
-        btf::{Btf, BtfType},
-        struct_ops::{self, ArgInfo, CfiStub, Desc, VerifierLog},
+        btf::{self, Btf, BtfType},
+        struct_ops::{self, CfiStub, DescSlot, NullableArgs, VerifierLog},
     },
     c_str,
     error::{code::*, Result},
@@ -22,10 +20,12 @@ const VALUE_PREFIX: &str = "bpf_struct_ops_";
 const VALUE_NAME_LEN: usize = 128;
 /// Largest return value the trampoline saves and restores.
 const MAX_RET_SIZE: u8 = 8;
-const MAX_NR_MEMBERS: u16 = bindings::BPF_STRUCT_OPS_MAX_NR_MEMBERS as u16;
+const MAX_NR_MEMBERS: u16 = struct_ops::MAX_MEMBERS;
 
-/// Fills `desc` for the type `desc.st_ops` names in `btf`.
-pub(crate) fn init(desc: &mut Desc, btf: &Btf, mut log: Option<&mut VerifierLog>) -> Result {
+/// Fills `desc` for the type `desc.st_ops` names in `btf`. Only `st_ops` of
+/// the slot is set on entry; the slot is written whole at the end, on
+/// success only.
+pub(crate) fn init(desc: &mut DescSlot, btf: &Btf, mut log: Option<&mut VerifierLog>) -> Result {
     let name = desc.st_ops().name();
     if name.len() + VALUE_PREFIX.len() >= VALUE_NAME_LEN {
         pr_warn!("struct_ops name {} is too long\n", name);
@@ -38,7 +38,7 @@ pub(crate) fn init(desc: &mut Desc, btf: &Btf, mut log: Option<&mut VerifierLog>
         return Err(EINVAL);
     }
 
-    let Ok(type_id) = btf.find_by_name_kind(name, bindings::BTF_KIND_STRUCT) else {
+    let Ok(type_id) = btf.find_by_name_kind(name, btf::KIND_STRUCT) else {
         pr_warn!("Cannot find struct {} in {}\n", name, btf.name());
         return Err(EINVAL);
     };
@@ -48,14 +48,14 @@ pub(crate) fn init(desc: &mut Desc, btf: &Btf, mut log: Option<&mut VerifierLog>
         return Err(EINVAL);
     }
 
-    let Ok(value_id) = btf.find_by_name_kind(&value_name, bindings::BTF_KIND_STRUCT) else {
+    let Ok(value_id) = btf.find_by_name_kind(&value_name, btf::KIND_STRUCT) else {
         pr_warn!("Cannot find struct {} in {}\n", &*value_name, btf.name());
         return Err(EINVAL);
     };
     check_value_type(btf, value_id, t, &value_name)?;
 
-    let mut arg_info = KVec::with_capacity(t.vlen().into(), GFP_KERNEL)?;
-    for member in t.members() {
+    let mut nullable = [NullableArgs::NONE; MAX_NR_MEMBERS as usize];
+    for (member, args) in t.members().zip(nullable.iter_mut()) {
         let mname = btf.name_by_offset(member.name_off());
         let name = desc.st_ops().name();
         if mname.is_empty() {
@@ -80,7 +80,7 @@ pub(crate) fn init(desc: &mut Desc, btf: &Btf, mut log: Option<&mut VerifierLog>
 
         let stub = desc.st_ops().cfi_stub(t, member.offset());
         let func_proto = btf.resolve_func_ptr(member.type_id());
-        let info = match func_proto {
+        *args = match func_proto {
             // A function pointer with a stub: the programs' interface.
             Some(proto) if stub.is_some() => {
                 let Ok(model) = desc.st_ops_mut().distill_func_model(
@@ -110,16 +110,16 @@ pub(crate) fn init(desc: &mut Desc, btf: &Btf, mut log: Option<&mut VerifierLog>
                 nullable_args(btf, desc.st_ops().name(), mname, proto, stub)?
             }
             // Not a function pointer, or one no program may implement.
-            _ => ArgInfo::new(&[])?,
+            _ => NullableArgs::NONE,
         };
-        arg_info.push(info, GFP_KERNEL)?;
     }
 
     if desc.st_ops().init(btf).is_err() {
         pr_warn!("Error in init bpf_struct_ops {}\n", desc.st_ops().name());
         return Err(EINVAL);
     }
-    desc.set_types(btf, type_id, value_id, arg_info)
+    let nullable = nullable.get(..t.vlen().into()).ok_or(EINVAL)?;
+    desc.fill(btf, type_id, value_id, nullable).map(|_| ())
 }
 
 /// The value type must be `{ struct bpf_struct_ops_common_value; <t> data; }`.
@@ -174,7 +174,7 @@ fn nullable_args(
     mname: &CStr,
     proto: &BtfType,
     stub: Option<CfiStub>,
-) -> Result<ArgInfo> {
+) -> Result<NullableArgs> {
     let Some(stub_name) = stub.and_then(|s| s.name().ok()) else {
         pr_warn!(
             "Cannot find the stub function name for the {} in struct {}\n",
@@ -185,7 +185,7 @@ fn nullable_args(
     };
     let stub_name = &*stub_name;
 
-    let Ok(stub_id) = btf.find_by_name_kind(stub_name, bindings::BTF_KIND_FUNC) else {
+    let Ok(stub_id) = btf.find_by_name_kind(stub_name, btf::KIND_FUNC) else {
         pr_warn!("Cannot find the stub function {} in btf\n", stub_name);
         return Err(ENOENT);
     };
@@ -205,22 +205,23 @@ fn nullable_args(
         return Err(EINVAL);
     }
 
-    let mut info = KVec::with_capacity(args.len(), GFP_KERNEL)?;
+    let mut nullable = NullableArgs::NONE;
     for (arg_no, (arg, stub_arg)) in args.iter().zip(stub_args).enumerate() {
         if !btf.param_match_suffix(stub_arg, c_str!("__nullable")) {
             continue;
         }
-        let Some((_, pointed_id)) = btf
+        if btf
             .resolve_ptr(arg.type_)
             .filter(|(t, _)| t.is_struct_or_union())
-        else {
+            .is_none()
+        {
             pr_warn!(
                 "stub function {} has __nullable tagging to an unsupported type\n",
                 stub_name
             );
             return Err(EINVAL);
         };
-        let Ok(offset) = btf.ctx_arg_offset(proto, arg_no as u32) else {
+        if btf.ctx_arg_offset(proto, arg_no as u32).is_err() {
             pr_warn!(
                 "stub function {} has an invalid trampoline ctx offset for arg#{}\n",
                 stub_name,
@@ -236,17 +237,7 @@ fn nullable_args(
             );
             return Err(EINVAL);
         }
-        info.push(
-            bindings::bpf_ctx_arg_aux {
-                offset,
-                reg_type: bindings::bpf_type_flag_PTR_TRUSTED
-                    | bindings::bpf_reg_type_PTR_TO_BTF_ID
-                    | bindings::bpf_type_flag_PTR_MAYBE_NULL,
-                btf: btf.as_raw(),
-                btf_id: pointed_id,
-            },
-            GFP_KERNEL,
-        )?;
+        nullable.set(arg_no)?;
     }
-    ArgInfo::new(&info)
+    Ok(nullable)
 }

@@ -11,9 +11,8 @@
 //! needs none, as nobody else can reach the link.
 
 use kernel::{
-    bindings,
     bpf::{
-        link::{LinkOps, LinkOpsTable, LinkPrimer, PollWaiter},
+        link::{LinkInfo, LinkOps, LinkOpsTable, LinkPrimer, PollWaiter},
         map::{Map, MapRef, SeqFile},
         struct_ops::{LinksGuard, StructOpsLink, StructOpsMapRef},
     },
@@ -26,18 +25,14 @@ use kernel::{
 /// The link type of struct_ops maps.
 struct StructOpsLinkOps;
 
-static LINK_OPS: LinkOpsTable = LinkOpsTable::new::<StructOpsLinkOps>();
+static LINK_OPS: LinkOpsTable<StructOpsLink> = LinkOpsTable::new::<StructOpsLinkOps>();
 
 /// Registers the READY map `map` through a new link; returns the link's fd.
 pub(crate) fn create(map: MapRef) -> Result<i32> {
     let map = StructOpsMapRef::new(map)
         .filter(|m| m.valid_to_reg())
         .ok_or(EINVAL)?;
-    let primer = LinkPrimer::new(
-        StructOpsLink::new()?,
-        bindings::bpf_link_type_BPF_LINK_TYPE_STRUCT_OPS,
-        &LINK_OPS,
-    )?;
+    let primer = LinkPrimer::new(StructOpsLink::new()?, &LINK_OPS)?;
     // Held until the link knows its map, so that the subsystem cannot
     // detach a half-made link.
     let mut guard = LinksGuard::lock();
@@ -72,15 +67,24 @@ impl LinkOps for StructOpsLinkOps {
         }
     }
 
-    fn fill_link_info(link: &StructOpsLink, info: &mut bindings::bpf_link_info) -> Result {
+    fn fill_link_info(link: &StructOpsLink, info: &mut LinkInfo) -> Result {
         if let Some(id) = link.map_id() {
-            info.__bindgen_anon_1.struct_ops.map_id = id;
+            info.set_struct_ops_map_id(id);
         }
         Ok(())
     }
 
     fn update_map(link: &StructOpsLink, new: MapRef, old: Option<&Map>) -> Result {
         let new = StructOpsMapRef::new(new).ok_or(EINVAL)?;
+        // As in C, what needs no lock is checked before taking it: a failing
+        // update does not wait behind a slow `unreg()`. (A READY link map
+        // stays READY; `update` checks again under the lock.)
+        if !new.valid_to_reg() {
+            return Err(EINVAL);
+        }
+        if !new.has_update() {
+            return Err(EOPNOTSUPP);
+        }
         let mut guard = LinksGuard::lock();
         link.update(&mut guard, new, old)
     }

@@ -9,14 +9,12 @@
 use super::update;
 use kernel::{
     alloc::{flags::GFP_KERNEL, KVec},
-    bindings,
     bpf::{
         btf::{Btf, ModuleBtf, ValueBtf},
-        map::{MapArea, MapCreateAttr, MapOps, SeqFile},
-        struct_ops::{State, StructOpsMap, Tramp, Trampolines},
+        map::{flags, MapArea, MapCreateAttr, MapOps, SeqFile},
+        struct_ops::{State, StructOpsMap, Trampolines},
     },
     error::{code::*, Result},
-    ffi::c_void,
     prelude::*,
 };
 
@@ -24,7 +22,7 @@ use kernel::{
 pub(crate) struct StructOpsMapOps;
 
 /// Creation flags the map takes.
-const ALLOWED_FLAGS: u32 = bindings::BPF_F_LINK | bindings::BPF_F_VTYPE_BTF_OBJ_FD;
+const ALLOWED_FLAGS: u32 = flags::LINK | flags::VTYPE_BTF_OBJ_FD;
 
 /// The map's single key, from the raw bytes.
 pub(crate) fn key_of(key: &[u8]) -> Option<u32> {
@@ -47,29 +45,12 @@ impl MapOps for StructOpsMapOps {
     }
 
     fn alloc(attr: &MapCreateAttr) -> Result<MapArea<StructOpsMap>> {
-        let btf = if attr.map_flags() & bindings::BPF_F_VTYPE_BTF_OBJ_FD != 0 {
+        let btf = if attr.map_flags() & flags::VTYPE_BTF_OBJ_FD != 0 {
             ValueBtf::Module(ModuleBtf::from_fd(attr.value_type_btf_obj_fd())?)
         } else {
             ValueBtf::Vmlinux(Btf::vmlinux()?.ok_or(ENOTSUPP)?)
         };
         StructOpsMap::create(attr, btf)
-    }
-
-    fn free(mut map: MapArea<StructOpsMap>) {
-        let mut tramps = StructOpsMap::take_trampolines(&mut map);
-        let mut sleepable = false;
-        if let Some(t) = tramps.as_mut() {
-            t.tramps.iter_mut().for_each(|t| t.ksym.del());
-            sleepable = t.sleepable;
-        }
-        // An op may have dropped the last subsystem reference while still
-        // running on a trampoline (a CA switching its own socket to another
-        // CA): wait for the programs (RCU) and for the trampolines' last
-        // instructions (RCU tasks), and for sleepable programs (RCU tasks
-        // trace; Linux 6.12's C code misses this one) before freeing them.
-        kernel::bpf::struct_ops::wait_trampolines(sleepable);
-        drop(tramps);
-        StructOpsMap::release(&mut map);
     }
 
     fn get_next_key(_map: &StructOpsMap, key: Option<&[u8]>, next: &mut [u8]) -> Result {
@@ -82,9 +63,9 @@ impl MapOps for StructOpsMapOps {
         Ok(())
     }
 
-    fn lookup(_map: &StructOpsMap, _key: &[u8]) -> Result<*mut c_void> {
+    fn lookup(_map: &StructOpsMap, _key: &[u8]) -> Error {
         // Programs cannot look into a struct_ops map.
-        Err(EINVAL)
+        EINVAL
     }
 
     fn update(map: &StructOpsMap, key: &[u8], value: &[u8], flags: u64) -> Result {
@@ -119,15 +100,9 @@ impl MapOps for StructOpsMapOps {
     fn mem_usage(map: &StructOpsMap) -> u64 {
         let value_size = map.map().value_size() as usize;
         // The map with its kernel value, and the user value.
-        let mut usage = StructOpsMap::alloc_size(value_size) + value_size;
-        if let Some(t) = map.trampolines() {
-            usage += core::mem::size_of::<Trampolines>();
-            usage += t.tramps.capacity() * core::mem::size_of::<Tramp>();
-            usage += t.tramps.len()
-                * (core::mem::size_of::<bindings::bpf_tramp_link>()
-                    + core::mem::size_of::<bindings::bpf_ksym>());
-            usage += t.images.bytes();
-        }
+        let usage = StructOpsMap::alloc_size(value_size)
+            + value_size
+            + map.trampolines().map_or(0, Trampolines::mem_usage);
         usage as u64
     }
 }

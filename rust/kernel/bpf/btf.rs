@@ -317,6 +317,11 @@ impl BtfType {
     }
 }
 
+/// BTF kind of a struct (`BTF_KIND_STRUCT`), for [`Btf::find_by_name_kind`].
+pub const KIND_STRUCT: u32 = bindings::BTF_KIND_STRUCT;
+/// BTF kind of a function (`BTF_KIND_FUNC`), for [`Btf::find_by_name_kind`].
+pub const KIND_FUNC: u32 = bindings::BTF_KIND_FUNC;
+
 /// A member of a struct or union type.
 #[derive(Clone, Copy)]
 pub struct Member<'a> {
@@ -326,6 +331,12 @@ pub struct Member<'a> {
 }
 
 impl<'a> Member<'a> {
+    /// The struct or union type the member belongs to.
+    #[inline]
+    pub fn parent(&self) -> &'a BtfType {
+        self.owner
+    }
+
     /// Position among the members, from 0.
     #[inline]
     pub fn index(&self) -> usize {

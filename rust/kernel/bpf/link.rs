@@ -24,8 +24,24 @@ use core::marker::PhantomData;
 /// Implementers have the layout of a C struct whose first field is a
 /// `struct bpf_link`, and every `struct bpf_link` passed to the [`LinkOps`]
 /// of which they are the `Link` is the first field of one of them, allocated
-/// in a `KBox` and given to [`LinkPrimer::new`].
-pub unsafe trait LinkType: Sized {}
+/// in a `KBox` and given to [`LinkPrimer::new`]; `LINK_TYPE` is the link type
+/// of that C struct.
+pub unsafe trait LinkType: Sized {
+    /// The link's `BPF_LINK_TYPE_*`.
+    const LINK_TYPE: u32;
+}
+
+/// The part of `BPF_OBJ_GET_INFO_BY_FD` on a link that its type fills.
+#[repr(transparent)]
+pub struct LinkInfo(bindings::bpf_link_info);
+
+impl LinkInfo {
+    /// Sets the id of the map a struct_ops link registered.
+    #[inline]
+    pub fn set_struct_ops_map_id(&mut self, id: u32) {
+        self.0.__bindgen_anon_1.struct_ops.map_id = id;
+    }
+}
 
 /// What `poll()` on a link's fd hands over.
 pub struct PollWaiter {
@@ -70,7 +86,7 @@ pub trait LinkOps {
 
     /// Fills the link's part of `BPF_OBJ_GET_INFO_BY_FD`.
     #[inline]
-    fn fill_link_info(_link: &Self::Link, _info: &mut bindings::bpf_link_info) -> Result {
+    fn fill_link_info(_link: &Self::Link, _info: &mut LinkInfo) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -87,16 +103,18 @@ pub trait LinkOps {
     }
 }
 
-/// A `struct bpf_link_ops` built from a [`LinkOps`] implementation.
+/// A `struct bpf_link_ops` built from a [`LinkOps`] implementation whose
+/// links are `L`: only links of that type can be given these ops
+/// ([`LinkPrimer::new`]), so the adapters' casts hold.
 #[repr(transparent)]
-pub struct LinkOpsTable(bindings::bpf_link_ops);
+pub struct LinkOpsTable<L: LinkType>(bindings::bpf_link_ops, PhantomData<fn(&L)>);
 
-impl LinkOpsTable {
+impl<L: LinkType> LinkOpsTable<L> {
     /// The table for `T`.
-    pub const fn new<T: LinkOps>() -> Self {
+    pub const fn new<T: LinkOps<Link = L>>() -> Self {
         // SAFETY: All fields are optional function pointers; zeroes are `None`.
         let empty: bindings::bpf_link_ops = unsafe { core::mem::zeroed() };
-        LinkOpsTable(bindings::bpf_link_ops {
+        let ops = bindings::bpf_link_ops {
             dealloc: Some(Adapter::<T>::dealloc),
             detach: if T::HAS_DETACH {
                 Some(Adapter::<T>::detach)
@@ -124,7 +142,8 @@ impl LinkOpsTable {
                 None
             },
             ..empty
-        })
+        };
+        LinkOpsTable(ops, PhantomData)
     }
 }
 
@@ -176,7 +195,7 @@ impl<T: LinkOps> Adapter<T> {
         info: *mut bindings::bpf_link_info,
     ) -> i32 {
         // SAFETY: By the caller's promise.
-        let (link, info) = unsafe { (Self::link(link), &mut *info) };
+        let (link, info) = unsafe { (Self::link(link), &mut *info.cast::<LinkInfo>()) };
         from_result(|| T::fill_link_info(link, info).map(|()| 0))
     }
 
@@ -228,10 +247,10 @@ pub struct LinkPrimer<T: LinkType> {
 
 impl<T: LinkType> LinkPrimer<T> {
     /// Initialises `link` with `ops` and reserves its fd.
-    pub fn new(link: KBox<T>, link_type: u32, ops: &'static LinkOpsTable) -> Result<Self> {
+    pub fn new(link: KBox<T>, ops: &'static LinkOpsTable<T>) -> Result<Self> {
         let raw = KBox::into_raw(link).cast::<bindings::bpf_link>();
         // SAFETY: By `LinkType`, `raw` starts with a `bpf_link`; no program.
-        unsafe { bindings::bpf_link_init(raw, link_type, &ops.0, core::ptr::null_mut()) };
+        unsafe { bindings::bpf_link_init(raw, T::LINK_TYPE, &ops.0, core::ptr::null_mut()) };
         let mut primer = bindings::bpf_link_primer::default();
         // SAFETY: `raw` is an initialised link, `primer` writable.
         if let Err(e) = to_result(unsafe { bindings::bpf_link_prime(raw, &mut primer) }) {

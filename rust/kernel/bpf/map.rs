@@ -25,7 +25,32 @@ use core::{marker::PhantomData, ptr::NonNull};
 /// `struct bpf_map`, all zeroes is a valid value of them, and every
 /// `struct bpf_map` passed to the [`MapOps`] of which they are the `Map` is
 /// the first field of one of them, allocated by that `MapOps::alloc`.
-pub unsafe trait MapType: Sized {}
+/// `BTF_ID` points to the BTF id (a `BTF_ID_LIST` entry, which
+/// resolve_btfids fills at build time) of that C struct.
+pub unsafe trait MapType: Sized {
+    /// The BTF id of the map's C struct, for `map_btf_id`.
+    const BTF_ID: *mut i32;
+
+    /// Frees what the map holds besides its own memory: runs when its
+    /// [`MapArea`] is dropped, after a failed creation too, right before the
+    /// memory is freed.
+    ///
+    /// # Safety
+    ///
+    /// Called only by [`MapArea`]'s drop, once, with the map exclusively.
+    #[inline]
+    unsafe fn release(&mut self) {}
+}
+
+/// `BPF_F_*` map creation flags.
+pub mod flags {
+    use crate::bindings;
+
+    /// The map's value is registered through links (struct_ops).
+    pub const LINK: u32 = bindings::BPF_F_LINK;
+    /// The value type comes from the BTF object `value_type_btf_obj_fd`.
+    pub const VTYPE_BTF_OBJ_FD: u32 = bindings::BPF_F_VTYPE_BTF_OBJ_FD;
+}
 
 /// The attributes of `BPF_MAP_CREATE`.
 #[repr(transparent)]
@@ -127,6 +152,19 @@ impl Map {
         unsafe { (*self.as_raw()).btf_vmlinux_value_type_id }
     }
 
+    /// Takes a reference to the map unless its last one is already gone
+    /// (the map is being freed).
+    #[inline]
+    pub fn try_get(&self) -> Option<MapRef> {
+        // SAFETY: `self` is a live map (allocated, if possibly being freed);
+        // the increment is atomic and never revives a zero count.
+        let p = unsafe { bindings::__bpf_map_inc_not_zero(self.as_raw(), false) };
+        // INVARIANT: A non-error return is a reference taken on `self`.
+        (!crate::error::from_err_ptr(p).is_err()).then(|| MapRef {
+            ptr: NonNull::from(self),
+        })
+    }
+
     /// Takes a reference to the map.
     ///
     /// # Safety
@@ -221,7 +259,10 @@ pub struct MapArea<T: MapType> {
 
 impl<T: MapType> MapArea<T> {
     /// Allocates `size` zeroed bytes (at least `size_of::<T>()`).
-    pub fn new(size: usize) -> Result<Self> {
+    ///
+    /// Crate-private: the map type's own constructor builds it whole before
+    /// anything outside sees it.
+    pub(crate) fn new(size: usize) -> Result<Self> {
         let size = size.max(core::mem::size_of::<T>());
         // SAFETY: No preconditions; the area comes back zeroed or NULL.
         let p = unsafe { bindings::bpf_map_area_alloc(size as u64, bindings::NUMA_NO_NODE) };
@@ -235,7 +276,7 @@ impl<T: MapType> MapArea<T> {
     }
 
     /// Sets the `struct bpf_map` fields from the creation attributes.
-    pub fn init_from_attr(&mut self, attr: &MapCreateAttr) {
+    pub(crate) fn init_from_attr(&mut self, attr: &MapCreateAttr) {
         // SAFETY: By `MapType`, `T` starts with a `bpf_map`, which we own.
         unsafe {
             bindings::bpf_map_init_from_attr(
@@ -267,6 +308,9 @@ impl<T: MapType> core::ops::Deref for MapArea<T> {
 impl<T: MapType> Drop for MapArea<T> {
     #[inline]
     fn drop(&mut self) {
+        // SAFETY: By the type invariant we own the area; this is the one
+        // call, right before the memory goes.
+        unsafe { T::release(self.ptr.as_mut()) };
         // SAFETY: By the type invariant we own the area.
         unsafe { bindings::bpf_map_area_free(self.ptr.as_ptr().cast()) };
     }
@@ -314,8 +358,12 @@ pub trait MapOps {
     /// Creates a map.
     fn alloc(attr: &MapCreateAttr) -> Result<MapArea<Self::Map>>;
 
-    /// Frees a map whose last reference is gone.
-    fn free(map: MapArea<Self::Map>);
+    /// Frees a map whose last reference is gone: dropping `map` runs
+    /// [`MapType::release`] and frees its memory.
+    #[inline]
+    fn free(map: MapArea<Self::Map>) {
+        drop(map);
+    }
 
     /// Writes the key after `key` (the first one if `None`) to `next`.
     #[inline]
@@ -323,9 +371,12 @@ pub trait MapOps {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
-    /// Looks `key` up for a BPF program.
+    /// Looks `key` up for a BPF program, which would get a pointer to the
+    /// element. Map types written in Rust do not hand out element pointers
+    /// (nothing here could promise what a program may do through one), so
+    /// this only says which error the lookup fails with.
     #[inline]
-    fn lookup(_map: &Self::Map, _key: &[u8]) -> Result<*mut c_void> {
+    fn lookup(_map: &Self::Map, _key: &[u8]) -> Error {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -363,8 +414,8 @@ pub struct MapOpsTable(bindings::bpf_map_ops);
 unsafe impl Sync for MapOpsTable {}
 
 impl MapOpsTable {
-    /// The table for `T`; `btf_id` points to the BTF id of the map's C type.
-    pub const fn new<T: MapOps>(btf_id: *mut i32) -> Self {
+    /// The table for `T`.
+    pub const fn new<T: MapOps>() -> Self {
         // SAFETY: All zeroes is `None` for every op and NULL for the pointers.
         let empty: bindings::bpf_map_ops = unsafe { core::mem::zeroed() };
         MapOpsTable(bindings::bpf_map_ops {
@@ -405,7 +456,7 @@ impl MapOpsTable {
             } else {
                 None
             },
-            map_btf_id: btf_id,
+            map_btf_id: <T::Map as MapType>::BTF_ID,
             ..empty
         })
     }
@@ -502,10 +553,7 @@ impl<T: MapOps> Adapter<T> {
     unsafe extern "C" fn lookup(map: *mut bindings::bpf_map, key: *mut c_void) -> *mut c_void {
         // SAFETY: The BPF core passes a live map and a `key_size` key.
         let (m, key) = unsafe { (Self::map(map), Self::key(map, key)) };
-        match key.ok_or(EINVAL).and_then(|k| T::lookup(m, k)) {
-            Ok(p) => p,
-            Err(e) => e.to_ptr(),
-        }
+        key.map_or(EINVAL, |k| T::lookup(m, k)).to_ptr()
     }
 
     /// # Safety

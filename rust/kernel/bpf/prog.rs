@@ -10,6 +10,12 @@ use crate::{
 };
 use core::ptr::NonNull;
 
+/// Verifier ops without any callback, for program types whose checks come
+/// from elsewhere (struct_ops programs: the subsystem's own ops).
+pub const EMPTY_VERIFIER_OPS: bindings::bpf_verifier_ops =
+    // SAFETY: All fields are optional function pointers; zeroes are `None`.
+    unsafe { core::mem::zeroed() };
+
 /// One reference to a loaded BPF program.
 ///
 /// # Invariants
@@ -56,6 +62,14 @@ impl Prog {
     pub fn attach_btf_id(&self) -> u32 {
         // SAFETY: As above; a loaded program always has its aux.
         unsafe { (*(*self.ptr.as_ptr()).aux).attach_btf_id }
+    }
+
+    /// Whether the program was loaded against `btf`: its `attach_btf_id`
+    /// names a type of that BTF.
+    #[inline]
+    pub fn attaches_to(&self, btf: &super::btf::Btf) -> bool {
+        // SAFETY: As above.
+        unsafe { (*(*self.ptr.as_ptr()).aux).attach_btf == btf.as_raw() }
     }
 
     /// The program id, as userspace sees it.

@@ -21,9 +21,9 @@ mod desc;
 mod link;
 mod map;
 
-pub use desc::{ArgInfo, CfiStub, Desc, StructOps, VerifierLog};
+pub use desc::{CfiStub, Desc, DescSlot, NullableArgs, StructOps, VerifierLog};
 pub use link::{LinksGuard, StructOpsLink, StructOpsMapRef};
-pub use map::{StructOpsMap, Tramp, Trampolines, Update};
+pub use map::{StructOpsMap, TrampPlan, Trampolines, Update};
 
 /// Where a struct_ops map is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -84,7 +84,7 @@ pub fn common_value_type_id() -> u32 {
 
 /// The map ops' `map_btf_id`: the BTF id of `struct bpf_struct_ops_map`.
 #[inline]
-pub const fn map_btf_id() -> *mut i32 {
+const fn map_btf_id() -> *mut i32 {
     (&raw mut bindings::bpf_struct_ops_map_btf_ids).cast()
 }
 
@@ -99,6 +99,25 @@ pub fn wait_trampolines(sleepable: bool) {
     // SAFETY: No preconditions; it may sleep, as its callers can.
     unsafe { bindings::bpf_struct_ops_wait_trampolines(sleepable) };
 }
+
+/// The result of a subsystem callback (`init`, `validate`, `reg`,
+/// `update`): as in C, anything but 0 is a failure. A positive value, which
+/// no subsystem returns and 6.12 passes on to userspace as the syscall's
+/// result, becomes `EINVAL`.
+#[inline]
+fn callback_result(r: crate::ffi::c_int) -> crate::error::Result {
+    match r {
+        0 => Ok(()),
+        r if r < 0 => Err(crate::error::Error::from_errno(r)),
+        _ => Err(crate::error::code::EINVAL),
+    }
+}
+
+/// The most members a struct_ops type may have.
+pub const MAX_MEMBERS: u16 = bindings::BPF_STRUCT_OPS_MAX_NR_MEMBERS as u16;
+
+/// Size of the common part (`refcnt`, `state`) at the start of the value.
+pub const COMMON_VALUE_SIZE: usize = core::mem::size_of::<bindings::bpf_struct_ops_common_value>();
 
 /// Offset of the subsystem's struct (`data`) in the value.
 pub const DATA_OFFSET: usize = offset_of!(bindings::bpf_struct_ops_value, data);

@@ -114,7 +114,7 @@ impl Image {
 
     /// Makes the image read-only and executable.
     #[inline]
-    pub fn protect(&self) -> Result {
+    fn protect(&self) -> Result {
         // SAFETY: By the type invariant the image is a trampoline image.
         to_result(unsafe {
             bindings::arch_protect_bpf_trampoline(self.as_ptr().cast(), self.size as u32)
@@ -398,23 +398,63 @@ impl Slot {
             size,
         }
     }
+
+    /// The image the trampoline goes in (from 0), once laid out.
+    #[inline]
+    pub fn image(&self) -> usize {
+        self.image
+    }
+
+    /// The trampoline's offset in its image, once laid out.
+    #[inline]
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
 }
 
-/// The images holding the trampolines of one struct_ops map.
+/// Where the trampolines of one map go: how many images, and how many bytes
+/// of each the trampolines take.
 ///
-/// Trampolines are laid out in order, as many in one image as fit in a page,
-/// and each image is only as big as its trampolines where the arch allows
-/// (x86): three small trampolines take a few hundred bytes, not a page. The
-/// images are kept inline: laying them out allocates nothing but the images.
-pub struct Images {
-    images: [Option<Image>; MAX_IMAGES],
+/// Trampolines are packed in order, a new image starting when the next one
+/// does not fit in what is left of a page.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::bpf::trampoline::{Layout, Slot, MAX_IMAGES};
+/// use kernel::prelude::*;
+///
+/// let mut slots = [Slot::new(3000), Slot::new(1000), Slot::new(200)];
+/// let layout = Layout::new(slots.iter_mut())?;
+/// // 3000 + 1000 fit in a page, 200 more do not.
+/// assert_eq!(layout.image_lens(), &[4000, 200]);
+/// assert_eq!((slots[1].image(), slots[1].offset()), (0, 3000));
+/// assert_eq!((slots[2].image(), slots[2].offset()), (1, 0));
+///
+/// // A trampoline larger than a page, or an empty one, has no place.
+/// assert!(Layout::new([Slot::new(5000)].iter_mut()).is_err());
+/// assert!(Layout::new([Slot::new(0)].iter_mut()).is_err());
+///
+/// // At most MAX_IMAGES images.
+/// let mut many = [Slot::new(4000); MAX_IMAGES + 1];
+/// assert!(Layout::new(many.iter_mut().take(MAX_IMAGES)).is_ok());
+/// assert!(Layout::new(many.iter_mut()).is_err());
+///
+/// // Nothing to lay out: no image.
+/// let mut none: [Slot; 0] = [];
+/// assert!(Layout::new(none.iter_mut()).is_ok_and(|l| l.image_lens().is_empty()));
+/// # Ok::<(), Error>(())
+/// ```
+pub struct Layout {
+    lens: [usize; MAX_IMAGES],
+    count: usize,
 }
 
-impl Images {
+impl Layout {
     /// Lays out the trampolines of `slots`, in order, in at most
-    /// [`MAX_IMAGES`] images (`E2BIG` beyond), records in each slot where it
-    /// goes, and allocates the images.
-    pub fn layout<'a>(slots: impl Iterator<Item = &'a mut Slot>) -> Result<Self> {
+    /// [`MAX_IMAGES`] images (`E2BIG` beyond, and for a trampoline that is
+    /// empty or larger than a page), and records in each slot where it goes.
+    pub fn new<'a>(slots: impl Iterator<Item = &'a mut Slot>) -> Result<Self> {
         let mut lens = [0usize; MAX_IMAGES];
         let mut count = 0;
         let mut used = PAGE_SIZE;
@@ -434,10 +474,53 @@ impl Images {
             used += slot.size;
             *lens.get_mut(slot.image).ok_or(EINVAL)? = used;
         }
+        Ok(Layout { lens, count })
+    }
+
+    /// The bytes the trampolines take in each image, one entry per image.
+    #[inline]
+    pub fn image_lens(&self) -> &[usize] {
+        self.lens.get(..self.count).unwrap_or(&[])
+    }
+}
+
+/// The images holding the trampolines of one struct_ops map, being written.
+///
+/// Trampolines are laid out in order, as many in one image as fit in a page,
+/// and each image is only as big as its trampolines where the arch allows
+/// (x86): three small trampolines take a few hundred bytes, not a page. The
+/// images are kept inline: laying them out allocates nothing but the images.
+///
+/// Only this type writes; [`Images::protect`] turns it, by value, into
+/// [`ProtectedImages`], which nothing writes.
+pub struct Images {
+    images: [Option<Image>; MAX_IMAGES],
+}
+
+/// The images of one struct_ops map once read-only and executable: what
+/// the kernel runs. Nothing writes them; they are freed when this is
+/// dropped, which its owner does only once no CPU can be running them.
+pub struct ProtectedImages {
+    images: [Option<Image>; MAX_IMAGES],
+}
+
+impl ProtectedImages {
+    /// The executable bytes the images take (and are charged).
+    #[inline]
+    pub fn bytes(&self) -> usize {
+        self.images.iter().flatten().map(Image::size).sum()
+    }
+}
+
+impl Images {
+    /// Lays out the trampolines of `slots` ([`Layout::new`]) and allocates
+    /// the images.
+    pub fn layout<'a>(slots: impl Iterator<Item = &'a mut Slot>) -> Result<Self> {
+        let layout = Layout::new(slots)?;
         let mut images = Images {
             images: [const { None }; MAX_IMAGES],
         };
-        for (image, &len) in images.images.iter_mut().zip(lens.iter().take(count)) {
+        for (image, &len) in images.images.iter_mut().zip(layout.image_lens()) {
             *image = Some(Image::new(len)?);
         }
         Ok(images)
@@ -446,7 +529,7 @@ impl Images {
     /// Writes the trampoline calling `link` into `slot`; returns its start
     /// and size.
     pub fn write(
-        &self,
+        &mut self,
         slot: &Slot,
         tlinks: &mut TrampLinks,
         link: &TrampLink,
@@ -479,20 +562,42 @@ impl Images {
         Ok((start, written))
     }
 
-    /// Makes every image read-only and executable.
+    /// Makes every image read-only and executable; from here on nothing
+    /// writes them. On error the images are freed.
     #[inline]
-    pub fn protect(&self) -> Result {
-        self.images.iter().flatten().try_for_each(Image::protect)
-    }
-
-    /// The executable bytes the images take (and are charged).
-    #[inline]
-    pub fn bytes(&self) -> usize {
-        self.images.iter().flatten().map(Image::size).sum()
+    pub fn protect(self) -> Result<ProtectedImages> {
+        self.images.iter().flatten().try_for_each(Image::protect)?;
+        Ok(ProtectedImages {
+            images: self.images,
+        })
     }
 }
 
+/// The offset of a function's entry from its address under kCFI (the type
+/// hash before it), 0 without: what a func ptr slot adds to a trampoline's
+/// start.
+#[inline]
+pub fn cfi_offset() -> usize {
+    // SAFETY: No preconditions; it returns a constant of the build.
+    unsafe { bindings::cfi_get_offset() as usize }
+}
+
 /// A kallsyms entry (`bpf__<type>_<member>`) for one trampoline.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{bpf::trampoline::Ksym, c_str, fmt, prelude::*, str::CString};
+///
+/// let k = Ksym::new(c_str!("tcp_congestion_ops"), c_str!("ssthresh"))?;
+/// assert_eq!(k.name().to_str(), Ok("bpf__tcp_congestion_ops_ssthresh"));
+///
+/// // Names are cut to what kallsyms takes (`KSYM_NAME_LEN`, with the NUL).
+/// let long = CString::try_from_fmt(fmt!("{:a<600}", ""))?;
+/// let k = Ksym::new(&long, c_str!("op"))?;
+/// assert_eq!(k.name().len(), 511);
+/// # Ok::<(), Error>(())
+/// ```
 ///
 /// # Invariants
 ///
@@ -533,6 +638,20 @@ impl Ksym {
         Ok(Ksym { ksym, added: false })
     }
 
+    /// The symbol's name.
+    pub fn name(&self) -> &CStr {
+        let name = &self.ksym.name;
+        // SAFETY: `c_char` and `u8` have the same layout; the name is not
+        // written after `new`.
+        let bytes = unsafe { core::slice::from_raw_parts(name.as_ptr().cast::<u8>(), name.len()) };
+        bytes
+            .iter()
+            .position(|&b| b == 0)
+            .and_then(|end| bytes.get(..=end))
+            .and_then(|b| CStr::from_bytes_with_nul(b).ok())
+            .unwrap_or(crate::c_str!(""))
+    }
+
     /// Makes the symbol name the `size` bytes at `start`; `EBUSY` once it is
     /// published.
     pub fn set_range(&mut self, start: *mut u8, size: usize) -> Result {
@@ -546,9 +665,10 @@ impl Ksym {
         Ok(())
     }
 
-    /// Publishes the symbol.
+    /// Publishes the symbol. Its owner withdraws it ([`Ksym::del`]) and
+    /// waits for an RCU grace period before the trampoline it names goes.
     #[inline]
-    pub fn add(&mut self) {
+    pub(crate) fn add(&mut self) {
         if !self.added {
             // SAFETY: Initialised and pinned; not in the tree yet.
             unsafe { bindings::bpf_image_ksym_add(self.raw()) };
@@ -557,9 +677,10 @@ impl Ksym {
         }
     }
 
-    /// Withdraws the symbol.
+    /// Withdraws the symbol; kallsyms readers (under RCU) may still see it
+    /// until a grace period has passed.
     #[inline]
-    pub fn del(&mut self) {
+    pub(crate) fn del(&mut self) {
         if self.added {
             // SAFETY: In the tree, by the type invariant.
             unsafe { bindings::bpf_image_ksym_del(self.raw()) };
@@ -578,6 +699,13 @@ impl Ksym {
 impl Drop for Ksym {
     #[inline]
     fn drop(&mut self) {
-        self.del();
+        if self.added {
+            self.del();
+            // Readers walk the symbols under RCU: wait for them before the
+            // memory goes. Owners that withdraw many symbols do it first and
+            // wait once, so this only runs when they did not.
+            // SAFETY: No preconditions; dropping a symbol may sleep.
+            unsafe { bindings::synchronize_rcu() };
+        }
     }
 }

@@ -6,7 +6,7 @@
 use crate::{
     alloc::{flags::GFP_KERNEL, KVec},
     bindings,
-    bpf::btf::{Btf, BtfType},
+    bpf::btf::{Btf, BtfType, Member},
     error::{code::*, to_result, Result},
     ffi::c_void,
     str::{CStr, CString},
@@ -87,7 +87,7 @@ impl StructOps {
     pub fn init(&self, btf: &Btf) -> Result {
         match self.raw().init {
             // SAFETY: The subsystem's callback, with its own BTF.
-            Some(init) => to_result(unsafe { init(btf.as_raw()) }),
+            Some(init) => super::callback_result(unsafe { init(btf.as_raw()) }),
             None => Err(EINVAL),
         }
     }
@@ -182,28 +182,99 @@ impl VerifierLog {
     }
 }
 
-/// The verifier information on the `__nullable` arguments of one member.
+/// Which arguments of a member's function may be NULL (those its CFI stub
+/// names `*__nullable`): bit `n` for argument `n`.
+///
+/// The subsystem's stub says which; [`DescSlot::fill`] turns them into what
+/// the verifier trusts, from the member's own prototype.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::bpf::struct_ops::NullableArgs;
+/// use kernel::prelude::*;
+///
+/// let mut args = NullableArgs::NONE;
+/// args.set(0)?;
+/// args.set(2)?;
+/// assert_ne!(args, NullableArgs::NONE);
+/// // A BPF function takes at most 12 arguments.
+/// assert!(args.set(11).is_ok());
+/// assert!(args.set(12).is_err());
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct NullableArgs(u32);
+
+impl NullableArgs {
+    /// No argument may be NULL.
+    pub const NONE: Self = NullableArgs(0);
+
+    /// Marks argument `arg_no` as possibly NULL; `EINVAL` past the most
+    /// arguments a BPF function takes.
+    #[inline]
+    pub fn set(&mut self, arg_no: usize) -> Result {
+        if arg_no >= bindings::MAX_BPF_FUNC_ARGS as usize {
+            return Err(EINVAL);
+        }
+        self.0 |= 1 << arg_no;
+        Ok(())
+    }
+
+    #[inline]
+    fn args(self) -> impl Iterator<Item = usize> {
+        (0..bindings::MAX_BPF_FUNC_ARGS as usize).filter(move |&n| self.0 & (1 << n) != 0)
+    }
+}
+
+/// The verifier information on the `__nullable` arguments of one member,
+/// which the verifier trusts: built only by [`DescSlot::fill`], from the
+/// member's own prototype.
 ///
 /// # Invariants
 ///
 /// `0.info` is NULL with `cnt == 0`, or a `KVec` buffer of exactly `cnt`
 /// entries given up with `into_raw_parts`.
 #[repr(transparent)]
-pub struct ArgInfo(bindings::bpf_struct_ops_arg_info);
+struct ArgInfo(bindings::bpf_struct_ops_arg_info);
 
 impl ArgInfo {
-    /// Arguments as the verifier should see them.
-    pub fn new(args: &[bindings::bpf_ctx_arg_aux]) -> Result<Self> {
-        if args.is_empty() {
+    /// The arguments `nullable` of `member` (a member of a struct of `btf`):
+    /// each must be a pointer to a struct or union, which the verifier then
+    /// takes as a trusted pointer that may be NULL.
+    fn new(btf: &Btf, member: &Member<'_>, nullable: NullableArgs) -> Result<Self> {
+        if nullable == NullableArgs::NONE {
             // INVARIANT: NULL and 0.
             return Ok(ArgInfo(bindings::bpf_struct_ops_arg_info::default()));
         }
-        let mut v = KVec::with_capacity(args.len(), GFP_KERNEL)?;
-        for a in args {
-            v.push(*a, GFP_KERNEL)?;
+        let proto = btf.resolve_func_ptr(member.type_id()).ok_or(EINVAL)?;
+        let params = proto.params();
+        let mut v = KVec::with_capacity(nullable.args().count(), GFP_KERNEL)?;
+        for arg_no in nullable.args() {
+            let param = params.get(arg_no).ok_or(EINVAL)?;
+            let (_, pointed_id) = btf
+                .resolve_ptr(param.type_)
+                .filter(|(t, _)| t.is_struct_or_union())
+                .ok_or(EINVAL)?;
+            v.push(
+                bindings::bpf_ctx_arg_aux {
+                    offset: btf.ctx_arg_offset(proto, arg_no as u32)?,
+                    reg_type: bindings::bpf_type_flag_PTR_TRUSTED
+                        | bindings::bpf_reg_type_PTR_TO_BTF_ID
+                        | bindings::bpf_type_flag_PTR_MAYBE_NULL,
+                    btf: btf.as_raw(),
+                    btf_id: pointed_id,
+                },
+                GFP_KERNEL,
+            )?;
         }
-        let (info, len, _cap) = v.into_raw_parts();
-        // INVARIANT: `with_capacity` reserved exactly `len` entries.
+        let (info, len, cap) = v.into_raw_parts();
+        if len != cap {
+            // SAFETY: Taken apart just above.
+            drop(unsafe { KVec::from_raw_parts(info, len, cap) });
+            return Err(EINVAL);
+        }
+        // INVARIANT: Exactly `len` entries.
         Ok(ArgInfo(bindings::bpf_struct_ops_arg_info {
             info,
             cnt: len as u32,
@@ -245,11 +316,11 @@ impl Desc {
         unsafe { &*ptr.cast() }
     }
 
-    /// Creates an exclusive reference, for descriptor init and release.
+    /// Creates an exclusive reference, for the descriptor's release.
     ///
     /// # Safety
     ///
-    /// `ptr` is a live descriptor nobody else uses for `'a`.
+    /// `ptr` is a live, initialised descriptor nobody else uses for `'a`.
     #[inline]
     pub unsafe fn from_raw_mut<'a>(ptr: *mut bindings::bpf_struct_ops_desc) -> &'a mut Self {
         // SAFETY: Transparent wrapper; exclusivity is the caller's promise.
@@ -290,14 +361,6 @@ impl Desc {
         unsafe { &*self.raw().st_ops.cast::<StructOps>() }
     }
 
-    /// The subsystem's struct_ops, exclusively (descriptor init only).
-    #[inline]
-    pub fn st_ops_mut(&mut self) -> &mut StructOps {
-        // SAFETY: As above; `&mut self` means registration is in progress and
-        // nobody else uses the struct_ops.
-        unsafe { &mut *self.raw_mut().st_ops.cast::<StructOps>() }
-    }
-
     /// The kernel struct's BTF type (e.g. `tcp_congestion_ops`).
     #[inline]
     pub fn type_(&self) -> Option<&BtfType> {
@@ -320,37 +383,8 @@ impl Desc {
         self.raw().type_id
     }
 
-    /// Records the BTF types found for the descriptor, with the members'
-    /// argument information.
-    ///
-    /// `arg_info` must have exactly one entry per member, and no spare
-    /// capacity (as `KVec::with_capacity` of that length gives).
-    pub fn set_types(
-        &mut self,
-        btf: &Btf,
-        type_id: u32,
-        value_id: u32,
-        arg_info: KVec<ArgInfo>,
-    ) -> Result {
-        let t = btf.type_by_id(type_id).ok_or(EINVAL)?;
-        let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
-        if arg_info.len() != usize::from(t.vlen()) || arg_info.capacity() != arg_info.len() {
-            return Err(EINVAL);
-        }
-        self.release();
-        let (info, _, _) = arg_info.into_raw_parts();
-        let raw = self.raw_mut();
-        // INVARIANT: Types of `btf`, which owns the descriptor; `arg_info`
-        // has exactly `vlen(t)` entries (`with_capacity` is exact).
-        raw.type_ = t.as_raw();
-        raw.value_type = vt.as_raw();
-        raw.type_id = type_id;
-        raw.value_id = value_id;
-        raw.arg_info = info.cast();
-        Ok(())
-    }
-
-    /// Frees the argument information.
+    /// Frees the argument information (when the BTF that owns the
+    /// descriptor goes).
     pub fn release(&mut self) {
         let n = self.type_().map_or(0, |t| usize::from(t.vlen()));
         let raw = self.raw_mut();
@@ -360,5 +394,104 @@ impl Desc {
             // (a transparent wrapper of the C entries).
             drop(unsafe { KVec::from_raw_parts(info.cast::<ArgInfo>(), n, n) });
         }
+    }
+}
+
+/// A descriptor being initialised: the slot `btf_add_struct_ops()` gives
+/// `bpf_struct_ops_desc_init()`.
+///
+/// The BPF core grows its table of descriptors with `krealloc()`, which does
+/// not zero, and sets only `st_ops` before the init: every other field may
+/// hold stale bytes, so nothing but `st_ops` is ever read here, and
+/// [`DescSlot::fill`] writes the whole descriptor at once.
+///
+/// # Invariants
+///
+/// `st_ops` is set to a registered struct_ops that outlives the slot; the
+/// other fields are not read.
+#[repr(transparent)]
+pub struct DescSlot(Opaque<bindings::bpf_struct_ops_desc>);
+
+impl DescSlot {
+    /// Creates an exclusive reference to a descriptor slot being initialised.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a descriptor whose `st_ops` is set to a registered struct_ops
+    /// that outlives it (its other fields may be uninitialised), used by
+    /// nobody else for `'a`.
+    #[inline]
+    pub unsafe fn from_raw_mut<'a>(ptr: *mut bindings::bpf_struct_ops_desc) -> &'a mut Self {
+        // SAFETY: Transparent wrapper of `Opaque`, which may be uninitialised;
+        // exclusivity is the caller's promise.
+        unsafe { &mut *ptr.cast() }
+    }
+
+    #[inline]
+    fn st_ops_ptr(&self) -> *mut StructOps {
+        // SAFETY: By the type invariant `st_ops` is initialised; only that
+        // field is read.
+        unsafe { (*self.0.get()).st_ops.cast() }
+    }
+
+    /// The subsystem's struct_ops.
+    #[inline]
+    pub fn st_ops(&self) -> &StructOps {
+        // SAFETY: By the type invariant, a registered struct_ops that
+        // outlives the slot.
+        unsafe { &*self.st_ops_ptr() }
+    }
+
+    /// The subsystem's struct_ops, exclusively: registration is in progress
+    /// and nobody else uses it.
+    #[inline]
+    pub fn st_ops_mut(&mut self) -> &mut StructOps {
+        // SAFETY: As above; the slot is ours alone (`&mut self`), and so is
+        // the struct_ops being registered with it.
+        unsafe { &mut *self.st_ops_ptr() }
+    }
+
+    /// Writes the whole descriptor: the kernel struct `type_id` and the value
+    /// struct `value_id` of `btf` (the BTF that owns the descriptor), with
+    /// the verifier information on the arguments `nullable` says may be NULL,
+    /// one entry per member of `type_id` (`EINVAL` otherwise, or when an
+    /// argument it names is not a pointer to a struct or union).
+    pub fn fill(
+        &mut self,
+        btf: &Btf,
+        type_id: u32,
+        value_id: u32,
+        nullable: &[NullableArgs],
+    ) -> Result<&Desc> {
+        let t = btf.type_by_id(type_id).ok_or(EINVAL)?;
+        let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
+        let vlen = usize::from(t.vlen());
+        if nullable.len() != vlen {
+            return Err(EINVAL);
+        }
+        let mut arg_info = KVec::with_capacity(vlen, GFP_KERNEL)?;
+        for (member, &args) in t.members().zip(nullable) {
+            arg_info.push(ArgInfo::new(btf, &member, args)?, GFP_KERNEL)?;
+        }
+        if arg_info.capacity() != vlen {
+            return Err(EINVAL);
+        }
+        let (info, _, _) = arg_info.into_raw_parts();
+        let desc = bindings::bpf_struct_ops_desc {
+            st_ops: self.st_ops_ptr().cast(),
+            type_: t.as_raw(),
+            value_type: vt.as_raw(),
+            type_id,
+            value_id,
+            arg_info: info.cast(),
+        };
+        // SAFETY: The slot is ours (`&mut self`); every field is written,
+        // none of the old bytes read.
+        unsafe { self.0.get().write(desc) };
+        // INVARIANT: Types of `btf`, which owns the descriptor; `arg_info`
+        // has exactly `vlen(t)` entries (checked above).
+        // SAFETY: Initialised just above, and exclusively ours for as long
+        // as `self` is borrowed.
+        Ok(unsafe { Desc::from_raw(self.0.get()) })
     }
 }

@@ -11,7 +11,7 @@ use crate::{
         link::{LinkType, PollWaiter},
         map::{Map, MapRef},
     },
-    error::{code::*, to_result, Result},
+    error::{code::*, Result},
     types::Opaque,
 };
 use core::{marker::PhantomData, ptr::NonNull};
@@ -42,6 +42,12 @@ impl StructOpsMap {
     #[inline]
     pub fn valid_to_reg(&self) -> bool {
         self.is_link_map() && self.state() == State::Ready
+    }
+
+    /// Whether the subsystem can switch a link to this map (`update()`).
+    #[inline]
+    pub fn has_update(&self) -> bool {
+        self.desc().st_ops().raw().update.is_some()
     }
 }
 
@@ -87,7 +93,9 @@ pub struct StructOpsLink(Opaque<bindings::bpf_struct_ops_link>);
 // SAFETY: `StructOpsLink` is a transparent wrapper of a C struct starting with
 // `struct bpf_link`, allocated in a `KBox` by `StructOpsLink::new` and handed
 // to `LinkPrimer::new` by its only user.
-unsafe impl LinkType for StructOpsLink {}
+unsafe impl LinkType for StructOpsLink {
+    const LINK_TYPE: u32 = bindings::bpf_link_type_BPF_LINK_TYPE_STRUCT_OPS;
+}
 
 // SAFETY: Shared access follows the locking in the type invariants.
 unsafe impl Sync for StructOpsLink {}
@@ -113,9 +121,10 @@ impl StructOpsLink {
         unsafe { &raw mut (*self.0.get()).link }
     }
 
-    /// The registered map; the caller holds the update mutex.
+    /// The registered map, valid while the update mutex is held (the
+    /// borrow of `guard`).
     #[inline]
-    fn map_locked(&self, _guard: &LinksGuard) -> Option<&StructOpsMap> {
+    fn map_locked<'a>(&'a self, _guard: &'a LinksGuard) -> Option<&'a StructOpsMap> {
         // SAFETY: Under the update mutex.
         let map = unsafe { bindings::bpf_struct_ops_link_map_locked(self.0.get()) };
         // SAFETY: By the type invariant, a struct_ops map the link holds a
@@ -231,7 +240,7 @@ impl StructOpsLink {
         unsafe { new.get_registration() }?;
         // SAFETY: Both values are READY and complete; `cur` is registered
         // through this link.
-        let r = to_result(unsafe { update(new.kdata(), cur.kdata(), self.as_link()) });
+        let r = super::callback_result(unsafe { update(new.kdata(), cur.kdata(), self.as_link()) });
         match r {
             // SAFETY: The registration's reference on `cur` is the link's.
             Ok(()) => unsafe { cur.put() },

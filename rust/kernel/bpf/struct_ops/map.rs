@@ -9,7 +9,10 @@ use crate::{
     bpf::{
         btf::{Btf, BtfType, Member, ModuleBtf, ValueBtf},
         map::{Map, MapArea, MapCreateAttr, MapRef, MapType},
-        trampoline::{Images, Ksym, Slot, TrampLink},
+        prog::Prog,
+        trampoline::{
+            self, Images, Ksym, ProtectedImages, Slot, TrampLink, TrampLinkOps, TrampLinks,
+        },
     },
     error::{code::*, to_result, Result},
     ffi::c_void,
@@ -17,28 +20,131 @@ use crate::{
 };
 use core::{marker::PhantomData, mem::offset_of};
 
-/// The trampolines of a registered map and everything they pin.
-pub struct Trampolines {
-    /// One per func ptr member that has a program, in member order.
-    pub tramps: KVec<Tramp>,
-    /// The images the trampolines are in.
-    pub images: Images,
-    /// Whether some of the programs may sleep.
-    pub sleepable: bool,
+/// The trampoline of one func ptr member.
+struct Tramp {
+    /// The program, as the trampoline calls it.
+    link: TrampLink,
+    /// The trampoline's kallsyms entry.
+    ksym: Ksym,
+    /// Where the trampoline is in the images.
+    slot: Slot,
+    /// The member's index in the struct (its func model).
+    index: usize,
+    /// The member's offset in the struct.
+    moff: usize,
 }
 
-/// The trampoline of one func ptr member.
-pub struct Tramp {
-    /// The program, as the trampoline calls it.
-    pub link: TrampLink,
-    /// The trampoline's kallsyms entry.
-    pub ksym: Ksym,
-    /// Where the trampoline is in the images.
-    pub slot: Slot,
-    /// The member's index in the struct (its func model).
-    pub index: usize,
-    /// The member's offset in the struct.
-    pub moff: usize,
+/// The trampolines an update will build: one per func ptr member that has
+/// a program, each checked against its member.
+pub struct TrampPlan<'a> {
+    map: &'a StructOpsMap,
+    link_ops: &'static TrampLinkOps,
+    tramps: KVec<Tramp>,
+    tlinks: TrampLinks,
+    sleepable: bool,
+}
+
+impl<'a> TrampPlan<'a> {
+    /// An empty plan for the trampolines of `map`, whose links to the
+    /// programs will have the ops `link_ops`.
+    pub fn new(map: &'a StructOpsMap, link_ops: &'static TrampLinkOps) -> Result<Self> {
+        Ok(TrampPlan {
+            map,
+            link_ops,
+            tramps: KVec::with_capacity(map.funcs_cnt() as usize, GFP_KERNEL)?,
+            tlinks: TrampLinks::new()?,
+            sleepable: false,
+        })
+    }
+
+    /// Plans the trampoline through which `member` of the map's struct calls
+    /// `prog`. `EINVAL`, as in C, unless `prog` is a struct_ops program
+    /// loaded for that member (its type, its index) of this BTF; errors of
+    /// sizing the trampoline, `ENOMEM`.
+    pub fn add(&mut self, member: &Member<'_>, prog: Prog) -> Result {
+        let map = self.map;
+        let t = map.member_of_type(member)?;
+        let btf = map.btf();
+        if btf.resolve_func_ptr(member.type_id()).is_none()
+            || prog.prog_type() != bindings::bpf_prog_type_BPF_PROG_TYPE_STRUCT_OPS
+            || prog.attach_btf_id() != map.desc().type_id()
+            || prog.expected_attach_type() as usize != member.index()
+            || !prog.attaches_to(btf)
+        {
+            return Err(EINVAL);
+        }
+        let st_ops = map.desc().st_ops();
+        let moff = member.offset();
+        self.sleepable |= prog.sleepable();
+        let link = TrampLink::new(prog, self.link_ops)?;
+        let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
+        let size = trampoline::size_of(&mut self.tlinks, &link, model, st_ops.cfi_stub(t, moff))?;
+        let ksym = Ksym::new(btf.type_name(t), btf.name_by_offset(member.name_off()))?;
+        self.tramps.push(
+            Tramp {
+                link,
+                ksym,
+                slot: Slot::new(size),
+                index: member.index(),
+                moff,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(())
+    }
+}
+
+/// The trampolines of a map and everything they pin: the programs (through
+/// their links), the images and the kallsyms entries.
+///
+/// # Invariants
+///
+/// `installed` says whether the symbols are published and the func ptr
+/// slots of a value that left INIT point into `images`: dropping it then
+/// withdraws the symbols and waits until no CPU can be running a trampoline
+/// or program before anything is freed.
+pub struct Trampolines {
+    tramps: KVec<Tramp>,
+    images: ProtectedImages,
+    sleepable: bool,
+    installed: bool,
+}
+
+impl Trampolines {
+    /// The memory they take: the records, links and symbols, and the
+    /// executable bytes of the images.
+    pub fn mem_usage(&self) -> usize {
+        core::mem::size_of::<Self>()
+            + self.tramps.capacity() * core::mem::size_of::<Tramp>()
+            + self.tramps.len()
+                * (core::mem::size_of::<bindings::bpf_tramp_link>()
+                    + core::mem::size_of::<bindings::bpf_ksym>())
+            + self.images.bytes()
+    }
+
+    /// Publishes the symbols: the trampolines are about to be reachable.
+    fn install(&mut self) {
+        self.tramps.iter_mut().for_each(|t| t.ksym.add());
+        // INVARIANT: Published; the caller makes the value leave INIT.
+        self.installed = true;
+    }
+}
+
+impl Drop for Trampolines {
+    fn drop(&mut self) {
+        if !self.installed {
+            // Never reachable: nothing can be running them.
+            return;
+        }
+        self.tramps.iter_mut().for_each(|t| t.ksym.del());
+        // An op may have dropped the last subsystem reference while still
+        // running on a trampoline (a CA switching its own socket to another
+        // CA): wait for the programs (RCU) and for the trampolines' last
+        // instructions (RCU tasks), and for sleepable programs (RCU tasks
+        // trace; Linux 6.12's C code misses this one). The symbols' readers
+        // are covered by the RCU grace period.
+        super::wait_trampolines(self.sleepable);
+    }
 }
 
 /// A `BPF_MAP_TYPE_STRUCT_OPS` map (`struct bpf_struct_ops_map`).
@@ -51,8 +157,11 @@ pub struct Tramp {
 /// - `kvalue.data` and `uvalue` are written only under `lock` while the state
 ///   is INIT; other readers read them only after an acquire load of a state
 ///   other than INIT, and the state never goes back to INIT from there.
-/// - `tramps` is NULL or a `KBox<Trampolines>` given up with `into_foreign`;
-///   it is set under `lock` before the state leaves INIT, and taken at free.
+/// - `tramps` is NULL or an installed `KBox<Trampolines>` given up with
+///   `into_foreign`; it is set under `lock` before the state leaves INIT,
+///   and taken back only when the map's memory goes.
+/// - `btf` holds a reference on its module (for a module's BTF) from the
+///   end of [`StructOpsMap::create`] until `release` clears it.
 /// - A non-zero `kvalue.common.refcnt` owns `refcnt_ref`, a [`RefcntRef`]
 ///   given up with `KBox::into_raw`, which holds a reference to the map; a
 ///   zero count owns nothing and `refcnt_ref` is NULL. Both change together
@@ -61,9 +170,45 @@ pub struct Tramp {
 pub struct StructOpsMap(Opaque<bindings::bpf_struct_ops_map>);
 
 // SAFETY: `StructOpsMap` is a transparent wrapper of a C struct starting with
-// `struct bpf_map`; all zeroes is valid; and the map ops that use it as their
-// `Map` only ever see maps they allocated.
-unsafe impl MapType for StructOpsMap {}
+// `struct bpf_map`; all zeroes is valid; the map ops that use it as their
+// `Map` only ever see maps they allocated; `BTF_ID` is the `BTF_ID_LIST`
+// entry of `struct bpf_struct_ops_map`.
+unsafe impl MapType for StructOpsMap {
+    const BTF_ID: *mut i32 = super::map_btf_id();
+
+    /// Frees the trampolines (after the grace periods that keep running ones
+    /// safe), the user's copy of the value, and the module reference.
+    /// Handles a map whose creation stopped half-way: every field it frees
+    /// may still be NULL.
+    unsafe fn release(&mut self) {
+        let raw = self.raw();
+        // SAFETY: The map is being freed and is ours alone (the caller's
+        // promise): nobody reads these fields any more.
+        let (tramps, uvalue, btf) = unsafe {
+            (
+                core::mem::take(&mut (*raw).tramps),
+                core::mem::take(&mut (*raw).uvalue),
+                core::mem::take(&mut (*raw).btf),
+            )
+        };
+        if !tramps.is_null() {
+            // SAFETY: By the type invariant, a `KBox<Trampolines>`; its drop
+            // waits for the trampolines' last users.
+            drop(unsafe { <KBox<Trampolines> as ForeignOwnable>::from_foreign(tramps) });
+        }
+        if !uvalue.is_null() {
+            // SAFETY: From `bpf_map_area_alloc` in `create`, unused now.
+            unsafe { bindings::bpf_map_area_free(uvalue.cast()) };
+        }
+        // SAFETY: A set `btf` is valid (type invariant).
+        if !btf.is_null() && unsafe { Btf::from_raw(btf) }.is_module() {
+            // SAFETY: By the type invariant `create` kept the reference on
+            // the module that owns the BTF, which registered the struct_ops;
+            // `btf` is now NULL, so it is put once.
+            unsafe { ModuleBtf::put_raw(self.desc().st_ops().owner()) };
+        }
+    }
+}
 
 // SAFETY: Shared access follows the locking in the type invariants.
 unsafe impl Sync for StructOpsMap {}
@@ -110,33 +255,17 @@ impl StructOpsMap {
         // SAFETY: The map is new and ours alone.
         unsafe {
             (*raw).st_ops_desc = desc.as_raw();
-            (*raw).btf = b.as_raw();
             (*raw).funcs_cnt = funcs_cnt;
             (*raw).uvalue = uvalue.cast();
             bindings::bpf_struct_ops_map_init_locks(raw);
+            (*raw).btf = b.as_raw();
         }
         // INVARIANT: Set up above; a module's BTF stays pinned by the module
-        // reference, which `release` drops.
+        // reference, which `release` drops once `btf` is set.
         if let ValueBtf::Module(m) = btf {
             m.into_raw();
         }
         Ok(area)
-    }
-
-    /// Frees what [`StructOpsMap::create`] set up besides the map memory.
-    pub fn release(area: &mut MapArea<Self>) {
-        if area.btf().is_module() {
-            // SAFETY: `create` kept the reference on the module that owns the
-            // BTF, which is the one that registered the struct_ops.
-            unsafe { ModuleBtf::put_raw(area.desc().st_ops().owner()) };
-        }
-        let raw = area.raw();
-        // SAFETY: The map is being freed: nobody else uses it; `uvalue` is
-        // from `bpf_map_area_alloc`.
-        unsafe {
-            bindings::bpf_map_area_free((*raw).uvalue.cast());
-            (*raw).uvalue = core::ptr::null_mut();
-        }
     }
 
     /// Creates a reference from the map pointer.
@@ -209,6 +338,17 @@ impl StructOpsMap {
                 .cast::<u8>()
                 .add(KVALUE_OFFSET + DATA_OFFSET)
                 .cast()
+        }
+    }
+
+    /// The map's struct type, if `member` is one of its members (`EINVAL`
+    /// otherwise): callbacks and slots are trusted only for those.
+    fn member_of_type(&self, member: &Member<'_>) -> Result<&BtfType> {
+        let t = self.desc().type_().ok_or(EINVAL)?;
+        if core::ptr::eq(member.parent(), t) {
+            Ok(t)
+        } else {
+            Err(EINVAL)
         }
     }
 
@@ -297,6 +437,9 @@ impl StructOpsMap {
     /// reference may still be waiting for its grace period, and that wait is
     /// its own.
     ///
+    /// `ENOENT` when the map's own last reference is gone (it is being
+    /// freed).
+    ///
     /// # Safety
     ///
     /// The caller serialises registrations of this map: it holds `lock` for
@@ -305,9 +448,7 @@ impl StructOpsMap {
         if self.try_get() {
             return Ok(());
         }
-        // SAFETY: We run inside a map operation or hold a map reference
-        // through a link, so the map's refcount is not zero.
-        let map = unsafe { self.map().get() };
+        let map = self.map().try_get().ok_or(ENOENT)?;
         let r = KBox::new(
             RefcntRef {
                 rcu: Opaque::uninit(),
@@ -335,7 +476,7 @@ impl StructOpsMap {
             return Err(EOPNOTSUPP);
         };
         // SAFETY: By the caller's promise.
-        to_result(unsafe { reg(self.kdata(), link) })
+        super::callback_result(unsafe { reg(self.kdata(), link) })
     }
 
     /// Calls the subsystem's `unreg(kdata, link)`.
@@ -442,16 +583,6 @@ impl StructOpsMap {
         // SAFETY: By the type invariant, NULL or a `KBox<Trampolines>`.
         (!p.is_null()).then(|| unsafe { <KBox<Trampolines> as ForeignOwnable>::borrow(p) })
     }
-
-    /// Takes the trampolines back when the map is freed.
-    #[inline]
-    pub fn take_trampolines(area: &mut MapArea<Self>) -> Option<KBox<Trampolines>> {
-        let raw = area.raw();
-        // SAFETY: The map is being freed: nobody else uses it.
-        let p = unsafe { core::mem::take(&mut (*raw).tramps) };
-        // SAFETY: By the type invariant, NULL or a `KBox<Trampolines>`.
-        (!p.is_null()).then(|| unsafe { <KBox<Trampolines> as ForeignOwnable>::from_foreign(p) })
-    }
 }
 
 /// The map reference a non-zero subsystem refcount owns. Each arming of the
@@ -500,75 +631,167 @@ impl<'a> Update<'a> {
         self.map
     }
 
-    /// The user's value (`uvalue`) and the kernel's struct (`kvalue.data`),
-    /// writable while the map is INIT (`EBUSY` after).
-    pub fn values(&mut self) -> Result<(&mut [u8], &mut [u8])> {
+    /// The user's copy of the value (`uvalue`), writable while the map is
+    /// INIT (`EBUSY` after): what lookups show once the map left INIT, with
+    /// prog ids in the func ptr slots. The kernel trusts nothing in it.
+    pub fn uvalue(&mut self) -> Result<&mut [u8]> {
         if !self.init {
             return Err(EBUSY);
         }
-        let m = self.map.raw();
         // SAFETY: By the type invariants, we hold the lock and the state is
-        // INIT, so nobody else reads or writes either buffer; `uvalue` holds
-        // `value_size` bytes and `kvalue.data` the rest of the value.
-        unsafe {
-            Ok((
-                core::slice::from_raw_parts_mut(
-                    (*m).uvalue.cast::<u8>(),
-                    self.map.map().value_size() as usize,
-                ),
-                core::slice::from_raw_parts_mut(self.map.kdata().cast(), self.map.data_len()),
-            ))
-        }
+        // INIT, so nobody else reads or writes `uvalue`, which holds
+        // `value_size` bytes; the borrow of `self` keeps it so.
+        Ok(unsafe {
+            core::slice::from_raw_parts_mut(
+                (*self.map.raw()).uvalue.cast::<u8>(),
+                self.map.map().value_size() as usize,
+            )
+        })
     }
 
-    /// The subsystem's `init_member()`: `Ok(true)` when it handled `member`.
-    pub fn init_member(&mut self, t: &BtfType, member: &Member<'_>) -> Result<bool> {
+    /// Writes `v` at byte offset `off` of the kernel's struct (`kvalue.data`),
+    /// which nobody else reads while the map is INIT and locked.
+    fn write_kdata(&mut self, off: usize, v: u64) -> Result {
+        if !self.init {
+            return Err(EBUSY);
+        }
+        let end = off.checked_add(core::mem::size_of::<u64>()).ok_or(EINVAL)?;
+        if end > self.map.data_len() {
+            return Err(EINVAL);
+        }
+        // SAFETY: In bounds (checked above); under the lock and INIT, the
+        // struct is ours alone.
+        unsafe {
+            self.map
+                .kdata()
+                .cast::<u8>()
+                .add(off)
+                .cast::<u64>()
+                .write_unaligned(v)
+        };
+        Ok(())
+    }
+
+    /// Whether `member` of the map's struct is a `struct module *`: the
+    /// subsystem counts the map's users through such an owner.
+    pub fn is_module_owner(&self, member: &Member<'_>) -> bool {
+        let module_type = super::module_type_id();
+        if module_type == 0 || self.map.member_of_type(member).is_err() {
+            return false;
+        }
+        let Ok(Some(vmlinux)) = Btf::vmlinux() else {
+            return false;
+        };
+        let module = vmlinux.type_by_id(module_type).map(BtfType::as_raw);
+        let ptype = self
+            .map
+            .btf()
+            .resolve_ptr(member.type_id())
+            .map(|(p, _)| p.as_raw());
+        module.is_some() && ptype == module
+    }
+
+    /// Sets the module owner member to the value through which the subsystem
+    /// takes and drops subsystem references; `EINVAL` for another member.
+    pub fn set_module_owner(&mut self, member: &Member<'_>) -> Result {
+        if !self.is_module_owner(member) {
+            return Err(EINVAL);
+        }
+        self.write_kdata(member.offset(), super::module_owner() as u64)
+    }
+
+    /// The subsystem's `init_member()`: `Ok(true)` when it handled `member`
+    /// (of the map's struct), from the user's copy of the struct.
+    pub fn init_member(&mut self, member: &Member<'_>) -> Result<bool> {
         let Some(init_member) = self.map.desc().st_ops().raw().init_member else {
             return Ok(false);
         };
-        let (uvalue, kdata) = self.values()?;
-        let udata = uvalue.get_mut(DATA_OFFSET..).ok_or(EINVAL)?;
-        // SAFETY: `t` and `member` come from the map's BTF; both buffers are
-        // the type's size and ours under the lock.
-        let r = unsafe {
-            init_member(
-                t.as_raw(),
-                member.as_raw(),
-                kdata.as_mut_ptr().cast(),
-                udata.as_ptr().cast(),
-            )
-        };
+        let t = self.map.member_of_type(member)?;
+        let udata = self.uvalue()?.get(DATA_OFFSET..).ok_or(EINVAL)?.as_ptr();
+        // SAFETY: `t` is the map's struct and `member` one of its members;
+        // `kdata` and `udata` hold the struct, ours under the lock in INIT.
+        let r = unsafe { init_member(t.as_raw(), member.as_raw(), self.map.kdata(), udata.cast()) };
         to_result(r.min(0))?;
         Ok(r > 0)
     }
 
+    /// Builds the planned trampolines and points the func ptr slots of the
+    /// kernel's struct at them, has the subsystem check the struct
+    /// (`validate()`), makes the images read-only, then registers the struct
+    /// (`reg()`, INUSE) or, for a `BPF_F_LINK` map, leaves it READY for
+    /// links. `EINVAL` for a plan of another map. On error the map stays INIT
+    /// and holds nothing ([`Update::reset`] clears the values).
+    pub fn commit(&mut self, plan: TrampPlan<'_>) -> Result {
+        if !self.init {
+            return Err(EBUSY);
+        }
+        if !core::ptr::eq(plan.map, self.map) {
+            return Err(EINVAL);
+        }
+        let TrampPlan {
+            mut tramps,
+            mut tlinks,
+            sleepable,
+            ..
+        } = plan;
+        let st_ops = self.map.desc().st_ops();
+        let t = self.map.desc().type_().ok_or(EINVAL)?;
+        // All sizes known: lay the trampolines out in as few bytes as they
+        // need, then write them. (Unlike 6.12, `init_member()` thus runs
+        // before any func ptr slot of kdata holds its trampoline; no
+        // subsystem reads them there.)
+        let mut images = Images::layout(tramps.iter_mut().map(|tr| &mut tr.slot))?;
+        let cfi_offset = trampoline::cfi_offset();
+        for tr in tramps.iter_mut() {
+            let model = st_ops.func_model(tr.index).ok_or(EINVAL)?;
+            let stub = st_ops.cfi_stub(t, tr.moff);
+            let (start, size) = images.write(&tr.slot, &mut tlinks, &tr.link, model, stub)?;
+            self.write_kdata(tr.moff, start.wrapping_add(cfi_offset) as u64)?;
+            tr.ksym.set_range(start, size)?;
+        }
+        self.validate()?;
+        let tramps = KBox::new(
+            Trampolines {
+                tramps,
+                images: images.protect()?,
+                sleepable,
+                installed: false,
+            },
+            GFP_KERNEL,
+        )?;
+        if self.map.is_link_map() {
+            // Links register it; lookups see the value from now on.
+            self.install(tramps);
+            self.publish(State::Ready);
+            Ok(())
+        } else {
+            self.register(tramps)
+        }
+    }
+
     /// The subsystem's `validate()` of the whole struct.
     #[inline]
-    pub fn validate(&mut self) -> Result {
+    fn validate(&mut self) -> Result {
         let Some(validate) = self.map.desc().st_ops().raw().validate else {
             return Ok(());
         };
-        let (_, kdata) = self.values()?;
-        // SAFETY: `kdata` is complete and ours under the lock.
-        to_result(unsafe { validate(kdata.as_mut_ptr().cast()) })
+        // SAFETY: `kdata` is complete and ours under the lock in INIT.
+        super::callback_result(unsafe { validate(self.map.kdata()) })
     }
 
-    /// Installs the trampolines and names them in kallsyms; the state leaves
-    /// INIT right after.
+    /// Installs the trampolines and names them in kallsyms; the caller moves
+    /// the state out of INIT right after.
     #[inline]
-    fn install(&mut self, mut tramps: KBox<Trampolines>) -> Result {
-        self.values()?;
-        tramps.tramps.iter_mut().for_each(|t| t.ksym.add());
+    fn install(&mut self, mut tramps: KBox<Trampolines>) {
+        tramps.install();
         // SAFETY: Under the lock, INIT: nobody reads `tramps`, which is NULL
-        // in INIT (a failed update clears it).
+        // in INIT (a failed update never sets it).
         unsafe { (*self.map.raw()).tramps = tramps.into_foreign().cast_mut() };
-        Ok(())
     }
 
     /// Registers the value (`reg()`), the registration holding the first
     /// subsystem reference; then installs `tramps` and moves to INUSE.
-    pub fn register(&mut self, tramps: KBox<Trampolines>) -> Result {
-        self.values()?;
+    fn register(&mut self, tramps: KBox<Trampolines>) -> Result {
         // The count goes up before the value is published: a user that finds
         // it (e.g. a socket picking the CA) must be able to take a reference.
         // SAFETY: We hold `lock`, which serialises registrations of maps
@@ -580,20 +803,8 @@ impl<'a> Update<'a> {
             unsafe { self.map.put_failed() };
             return Err(e);
         }
-        self.install(tramps)?;
+        self.install(tramps);
         self.publish(State::InUse);
-        Ok(())
-    }
-
-    /// Installs `tramps` and moves a `BPF_F_LINK` map to READY: links
-    /// register it from now on.
-    #[inline]
-    pub fn ready(&mut self, tramps: KBox<Trampolines>) -> Result {
-        if !self.map.is_link_map() {
-            return Err(EINVAL);
-        }
-        self.install(tramps)?;
-        self.publish(State::Ready);
         Ok(())
     }
 
@@ -610,9 +821,20 @@ impl<'a> Update<'a> {
     /// Zeroes both values after a failed update (the map is still INIT).
     #[inline]
     pub fn reset(&mut self) {
-        if let Ok((u, k)) = self.values() {
-            u.fill(0);
-            k.fill(0);
+        if !self.init {
+            return;
+        }
+        // SAFETY: Under the lock and INIT, both values are ours alone;
+        // `uvalue` holds `value_size` bytes and `kvalue.data` `data_len`.
+        unsafe {
+            (*self.map.raw())
+                .uvalue
+                .cast::<u8>()
+                .write_bytes(0, self.map.map().value_size() as usize);
+            self.map
+                .kdata()
+                .cast::<u8>()
+                .write_bytes(0, self.map.data_len());
         }
     }
 }

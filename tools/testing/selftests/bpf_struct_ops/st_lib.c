@@ -61,6 +61,13 @@ int st_layout_get_mod(const char *ops_name, const char *module, struct st_layout
 	return layout_find(ops_name, l);
 }
 
+int st_layout_find(struct btf *btf, const char *ops_name, struct st_layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->btf = btf;
+	return layout_find(ops_name, l);
+}
+
 int st_btf_fd_by_name(const char *name)
 {
 	__u32 id = 0;

@@ -22,6 +22,8 @@ struct st_layout {
 int st_layout_get(const char *ops_name, struct st_layout *l);
 /* The same for a module's type, from the module's BTF. */
 int st_layout_get_mod(const char *ops_name, const char *module, struct st_layout *l);
+/* The same from @btf, e.g. the l->btf of an earlier st_layout_get_mod(). */
+int st_layout_find(struct btf *btf, const char *ops_name, struct st_layout *l);
 /* An fd of the BTF object named @name (a module's), or -1. */
 int st_btf_fd_by_name(const char *name);
 /* Offset of a member of the ops struct within the value, or -1. */

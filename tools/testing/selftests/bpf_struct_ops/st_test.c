@@ -31,6 +31,8 @@
 #include "dummy_unchecked.skel.h"
 #include "testmod_ops.skel.h"
 #include "st_sleep.skel.h"
+#include "many_types.skel.h"
+#include "st_testmod/st_testmod.h"
 
 #define MB (1024 * 1024)
 static struct st_layout tcp;	/* layout of bpf_struct_ops_tcp_congestion_ops */
@@ -1168,6 +1170,171 @@ out:
 	return -1;
 }
 
+/* ---- many struct_ops types in one module (st_testmod) -------------------- */
+
+/* st_testmod's types that "call_type" calls, and many_types' maps of them. */
+static const struct {
+	int type;		/* its index, ST_T_* in st_testmod.h */
+	const char *name;	/* the type, the map and its program name_op0 */
+} many_tab[] = {
+	{ ST_T_OPS1, "st_ops1" },
+	{ ST_T_OPS3, "st_ops3" },
+	{ ST_T_OPS10, "st_ops10" },
+	{ ST_T_OPS40, "st_ops40" },
+	{ ST_T_MANY5, "st_many5" },
+	{ ST_T_MANY6, "st_many6" },
+	{ ST_T_MANY7, "st_many7" },
+	{ ST_T_MANY8, "st_many8" },
+	{ ST_T_MANY9, "st_many9" },
+};
+#define N_MANY (sizeof(many_tab) / sizeof(many_tab[0]))
+
+/*
+ * st_testmod calls op0 of its first registered map of type @type with @arg
+ * ("TYPE ARG" to its "call_type"): 0 and what op0 returned in *ret, or -1
+ * and errno (ENOENT: no map of that type is registered).
+ */
+static int many_call(int type, int arg, long long *ret)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d %d", type, arg);
+	if (st_write_file("/sys/kernel/debug/st_testmod/call_type", buf))
+		return -1;
+	*ret = st_testmod_get("call_ret");
+	return 0;
+}
+
+/*
+ * A module with ten struct_ops types. Linux 6.12 keeps the descriptors of a
+ * BTF's struct_ops types in a table of 4 that it grows with krealloc(), to 8
+ * and 16, which does not zero, and sets only .st_ops of the new entry before
+ * bpf_struct_ops_desc_init(): a desc init that reads anything else of its
+ * entry sees stale memory from the module's 5th type on. Each of
+ * st_testmod's types 1 to 9 (all but st_sleep_ops, slot 0) registers its
+ * map of many_types, shows it INUSE with its program in op0, and st_testmod
+ * calls op0, which must return ST_MANY_RET(type, arg); then all nine, still
+ * registered, are called again, and each unregisters. At the end the maps
+ * and programs let go of the module.
+ */
+static int test_many_types(void)
+{
+	struct bpf_link *links[N_MANY] = {};
+	struct many_types *s = NULL;
+	struct st_layout mod = {}, l;
+	unsigned char v[4096];
+	int refcnt, arg, fd;
+	long long base, ret = 0;
+	unsigned int i, j;
+	__u32 zero = 0;
+
+	ASSERT_OK(st_testmod_load());
+	refcnt = st_module_refcnt("st_testmod");
+	base = st_testmod_get("registered");
+	ASSERT(refcnt >= 0 && base >= 0, "st_testmod: refcnt %d, registered %lld", refcnt, base);
+	ASSERT(st_layout_get_mod("st_ops1", "st_testmod", &mod) == 0,
+	       "no bpf_struct_ops_st_ops1 in st_testmod's BTF");
+	s = many_types__open_and_load();
+	ASSERT(s, "load many_types: %s", strerror(errno));
+
+	for (i = 0; i < N_MANY; i++) {
+		const char *name = many_tab[i].name;
+		int t = many_tab[i].type;
+		struct bpf_program *prog;
+		struct bpf_map *map;
+		char pname[32];
+		__u32 prog_id;
+
+		arg = 17 * t - 50;
+		ASSERT_ERRNO(many_call(t, arg, &ret), ENOENT);
+		map = bpf_object__find_map_by_name(s->obj, name);
+		snprintf(pname, sizeof(pname), "%s_op0", name);
+		prog = bpf_object__find_program_by_name(s->obj, pname);
+		ASSERT(map && prog, "no map %s or program %s in many_types", name, pname);
+		ASSERT(st_layout_find(mod.btf, name, &l) == 0,
+		       "no bpf_struct_ops_%s in st_testmod's BTF", name);
+		ASSERT(bpf_map__value_size(map) == l.value_size && l.value_size <= sizeof(v),
+		       "%s: value size %u, BTF says %u", name, bpf_map__value_size(map),
+		       l.value_size);
+		prog_id = st_prog_id(bpf_program__fd(prog));
+		ASSERT(prog_id, "%s: no id: %s", pname, strerror(errno));
+
+		links[i] = bpf_map__attach_struct_ops(map);
+		ASSERT(links[i], "register %s (type %d): %s", name, t, strerror(errno));
+		ASSERT(st_testmod_get("registered") == base + i + 1,
+		       "%s registered: st_testmod counts %lld registered maps, want %lld", name,
+		       st_testmod_get("registered"), base + i + 1);
+		fd = bpf_map__fd(map);
+		ASSERT_OK(bpf_map_lookup_elem(fd, &zero, v));
+		ASSERT(st_state(v) == ST_INUSE, "%s: state %u, want INUSE", name, st_state(v));
+		ASSERT(st_refcnt(v) == 1, "%s: refcnt %u, want 1 (the registration)", name,
+		       st_refcnt(v));
+		ASSERT(all_zero(v + 8, l.data_off - 8), "%s: non-zero bytes before the ops", name);
+		ASSERT(*(__u64 *)(v + l.data_off) == prog_id, "%s: op0 holds %llu, want prog id %u",
+		       name, (unsigned long long)*(__u64 *)(v + l.data_off), prog_id);
+		ASSERT(all_zero(v + l.data_off + 8, l.value_size - l.data_off - 8),
+		       "%s: non-zero bytes after op0, which is its only op set", name);
+
+		ASSERT(many_call(t, arg, &ret) == 0, "%s: st_testmod's call of op0: %s", name,
+		       strerror(errno));
+		ASSERT(ret == ST_MANY_RET(t, arg), "%s: op0(%d) returned %lld, want %d", name, arg,
+		       ret, ST_MANY_RET(t, arg));
+	}
+
+	/* All nine registered at once: each call reaches its own type's map. */
+	for (i = 0; i < N_MANY; i++) {
+		int t = many_tab[i].type;
+
+		arg = -7 * t;
+		ASSERT(many_call(t, arg, &ret) == 0, "%s: st_testmod's call of op0: %s",
+		       many_tab[i].name, strerror(errno));
+		ASSERT(ret == ST_MANY_RET(t, arg),
+		       "%s, all registered: op0(%d) returned %lld, want %d",
+		       many_tab[i].name, arg, ret, ST_MANY_RET(t, arg));
+	}
+
+	for (i = 0; i < N_MANY; i++) {
+		const char *name = many_tab[i].name;
+		struct bpf_link *link = links[i];
+		int t = many_tab[i].type;
+
+		links[i] = NULL;
+		ASSERT(bpf_link__destroy(link) == 0, "unregister %s: %s", name, strerror(errno));
+		ASSERT(st_testmod_get("registered") == base + N_MANY - i - 1,
+		       "%s unregistered: st_testmod counts %lld registered maps, want %lld", name,
+		       st_testmod_get("registered"), base + (long long)(N_MANY - i - 1));
+		ASSERT_ERRNO(many_call(t, 1, &ret), ENOENT);
+		fd = bpf_map__fd(bpf_object__find_map_by_name(s->obj, name));
+		ASSERT_OK(bpf_map_lookup_elem(fd, &zero, v));
+		ASSERT(st_state(v) == ST_TOBEFREE, "%s: state %u after unregister, want TOBEFREE",
+		       name, st_state(v));
+		/* The types still registered are still called. */
+		for (j = i + 1; j < N_MANY; j++) {
+			t = many_tab[j].type;
+			ASSERT(many_call(t, 3, &ret) == 0 && ret == ST_MANY_RET(t, 3),
+			       "%s unregistered: %s's op0(3) returned %lld, want %d (%s)", name,
+			       many_tab[j].name, ret, ST_MANY_RET(t, 3), strerror(errno));
+		}
+	}
+	ASSERT(st_testmod_get("registered") == base,
+	       "st_testmod counts %lld registered maps, want %lld",
+	       st_testmod_get("registered"), base);
+
+	many_types__destroy(s);
+	s = NULL;
+	ASSERT(st_wait(st_module_refcnt("st_testmod") == refcnt, 10000),
+	       "st_testmod has %d references, %d before: a map or program of it was not freed",
+	       st_module_refcnt("st_testmod"), refcnt);
+	btf__free(mod.btf);
+	return 0;
+out:
+	for (i = 0; i < N_MANY; i++)
+		bpf_link__destroy(links[i]);
+	many_types__destroy(s);
+	btf__free(mod.btf);
+	return -1;
+}
+
 /* st_testmod's "state" bits (st_testmod/st_testmod.c). */
 enum { SLEEP_ENTERED = 1, SLEEP_RETURNED = 2, SLEEP_INTACT = 4, SLEEP_PARKED = 8 };
 
@@ -1287,6 +1454,7 @@ static const struct {
 	T(link_errors),
 	T(link_update),
 	T(module_struct_ops),
+	T(many_types),
 	/* On a kernel that fails it, an op stays parked in st_testmod for good. */
 	T_LAST(sleepable_release),
 };

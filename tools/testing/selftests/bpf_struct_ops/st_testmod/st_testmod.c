@@ -16,7 +16,14 @@
  * int opN(int). Writing N to "call_op" calls op0 of the first registered
  * st_ops3 N times, "call_native" calls a C function the same way, and
  * "call_ns" reads how long the last loop took. "registered" counts the
- * registered maps of all four types.
+ * registered maps of all the module's types.
+ *
+ * st_many5 to st_many9 have one op each, int op0(int): registered after the
+ * five types above, they make ten, so that the table of descriptors 6.12
+ * keeps for the module's BTF is reallocated twice (st_testmod.h). Writing
+ * "TYPE ARG" to "call_type" calls op0 of the first registered map of type
+ * TYPE (its index in st_testmod.h, 1 to 9) with ARG; "call_ret" reads what
+ * it returned.
  *
  * "jit_current" reads the executable memory charged to BPF
  * (bpf_jit_current), when insmod got its address from /proc/kallsyms as
@@ -26,6 +33,7 @@
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
 #include <linux/debugfs.h>
+#include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -40,7 +48,11 @@ MODULE_PARM_DESC(jit_current_addr, "address of bpf_jit_current, from /proc/kalls
 /* Registered ops, and everything the triggers touch, under st_lock. */
 static DEFINE_MUTEX(st_lock);
 static struct st_sleep_ops *sleep_ops;
-static struct st_ops3 *bench_ops;
+/*
+ * The first registered map of each type but st_sleep_ops, by its index
+ * (st_testmod.h). Every one of these types begins with int (*op0)(int).
+ */
+static void *type_ops[ST_NR_TYPES];
 static atomic_t registered;
 
 /* The sleep op, as the test reads it back through "state". */
@@ -171,15 +183,76 @@ static u64 call_loop(int (*op)(int), u64 n)
 
 static int call_op_set(void *data, u64 n)
 {
+	struct st_ops3 *ops;
 	int err = -ENOENT;
 
 	mutex_lock(&st_lock);
-	if (bench_ops && bench_ops->op0) {
-		call_ns = call_loop(bench_ops->op0, n);
+	ops = type_ops[ST_T_OPS3];
+	if (ops && ops->op0) {
+		call_ns = call_loop(ops->op0, n);
 		err = call_sum == (int)(n * (n + 1) / 2) ? 0 : -EIO;
 	}
 	mutex_unlock(&st_lock);
 	return err;
+}
+
+static int call_type_ret;
+
+/* Calls op0 of the first registered map of @type, as call_op does. */
+static int call_type(unsigned int type, int arg)
+{
+	struct st_ops1 *ops;
+	int err = -ENOENT;
+
+	/* st_sleep_ops' op would block. */
+	if (type == ST_T_SLEEP || type >= ST_NR_TYPES)
+		return -EINVAL;
+	mutex_lock(&st_lock);
+	/* Any of these types will do: op0 is where st_ops1 has it. */
+	ops = type_ops[type];
+	if (ops && ops->op0) {
+		call_type_ret = ops->op0(arg);
+		err = 0;
+	}
+	mutex_unlock(&st_lock);
+	return err;
+}
+
+/* "TYPE ARG" */
+static ssize_t call_type_write(struct file *file, const char __user *ubuf, size_t len,
+			       loff_t *ppos)
+{
+	struct dentry *dentry = file->f_path.dentry;
+	unsigned int type;
+	char buf[32];
+	int arg, err;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = 0;
+	if (sscanf(buf, "%u %d", &type, &arg) != 2)
+		return -EINVAL;
+	err = debugfs_file_get(dentry);
+	if (err)
+		return err;
+	err = call_type(type, arg);
+	debugfs_file_put(dentry);
+	if (err)
+		return err;
+	return len;
+}
+
+static const struct file_operations call_type_fops = {
+	.owner = THIS_MODULE,
+	.write = call_type_write,
+};
+
+static int call_ret_get(void *data, u64 *val)
+{
+	*val = call_type_ret;
+	return 0;
 }
 
 static int call_native_set(void *data, u64 n)
@@ -220,6 +293,7 @@ DEFINE_DEBUGFS_ATTRIBUTE(release_fops, NULL, release_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(call_op_fops, NULL, call_op_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(call_native_fops, NULL, call_native_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(call_ns_fops, call_ns_get, NULL, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(call_ret_fops, call_ret_get, NULL, "%lld\n");
 DEFINE_DEBUGFS_ATTRIBUTE(registered_fops, registered_get, NULL, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(jit_current_fops, jit_current_get, NULL, "%llu\n");
 
@@ -235,6 +309,8 @@ static const struct {
 	{ "call_op", 0200, &call_op_fops },
 	{ "call_native", 0200, &call_native_fops },
 	{ "call_ns", 0400, &call_ns_fops },
+	{ "call_type", 0200, &call_type_fops },
+	{ "call_ret", 0400, &call_ret_fops },
 	{ "registered", 0400, &registered_fops },
 	{ "jit_current", 0400, &jit_current_fops },
 };
@@ -302,33 +378,24 @@ static struct bpf_struct_ops st_sleep_struct_ops = {
 	.owner = THIS_MODULE,
 };
 
-static int st_ops_reg(void *kdata, struct bpf_link *link)
+static int st_type_reg(unsigned int type, void *kdata)
 {
+	mutex_lock(&st_lock);
+	if (!type_ops[type])
+		type_ops[type] = kdata;
+	mutex_unlock(&st_lock);
 	atomic_inc(&registered);
 	return 0;
 }
 
-static void st_ops_unreg(void *kdata, struct bpf_link *link)
+/* Waits for a call_op or call_type in progress on this map. */
+static void st_type_unreg(unsigned int type, void *kdata)
 {
+	mutex_lock(&st_lock);
+	if (type_ops[type] == kdata)
+		type_ops[type] = NULL;
+	mutex_unlock(&st_lock);
 	atomic_dec(&registered);
-}
-
-static int st_ops3_reg(void *kdata, struct bpf_link *link)
-{
-	mutex_lock(&st_lock);
-	if (!bench_ops)
-		bench_ops = kdata;
-	mutex_unlock(&st_lock);
-	return st_ops_reg(kdata, link);
-}
-
-static void st_ops3_unreg(void *kdata, struct bpf_link *link)
-{
-	mutex_lock(&st_lock);
-	if (bench_ops == kdata)
-		bench_ops = NULL;
-	mutex_unlock(&st_lock);
-	st_ops_unreg(kdata, link);
 }
 
 static int st_op_stub(int x)
@@ -341,22 +408,42 @@ static int (*st_ops1_stubs[1])(int) = { [0] = st_op_stub };
 static int (*st_ops3_stubs[3])(int) = { [0 ... 2] = st_op_stub };
 static int (*st_ops10_stubs[10])(int) = { [0 ... 9] = st_op_stub };
 static int (*st_ops40_stubs[40])(int) = { [0 ... 39] = st_op_stub };
+static int (*st_many5_stubs[1])(int) = { [0] = st_op_stub };
+static int (*st_many6_stubs[1])(int) = { [0] = st_op_stub };
+static int (*st_many7_stubs[1])(int) = { [0] = st_op_stub };
+static int (*st_many8_stubs[1])(int) = { [0] = st_op_stub };
+static int (*st_many9_stubs[1])(int) = { [0] = st_op_stub };
 
-#define ST_STRUCT_OPS(type, reg_fn, unreg_fn)				\
+/* @type's reg and unreg, which know its index, and its bpf_struct_ops. */
+#define ST_STRUCT_OPS(type, index)					\
+	static const unsigned int type##_index = index;			\
+	static int type##_reg(void *kdata, struct bpf_link *link)	\
+	{								\
+		return st_type_reg(type##_index, kdata);		\
+	}								\
+	static void type##_unreg(void *kdata, struct bpf_link *link)	\
+	{								\
+		st_type_unreg(type##_index, kdata);			\
+	}								\
 	static struct bpf_struct_ops type##_struct_ops = {		\
 		.verifier_ops = &st_verifier_ops,			\
 		.init = st_init,					\
 		.init_member = st_init_member,				\
-		.reg = reg_fn,						\
-		.unreg = unreg_fn,					\
+		.reg = type##_reg,					\
+		.unreg = type##_unreg,					\
 		.cfi_stubs = type##_stubs,				\
 		.name = #type,						\
 		.owner = THIS_MODULE,					\
 	}
-ST_STRUCT_OPS(st_ops1, st_ops_reg, st_ops_unreg);
-ST_STRUCT_OPS(st_ops3, st_ops3_reg, st_ops3_unreg);
-ST_STRUCT_OPS(st_ops10, st_ops_reg, st_ops_unreg);
-ST_STRUCT_OPS(st_ops40, st_ops_reg, st_ops_unreg);
+ST_STRUCT_OPS(st_ops1, ST_T_OPS1);
+ST_STRUCT_OPS(st_ops3, ST_T_OPS3);
+ST_STRUCT_OPS(st_ops10, ST_T_OPS10);
+ST_STRUCT_OPS(st_ops40, ST_T_OPS40);
+ST_STRUCT_OPS(st_many5, ST_T_MANY5);
+ST_STRUCT_OPS(st_many6, ST_T_MANY6);
+ST_STRUCT_OPS(st_many7, ST_T_MANY7);
+ST_STRUCT_OPS(st_many8, ST_T_MANY8);
+ST_STRUCT_OPS(st_many9, ST_T_MANY9);
 
 static struct dentry *st_dir;
 
@@ -371,6 +458,12 @@ static int __init st_testmod_init(void)
 	ret = ret ?: register_bpf_struct_ops(&st_ops3_struct_ops, st_ops3);
 	ret = ret ?: register_bpf_struct_ops(&st_ops10_struct_ops, st_ops10);
 	ret = ret ?: register_bpf_struct_ops(&st_ops40_struct_ops, st_ops40);
+	/* In the order of their index in st_testmod.h, as the ones above. */
+	ret = ret ?: register_bpf_struct_ops(&st_many5_struct_ops, st_many5);
+	ret = ret ?: register_bpf_struct_ops(&st_many6_struct_ops, st_many6);
+	ret = ret ?: register_bpf_struct_ops(&st_many7_struct_ops, st_many7);
+	ret = ret ?: register_bpf_struct_ops(&st_many8_struct_ops, st_many8);
+	ret = ret ?: register_bpf_struct_ops(&st_many9_struct_ops, st_many9);
 	if (ret)
 		return ret;
 	st_dir = debugfs_create_dir("st_testmod", NULL);

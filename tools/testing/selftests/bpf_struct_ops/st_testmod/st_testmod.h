@@ -6,6 +6,31 @@
 #ifndef ST_TESTMOD_H
 #define ST_TESTMOD_H
 
+/*
+ * st_testmod's types in the order it registers them, which is their slot in
+ * the module BTF's table of struct_ops descriptors. Linux 6.12 makes that
+ * table room for 4 and grows it with krealloc() (8, 16, ..), which does not
+ * zero: slots 4 and up sit in reallocated memory. Writing "TYPE ARG" to
+ * st_testmod's "call_type" calls op0 of a registered map of type TYPE (not
+ * ST_T_SLEEP); progs/many_types.bpf.c implements every op0 it calls as
+ * ST_MANY_RET(TYPE, x).
+ */
+enum {
+	ST_T_SLEEP,	/* st_sleep_ops */
+	ST_T_OPS1,	/* st_ops1 */
+	ST_T_OPS3,	/* st_ops3 */
+	ST_T_OPS10,	/* st_ops10 */
+	ST_T_OPS40,	/* st_ops40 */
+	ST_T_MANY5,	/* st_many5 */
+	ST_T_MANY6,	/* st_many6 */
+	ST_T_MANY7,	/* st_many7 */
+	ST_T_MANY8,	/* st_many8 */
+	ST_T_MANY9,	/* st_many9 */
+	ST_NR_TYPES,
+};
+
+#define ST_MANY_RET(type, x) ((x) + 1000 * (type))
+
 /* One sleepable op, called from debugfs; see st_testmod.c. */
 struct st_sleep_ops {
 	int (*sleep)(int arg);
@@ -76,6 +101,27 @@ struct st_ops40 {
 	int (*op37)(int x);
 	int (*op38)(int x);
 	int (*op39)(int x);
+};
+
+/* Types of one op int op0(int x), slots 5 to 9 of the table (see above). */
+struct st_many5 {
+	int (*op0)(int x);
+};
+
+struct st_many6 {
+	int (*op0)(int x);
+};
+
+struct st_many7 {
+	int (*op0)(int x);
+};
+
+struct st_many8 {
+	int (*op0)(int x);
+};
+
+struct st_many9 {
+	int (*op0)(int x);
 };
 
 #endif
