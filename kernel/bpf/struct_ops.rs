@@ -38,7 +38,7 @@ use kernel::{
     bindings,
     bpf::{
         btf::Btf,
-        map::{MapOpsTable, MapRef},
+        map::{Map, MapOpsTable},
         struct_ops::{Desc, DescSlot, StructOps, StructOpsMap, VerifierLog},
         trampoline::{self, Image, TrampLinkOps},
     },
@@ -211,7 +211,7 @@ pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(
 pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_attr) -> c_int {
     // SAFETY: By the caller's promise.
     let map_fd = unsafe { (*attr).link_create.__bindgen_anon_1.map_fd };
-    from_result(|| link::create(MapRef::from_fd(map_fd)?))
+    from_result(|| link::create(Map::from_fd(map_fd)?))
 }
 
 /// Emits one trampoline for `link` into `*image` at `*image_off`, or into a

@@ -213,7 +213,7 @@ impl<T: LinkOps> Adapter<T> {
         let (link, new, old) = unsafe {
             (
                 Self::link(link),
-                Map::from_raw(new).get(),
+                MapRef::from(Map::from_raw(new)),
                 (!old.is_null()).then(|| Map::from_raw(old)),
             )
         };

@@ -13,7 +13,7 @@ use crate::{
     error::{code::*, from_result, Error, Result},
     ffi::c_void,
     prelude::*,
-    types::Opaque,
+    types::{ARef, AlwaysRefCounted, Opaque},
 };
 use core::{marker::PhantomData, ptr::NonNull};
 
@@ -110,7 +110,9 @@ impl Map {
     ///
     /// # Safety
     ///
-    /// `ptr` points to a live map for `'a`.
+    /// `ptr` points to a live map whose count is not zero for `'a`: the
+    /// caller holds a reference, or runs in an operation of the map that the
+    /// BPF core called with one.
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *const bindings::bpf_map) -> &'a Self {
         // SAFETY: Transparent wrapper; validity is the caller's promise.
@@ -152,101 +154,60 @@ impl Map {
         unsafe { (*self.as_raw()).btf_vmlinux_value_type_id }
     }
 
-    /// Takes a reference to the map unless its last one is already gone
-    /// (the map is being freed).
-    #[inline]
-    pub fn try_get(&self) -> Option<MapRef> {
-        // SAFETY: `self` is a live map (allocated, if possibly being freed);
-        // the increment is atomic and never revives a zero count.
-        let p = unsafe { bindings::__bpf_map_inc_not_zero(self.as_raw(), false) };
-        // INVARIANT: A non-error return is a reference taken on `self`.
-        (!crate::error::from_err_ptr(p).is_err()).then(|| MapRef {
-            ptr: NonNull::from(self),
-        })
-    }
-
-    /// Takes a reference to the map.
-    ///
-    /// # Safety
-    ///
-    /// The map's refcount is not zero: the caller holds a reference, or runs
-    /// in an operation of the map that the BPF core called with one.
-    #[inline]
-    pub unsafe fn get(&self) -> MapRef {
-        // SAFETY: By the caller's promise the map is not being freed.
-        unsafe { bindings::bpf_map_inc(self.as_raw()) };
-        // INVARIANT: We took a reference just above.
-        MapRef {
-            ptr: NonNull::from(self),
-        }
-    }
-}
-
-/// One reference to a map.
-///
-/// # Invariants
-///
-/// `ptr` is a live map on which this value owns a reference.
-pub struct MapRef {
-    ptr: NonNull<Map>,
-}
-
-// SAFETY: Map references may be dropped on any thread (the free is deferred).
-unsafe impl Send for MapRef {}
-// SAFETY: Shared references only read the map.
-unsafe impl Sync for MapRef {}
-
-impl MapRef {
     /// Takes a reference to the map behind file descriptor `fd`.
     #[inline]
-    pub fn from_fd(fd: u32) -> Result<Self> {
+    pub fn from_fd(fd: u32) -> Result<MapRef> {
         // SAFETY: No preconditions; errors come back as error pointers.
         let p = crate::error::from_err_ptr(unsafe { bindings::bpf_map_get(fd) })?;
-        // INVARIANT: `bpf_map_get` returned a reference.
-        NonNull::new(p.cast())
-            .map(|ptr| MapRef { ptr })
-            .ok_or(EBADF)
+        let p = NonNull::new(p.cast::<Map>()).ok_or(EBADF)?;
+        // SAFETY: `bpf_map_get` returned a reference, which we hand over.
+        Ok(unsafe { ARef::from_raw(p) })
     }
 
-    /// Gives up ownership of the reference.
+    /// Takes a reference to the map unless its last one is already gone.
     #[inline]
-    pub fn into_raw(self) -> *mut bindings::bpf_map {
-        let p = self.as_raw();
-        core::mem::forget(self);
-        p
-    }
-
-    /// Takes back a reference given up by [`MapRef::into_raw`] or taken by C.
-    ///
-    /// # Safety
-    ///
-    /// The caller owns a reference on the live map `ptr` and hands it over.
-    #[inline]
-    pub unsafe fn from_raw(ptr: NonNull<bindings::bpf_map>) -> Self {
-        // INVARIANT: Handed over by the caller.
-        MapRef { ptr: ptr.cast() }
+    pub fn try_get(&self) -> Option<MapRef> {
+        // SAFETY: `self` is a live map; the increment is atomic and never
+        // revives a zero count.
+        let p = unsafe { bindings::__bpf_map_inc_not_zero(self.as_raw(), false) };
+        crate::error::from_err_ptr(p).ok()?;
+        // SAFETY: A non-error return is a reference taken on `self`, which
+        // we hand over.
+        Some(unsafe { ARef::from_raw(NonNull::from(self)) })
     }
 }
 
-impl core::ops::Deref for MapRef {
-    type Target = Map;
+// SAFETY: `bpf_map_inc()` and `bpf_map_put()` keep the map alive until the
+// count drops to zero, and a `&Map` exists only while the count is not zero
+// (`Map::from_raw`'s contract; `MapArea`, which holds maps being created or
+// freed, hands out no reference to them).
+unsafe impl AlwaysRefCounted for Map {
+    #[inline]
+    fn inc_ref(&self) {
+        // SAFETY: The count is not zero (see above).
+        unsafe { bindings::bpf_map_inc(self.as_raw()) };
+    }
 
     #[inline]
-    fn deref(&self) -> &Map {
-        // SAFETY: By the type invariant the map is alive while we hold it.
-        unsafe { self.ptr.as_ref() }
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it owns; the free is
+        // deferred to a work item, so any context will do.
+        unsafe { bindings::bpf_map_put(obj.as_ptr().cast()) };
     }
 }
 
-impl Drop for MapRef {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we own a reference.
-        unsafe { bindings::bpf_map_put(self.as_raw()) };
-    }
-}
+// SAFETY: `Map`'s accessors read fields fixed at creation; references to it
+// may be taken and dropped on any thread.
+unsafe impl Sync for Map {}
+// SAFETY: As above.
+unsafe impl Send for Map {}
 
-/// The memory of a map, from `bpf_map_area_alloc()`, owned.
+/// One reference to a map.
+pub type MapRef = ARef<Map>;
+
+/// The memory of a map, from `bpf_map_area_alloc()`, owned: a map being
+/// created, or freed once its last reference is gone. It hands out no
+/// reference to the map, whose count is zero then.
 ///
 /// # Invariants
 ///
@@ -286,22 +247,18 @@ impl<T: MapType> MapArea<T> {
         };
     }
 
+    /// The map being built, for its type's constructor.
+    #[inline]
+    pub(crate) fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
     /// Hands the map over to the BPF core.
     #[inline]
     pub fn into_raw(self) -> *mut bindings::bpf_map {
         let p = self.ptr.as_ptr().cast();
         core::mem::forget(self);
         p
-    }
-}
-
-impl<T: MapType> core::ops::Deref for MapArea<T> {
-    type Target = T;
-
-    #[inline]
-    fn deref(&self) -> &T {
-        // SAFETY: By the type invariant the area holds a valid (zeroed) `T`.
-        unsafe { self.ptr.as_ref() }
     }
 }
 

@@ -7,6 +7,7 @@
 use crate::{
     bindings,
     error::{from_err_ptr, Result},
+    types::{ARef, AlwaysRefCounted, Opaque},
 };
 use core::ptr::NonNull;
 
@@ -16,30 +17,55 @@ pub const EMPTY_VERIFIER_OPS: bindings::bpf_verifier_ops =
     // SAFETY: All fields are optional function pointers; zeroes are `None`.
     unsafe { core::mem::zeroed() };
 
-/// One reference to a loaded BPF program.
+/// A loaded BPF program (`struct bpf_prog`), reference-counted: held as
+/// `ARef<Prog>`.
 ///
 /// # Invariants
 ///
-/// `ptr` is a valid `struct bpf_prog` on which this value owns a reference.
-pub struct Prog {
-    ptr: NonNull<bindings::bpf_prog>,
+/// A `&Prog` is a loaded program whose count is not zero.
+#[repr(transparent)]
+pub struct Prog(Opaque<bindings::bpf_prog>);
+
+// SAFETY: `bpf_prog_inc()` and `bpf_prog_put()` keep the program alive until
+// the count drops to zero, which it does not while a `&Prog` exists (type
+// invariant).
+unsafe impl AlwaysRefCounted for Prog {
+    #[inline]
+    fn inc_ref(&self) {
+        // SAFETY: The count is not zero, by the type invariant.
+        unsafe { bindings::bpf_prog_inc(self.as_raw()) };
+    }
+
+    #[inline]
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it owns; the free is
+        // deferred, so any context will do.
+        unsafe { bindings::bpf_prog_put(obj.as_ptr().cast()) };
+    }
 }
 
-// SAFETY: Program references may be taken and dropped on any thread.
+// SAFETY: Every accessor only reads fields that are fixed once loaded;
+// references may be taken and dropped on any thread.
 unsafe impl Send for Prog {}
-// SAFETY: Every accessor only reads fields that are fixed once loaded.
+// SAFETY: As above.
 unsafe impl Sync for Prog {}
 
 impl Prog {
     /// Takes a reference to the program behind file descriptor `fd`.
     #[inline]
-    pub fn from_fd(fd: u32) -> Result<Self> {
+    pub fn from_fd(fd: u32) -> Result<ARef<Self>> {
         // SAFETY: No preconditions; errors come back as error pointers.
         let p = from_err_ptr(unsafe { bindings::bpf_prog_get(fd) })?;
-        // INVARIANT: `bpf_prog_get` returned a valid program and its reference.
-        NonNull::new(p)
-            .map(|ptr| Prog { ptr })
-            .ok_or(crate::error::code::EBADF)
+        let p = NonNull::new(p.cast::<Prog>()).ok_or(crate::error::code::EBADF)?;
+        // SAFETY: `bpf_prog_get` returned a loaded program and its
+        // reference, which we hand over.
+        Ok(unsafe { ARef::from_raw(p) })
+    }
+
+    /// The raw program, for C calls.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::bpf_prog {
+        self.0.get()
     }
 
     /// The program type (`BPF_PROG_TYPE_*`).
@@ -47,21 +73,21 @@ impl Prog {
     pub fn prog_type(&self) -> u32 {
         // SAFETY: By the type invariant the program is alive; fields fixed at
         // load are read in place, as others change concurrently.
-        unsafe { (*self.ptr.as_ptr()).type_ }
+        unsafe { (*self.as_raw()).type_ }
     }
 
     /// The expected attach type; for struct_ops, the member index.
     #[inline]
     pub fn expected_attach_type(&self) -> u32 {
         // SAFETY: As above.
-        unsafe { (*self.ptr.as_ptr()).expected_attach_type }
+        unsafe { (*self.as_raw()).expected_attach_type }
     }
 
     /// The BTF id of the type the program attaches to.
     #[inline]
     pub fn attach_btf_id(&self) -> u32 {
         // SAFETY: As above; a loaded program always has its aux.
-        unsafe { (*(*self.ptr.as_ptr()).aux).attach_btf_id }
+        unsafe { (*(*self.as_raw()).aux).attach_btf_id }
     }
 
     /// Whether the program was loaded against `btf`: its `attach_btf_id`
@@ -69,36 +95,20 @@ impl Prog {
     #[inline]
     pub fn attaches_to(&self, btf: &super::btf::Btf) -> bool {
         // SAFETY: As above.
-        unsafe { (*(*self.ptr.as_ptr()).aux).attach_btf == btf.as_raw() }
+        unsafe { (*(*self.as_raw()).aux).attach_btf == btf.as_raw() }
     }
 
     /// The program id, as userspace sees it.
     #[inline]
     pub fn id(&self) -> u32 {
         // SAFETY: As above.
-        unsafe { (*(*self.ptr.as_ptr()).aux).id }
+        unsafe { (*(*self.as_raw()).aux).id }
     }
 
     /// Whether the program may sleep.
     #[inline]
     pub fn sleepable(&self) -> bool {
         // SAFETY: As above; the bitfield is read through the raw pointer.
-        unsafe { bindings::bpf_prog::sleepable_raw(self.ptr.as_ptr()) != 0 }
-    }
-
-    /// Gives up ownership of the reference.
-    #[inline]
-    pub fn into_raw(self) -> *mut bindings::bpf_prog {
-        let p = self.ptr.as_ptr();
-        core::mem::forget(self);
-        p
-    }
-}
-
-impl Drop for Prog {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we own one reference.
-        unsafe { bindings::bpf_prog_put(self.ptr.as_ptr()) };
+        unsafe { bindings::bpf_prog::sleepable_raw(self.as_raw()) != 0 }
     }
 }

@@ -21,6 +21,7 @@ use crate::{
     error::{code::*, to_result, Error, Result},
     ffi::c_void,
     str::CStr,
+    types::ARef,
 };
 use core::{pin::Pin, ptr::NonNull};
 
@@ -220,7 +221,7 @@ unsafe impl Sync for TrampLink {}
 
 impl TrampLink {
     /// Wraps `prog` in a new link.
-    pub fn new(prog: Prog, ops: &'static TrampLinkOps) -> Result<Self> {
+    pub fn new(prog: ARef<Prog>, ops: &'static TrampLinkOps) -> Result<Self> {
         // SAFETY: `bpf_tramp_link` is a C struct; zero is its initial state.
         let link = unsafe { zeroed_box::<bindings::bpf_tramp_link>() }?;
         let raw = KBox::into_raw(link);
@@ -231,7 +232,7 @@ impl TrampLink {
                 &raw mut (*raw).link,
                 bindings::bpf_link_type_BPF_LINK_TYPE_STRUCT_OPS,
                 &ops.0,
-                prog.into_raw(),
+                ARef::into_raw(prog).as_ptr().cast(),
             )
         };
         // INVARIANT: Initialised with one reference; `KBox` allocates with

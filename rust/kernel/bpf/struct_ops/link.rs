@@ -134,14 +134,16 @@ impl StructOpsLink {
 
     /// Sets the registered map, returning the link's old reference.
     fn set_map(&self, _guard: &mut LinksGuard, map: Option<StructOpsMapRef>) -> Option<MapRef> {
-        let new = map.map_or(core::ptr::null_mut(), |m| m.0.into_raw());
+        let new = map.map_or(core::ptr::null_mut(), |m| {
+            MapRef::into_raw(m.0).as_ptr().cast::<bindings::bpf_map>()
+        });
         // SAFETY: Under the update mutex.
         let old = unsafe { bindings::bpf_struct_ops_link_map_locked(self.0.get()) };
         // SAFETY: Under the update mutex; RCU readers see the old map or the
         // new one (maps are freed after a grace period).
         unsafe { bindings::bpf_struct_ops_link_set_map(self.0.get(), new) };
         // SAFETY: By the type invariant the link owned `old`.
-        NonNull::new(old).map(|m| unsafe { MapRef::from_raw(m) })
+        NonNull::new(old).map(|m| unsafe { MapRef::from_raw(m.cast()) })
     }
 
     /// Registers `map` through the link (`reg(kdata, link)`), taking one
@@ -196,7 +198,7 @@ impl StructOpsLink {
         };
         // SAFETY: By the type invariant, the link owned this reference to a
         // struct_ops map.
-        let map = StructOpsMapRef(unsafe { MapRef::from_raw(map) });
+        let map = StructOpsMapRef(unsafe { MapRef::from_raw(map.cast()) });
         // SAFETY: Registered through this link, which owned a subsystem
         // reference, given up here.
         unsafe {

@@ -16,7 +16,7 @@ use crate::{
     },
     error::{code::*, to_result, Result},
     ffi::c_void,
-    types::{ForeignOwnable, Opaque},
+    types::{ARef, ForeignOwnable, Opaque},
 };
 use core::{marker::PhantomData, mem::offset_of};
 
@@ -61,7 +61,7 @@ impl<'a> TrampPlan<'a> {
     /// `prog`. `EINVAL`, as in C, unless `prog` is a struct_ops program
     /// loaded for that member (its type, its index) of this BTF; errors of
     /// sizing the trampoline, `ENOMEM`.
-    pub fn add(&mut self, member: &Member<'_>, prog: Prog) -> Result {
+    pub fn add(&mut self, member: &Member<'_>, prog: ARef<Prog>) -> Result {
         let map = self.map;
         let t = map.member_of_type(member)?;
         let btf = map.btf();
@@ -226,7 +226,7 @@ impl StructOpsMap {
 
     /// Creates a map whose value is the struct_ops value type
     /// `attr.btf_vmlinux_value_type_id` of `btf`; the map keeps `btf` pinned
-    /// until [`StructOpsMap::release`].
+    /// until it is freed.
     ///
     /// Errors as in C: `ENOTSUPP` for an unknown value type, `EINVAL` for a
     /// value size that does not match it, `ENOMEM`.
@@ -251,7 +251,7 @@ impl StructOpsMap {
             return Err(ENOMEM);
         }
         area.init_from_attr(attr);
-        let raw = area.0.get();
+        let raw = area.as_ptr().cast::<bindings::bpf_struct_ops_map>();
         // SAFETY: The map is new and ours alone.
         unsafe {
             (*raw).st_ops_desc = desc.as_raw();
