@@ -90,15 +90,18 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_init(
     btf: *mut bindings::btf,
     log: *mut bindings::bpf_verifier_log,
 ) -> c_int {
-    // SAFETY: By the caller's promise.
-    let (desc, btf, log) = unsafe {
-        (
-            DescSlot::from_raw_mut(desc),
-            Btf::from_raw(btf),
-            VerifierLog::from_raw(log),
-        )
-    };
-    from_result(|| desc::init(desc, btf, log).map(|()| 0))
+    from_result(|| {
+        let desc = NonNull::new(desc).ok_or(EINVAL)?;
+        // SAFETY: By the caller's promise: the slot is ours, with `st_ops`
+        // set, in the table of `btf`, which registers it.
+        let (mut desc, log) = unsafe {
+            (
+                DescSlot::from_raw(desc, Btf::from_raw(btf)),
+                VerifierLog::from_raw(log),
+            )
+        };
+        desc::init(&mut desc, log).map(|()| 0)
+    })
 }
 
 /// Frees what [`bpf_struct_ops_desc_init`] allocated.

@@ -18,14 +18,13 @@ use kernel::{
 const VALUE_PREFIX: &str = "bpf_struct_ops_";
 /// Room for the value type's name, as in C (`char value_name[128]`).
 const VALUE_NAME_LEN: usize = 128;
-/// Largest return value the trampoline saves and restores.
-const MAX_RET_SIZE: u8 = 8;
 const MAX_NR_MEMBERS: u16 = struct_ops::MAX_MEMBERS;
 
-/// Fills `desc` for the type `desc.st_ops` names in `btf`. Only `st_ops` of
-/// the slot is set on entry; the slot is written whole at the end, on
-/// success only.
-pub(crate) fn init(desc: &mut DescSlot, btf: &Btf, mut log: Option<&mut VerifierLog>) -> Result {
+/// Fills `desc` for the type `desc.st_ops` names in its BTF, saying why in
+/// the kernel log when it cannot, with 6.12's messages and errors. The
+/// abstraction computes and writes what is trusted ([`DescSlot::fill`]).
+pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -> Result {
+    let btf = desc.btf();
     let name = desc.st_ops().name();
     if name.len() + VALUE_PREFIX.len() >= VALUE_NAME_LEN {
         pr_warn!("struct_ops name {} is too long\n", name);
@@ -38,11 +37,10 @@ pub(crate) fn init(desc: &mut DescSlot, btf: &Btf, mut log: Option<&mut Verifier
         return Err(EINVAL);
     }
 
-    let Ok(type_id) = btf.find_by_name_kind(name, btf::KIND_STRUCT) else {
+    let Ok((_, t)) = desc.struct_type() else {
         pr_warn!("Cannot find struct {} in {}\n", name, btf.name());
         return Err(EINVAL);
     };
-    let t = btf.type_by_id(type_id).ok_or(EINVAL)?;
     if t.vlen() > MAX_NR_MEMBERS {
         pr_warn!("Cannot support #{} members in struct {}\n", t.vlen(), name);
         return Err(EINVAL);
@@ -57,7 +55,6 @@ pub(crate) fn init(desc: &mut DescSlot, btf: &Btf, mut log: Option<&mut Verifier
     let mut nullable = [NullableArgs::NONE; MAX_NR_MEMBERS as usize];
     for (member, args) in t.members().zip(nullable.iter_mut()) {
         let mname = btf.name_by_offset(member.name_off());
-        let name = desc.st_ops().name();
         if mname.is_empty() {
             pr_warn!("anon member in struct {} is not supported\n", name);
             return Err(EOPNOTSUPP);
@@ -78,48 +75,36 @@ pub(crate) fn init(desc: &mut DescSlot, btf: &Btf, mut log: Option<&mut Verifier
             return Err(EOPNOTSUPP);
         }
 
-        let stub = desc.st_ops().cfi_stub(t, member.offset());
+        let stub = desc.cfi_stub(&member);
         let func_proto = btf.resolve_func_ptr(member.type_id());
         *args = match func_proto {
             // A function pointer with a stub: the programs' interface.
             Some(proto) if stub.is_some() => {
-                let Ok(model) = desc.st_ops_mut().distill_func_model(
-                    member.index(),
-                    log.as_deref_mut(),
-                    btf,
-                    proto,
-                    mname,
-                ) else {
-                    pr_warn!(
-                        "Error in parsing func ptr {} in struct {}\n",
-                        mname,
-                        desc.st_ops().name()
-                    );
+                let Ok(model) = desc.func_model(&member, log.as_deref_mut()) else {
+                    pr_warn!("Error in parsing func ptr {} in struct {}\n", mname, name);
                     return Err(EINVAL);
                 };
-                // A larger return value comes back in a register pair, which
-                // the trampoline does not preserve.
-                if model.ret_size > MAX_RET_SIZE {
+                if model.ret_size > struct_ops::MAX_RET_SIZE {
                     pr_warn!(
                         "func ptr {} in struct {} has a >8 byte return value, which is not supported\n",
                         mname,
-                        desc.st_ops().name()
+                        name
                     );
                     return Err(EOPNOTSUPP);
                 }
-                nullable_args(btf, desc.st_ops().name(), mname, proto, stub)?
+                nullable_args(btf, name, mname, proto, stub)?
             }
             // Not a function pointer, or one no program may implement.
             _ => NullableArgs::NONE,
         };
     }
 
-    if desc.st_ops().init(btf).is_err() {
-        pr_warn!("Error in init bpf_struct_ops {}\n", desc.st_ops().name());
+    if desc.init_subsystem().is_err() {
+        pr_warn!("Error in init bpf_struct_ops {}\n", name);
         return Err(EINVAL);
     }
     let nullable = nullable.get(..t.vlen().into()).ok_or(EINVAL)?;
-    desc.fill(btf, type_id, value_id, nullable).map(|_| ())
+    desc.fill(nullable).map(|_| ())
 }
 
 /// The value type must be `{ struct bpf_struct_ops_common_value; <t> data; }`.
@@ -218,14 +203,6 @@ fn nullable_args(
             pr_warn!(
                 "stub function {} has __nullable tagging to an unsupported type\n",
                 stub_name
-            );
-            return Err(EINVAL);
-        };
-        if btf.ctx_arg_offset(proto, arg_no as u32).is_err() {
-            pr_warn!(
-                "stub function {} has an invalid trampoline ctx offset for arg#{}\n",
-                stub_name,
-                arg_no
             );
             return Err(EINVAL);
         };

@@ -36,7 +36,7 @@ pub(crate) fn create(map: MapRef) -> Result<i32> {
     // Held until the link knows its map, so that the subsystem cannot
     // detach a half-made link.
     let mut guard = LinksGuard::lock();
-    primer.link().register(&mut guard, map)?;
+    StructOpsLink::register(&primer, &mut guard, map)?;
     drop(guard);
     Ok(primer.settle())
 }
@@ -45,7 +45,7 @@ pub(crate) fn create(map: MapRef) -> Result<i32> {
 impl LinkOps for StructOpsLinkOps {
     type Link = StructOpsLink;
 
-    fn dealloc(link: KBox<StructOpsLink>) {
+    fn dealloc(link: Pin<KBox<StructOpsLink>>) {
         link.release();
     }
 

@@ -10,7 +10,7 @@ use super::update;
 use kernel::{
     alloc::{flags::GFP_KERNEL, KVec},
     bpf::{
-        btf::{Btf, ModuleBtf, ValueBtf},
+        btf::ValueBtf,
         map::{flags, MapArea, MapCreateAttr, MapOps, SeqFile},
         struct_ops::{State, StructOpsMap, Trampolines},
     },
@@ -46,9 +46,9 @@ impl MapOps for StructOpsMapOps {
 
     fn alloc(attr: &MapCreateAttr) -> Result<MapArea<StructOpsMap>> {
         let btf = if attr.map_flags() & flags::VTYPE_BTF_OBJ_FD != 0 {
-            ValueBtf::Module(ModuleBtf::from_fd(attr.value_type_btf_obj_fd())?)
+            ValueBtf::module(attr.value_type_btf_obj_fd())?
         } else {
-            ValueBtf::Vmlinux(Btf::vmlinux()?.ok_or(ENOTSUPP)?)
+            ValueBtf::vmlinux()?
         };
         StructOpsMap::create(attr, btf)
     }

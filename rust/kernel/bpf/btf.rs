@@ -149,8 +149,11 @@ impl Btf {
     }
 
     /// The offset of argument `arg_no` of `func_proto` in a trampoline's ctx.
+    ///
+    /// Crate-private: `func_proto` must be a prototype of this BTF, whose
+    /// parameter types C looks up in it.
     #[inline]
-    pub fn ctx_arg_offset(&self, func_proto: &BtfType, arg_no: u32) -> Result<u32> {
+    pub(crate) fn ctx_arg_offset(&self, func_proto: &BtfType, arg_no: u32) -> Result<u32> {
         // SAFETY: `self` and `func_proto` (one of its types) are valid.
         let off =
             unsafe { bindings::btf_ctx_arg_offset(self.as_raw(), func_proto.as_raw(), arg_no) };
@@ -398,8 +401,10 @@ unsafe fn cstr_or_empty<'a>(ptr: *const crate::ffi::c_char) -> &'a CStr {
 }
 
 /// The BTF a struct_ops value type comes from, pinned for as long as this
-/// value lives.
-pub enum ValueBtf {
+/// value lives: vmlinux's, or a module's with a reference to the module.
+pub struct ValueBtf(ValueBtfInner);
+
+pub(crate) enum ValueBtfInner {
     /// vmlinux BTF, which is never freed.
     Vmlinux(&'static Btf),
     /// A module's BTF, pinned by a reference to the module.
@@ -407,12 +412,32 @@ pub enum ValueBtf {
 }
 
 impl ValueBtf {
+    /// vmlinux's BTF; `ENOTSUPP` when the kernel has none.
+    #[inline]
+    pub fn vmlinux() -> Result<Self> {
+        let btf = Btf::vmlinux()?.ok_or(ENOTSUPP)?;
+        Ok(ValueBtf(ValueBtfInner::Vmlinux(btf)))
+    }
+
+    /// The module BTF object behind file descriptor `fd`, with a reference
+    /// to its module.
+    #[inline]
+    pub fn module(fd: i32) -> Result<Self> {
+        Ok(ValueBtf(ValueBtfInner::Module(ModuleBtf::from_fd(fd)?)))
+    }
+
+    /// Gives up the module reference, if any, which the caller then owns.
+    #[inline]
+    pub(crate) fn into_inner(self) -> ValueBtfInner {
+        self.0
+    }
+
     /// The BTF object.
     #[inline]
     pub fn btf(&self) -> &Btf {
-        match self {
-            ValueBtf::Vmlinux(b) => b,
-            ValueBtf::Module(m) => m.btf(),
+        match &self.0 {
+            ValueBtfInner::Vmlinux(b) => b,
+            ValueBtfInner::Module(m) => m.btf(),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::{
     error::{from_result, to_result, Result},
     prelude::*,
 };
-use core::marker::PhantomData;
+use core::{marker::PhantomData, pin::Pin};
 
 /// A link's Rust type.
 ///
@@ -70,7 +70,7 @@ pub trait LinkOps {
     type Link: LinkType;
 
     /// Frees a link whose last reference is gone.
-    fn dealloc(link: KBox<Self::Link>);
+    fn dealloc(link: Pin<KBox<Self::Link>>);
 
     /// `BPF_LINK_DETACH`.
     #[inline]
@@ -165,7 +165,7 @@ impl<T: LinkOps> Adapter<T> {
     /// reference is gone.
     unsafe extern "C" fn dealloc(link: *mut bindings::bpf_link) {
         // SAFETY: By `LinkType`, the link came from a `KBox<T::Link>`, now ours.
-        T::dealloc(unsafe { KBox::from_raw(link.cast()) });
+        T::dealloc(Pin::from(unsafe { KBox::from_raw(link.cast()) }));
     }
 
     /// # Safety
@@ -247,8 +247,11 @@ pub struct LinkPrimer<T: LinkType> {
 
 impl<T: LinkType> LinkPrimer<T> {
     /// Initialises `link` with `ops` and reserves its fd.
-    pub fn new(link: KBox<T>, ops: &'static LinkOpsTable<T>) -> Result<Self> {
-        let raw = KBox::into_raw(link).cast::<bindings::bpf_link>();
+    pub fn new(link: Pin<KBox<T>>, ops: &'static LinkOpsTable<T>) -> Result<Self> {
+        // SAFETY: The link does not move: C keeps it where it is until its
+        // `dealloc`, which gets it back pinned.
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(link) });
+        let raw = raw.cast::<bindings::bpf_link>();
         // SAFETY: By `LinkType`, `raw` starts with a `bpf_link`; no program.
         unsafe { bindings::bpf_link_init(raw, T::LINK_TYPE, &ops.0, core::ptr::null_mut()) };
         let mut primer = bindings::bpf_link_primer::default();

@@ -21,7 +21,7 @@ use crate::{
     error::{code::*, to_result, Error, Result},
     ffi::c_void,
     str::CStr,
-    types::ARef,
+    types::{ARef, Opaque},
 };
 use core::{pin::Pin, ptr::NonNull};
 
@@ -290,7 +290,9 @@ fn tramp_flags(model: &bindings::btf_func_model) -> u32 {
 /// # Safety
 ///
 /// `tlinks` points to `BPF_TRAMP_MAX` zeroed-or-initialised tables and `link`
-/// to a live tramp link; `stub` is the member's CFI stub (or NULL).
+/// to a live tramp link; `model` comes from `btf_distill_func_proto()` for
+/// the function the trampoline stands for; `stub` is the member's CFI stub
+/// (or NULL).
 pub unsafe fn trampoline_size(
     tlinks: *mut bindings::bpf_tramp_links,
     link: *mut bindings::bpf_tramp_link,
@@ -319,16 +321,15 @@ unsafe fn set_fentry(tlinks: *mut bindings::bpf_tramp_links, link: *mut bindings
     fentry.nr_links = 1;
 }
 
-/// Writes the trampoline that calls `link`, of the size [`trampoline_size`]
-/// gave for the same arguments, at `image`. The arch code never writes past
-/// `image + size` (it fails instead).
+/// Writes the trampoline that calls `link` at `image`.
 ///
 /// Returns the number of bytes written.
 ///
 /// # Safety
 ///
-/// As for [`trampoline_size`]; `image..image + size` is writable trampoline
-/// memory.
+/// As for [`trampoline_size`]; `size` is at least what [`trampoline_size`]
+/// gave for the same arguments (the arch code may emit that much before it
+/// checks the end), and `image..image + size` is writable trampoline memory.
 pub unsafe fn trampoline_write(
     tlinks: *mut bindings::bpf_tramp_links,
     link: *mut bindings::bpf_tramp_link,
@@ -366,7 +367,10 @@ fn positive(n: i32) -> Result<usize> {
 
 /// The size of the trampoline that calls `link` for a function of `model`
 /// whose CFI stub is `stub`.
-pub fn size_of(
+///
+/// Crate-private: the model must be a member's own (from
+/// `btf_distill_func_proto()`), which only the struct_ops abstraction knows.
+pub(crate) fn size_of(
     tlinks: &mut TrampLinks,
     link: &TrampLink,
     model: &bindings::btf_func_model,
@@ -529,7 +533,11 @@ impl Images {
 
     /// Writes the trampoline calling `link` into `slot`; returns its start
     /// and size.
-    pub fn write(
+    ///
+    /// Crate-private: `slot`'s size must be the one [`size_of`] gave for the
+    /// same link, model and stub, as the arch code may emit that much before
+    /// it checks the end, and the model a member's own.
+    pub(crate) fn write(
         &mut self,
         slot: &Slot,
         tlinks: &mut TrampLinks,
@@ -604,7 +612,7 @@ pub fn cfi_offset() -> usize {
 ///
 /// `added` says whether `ksym` is in the BPF kallsyms tree.
 pub struct Ksym {
-    ksym: Pin<KBox<bindings::bpf_ksym>>,
+    ksym: Pin<KBox<Opaque<bindings::bpf_ksym>>>,
     added: bool,
 }
 
@@ -619,31 +627,35 @@ impl Ksym {
     /// [`Ksym::set_range`].
     pub fn new(tname: &CStr, mname: &CStr) -> Result<Self> {
         // SAFETY: `bpf_ksym` is a C struct; zero is its initial state.
-        let mut ksym = Pin::from(unsafe { zeroed_box::<bindings::bpf_ksym>() }?);
-        // SAFETY: Only plain fields are written; the symbol does not move
-        // afterwards and is not published yet.
-        let k = unsafe { ksym.as_mut().get_unchecked_mut() };
+        let ksym = Pin::from(unsafe { zeroed_box::<Opaque<bindings::bpf_ksym>>() }?);
+        let k = ksym.get();
         let name = b"bpf__"
             .iter()
             .chain(tname.as_bytes())
             .chain(b"_")
             .chain(mname.as_bytes());
-        let room = k.name.len().saturating_sub(1);
-        for (d, s) in k.name.iter_mut().take(room).zip(name) {
+        // SAFETY: The symbol is new and ours alone, not published: writing
+        // its name and list head in place is fine.
+        let (dst, node) = unsafe { (&mut (*k).name, &raw mut (*k).lnode) };
+        let room = dst.len().saturating_sub(1);
+        for (d, s) in dst.iter_mut().take(room).zip(name) {
             *d = *s as crate::ffi::c_char;
         }
-        let node = &raw mut k.lnode;
-        k.lnode.next = node;
-        k.lnode.prev = node;
+        // SAFETY: As above.
+        unsafe {
+            (*node).next = node;
+            (*node).prev = node;
+        }
         // INVARIANT: Not added yet.
         Ok(Ksym { ksym, added: false })
     }
 
     /// The symbol's name.
     pub fn name(&self) -> &CStr {
-        let name = &self.ksym.name;
-        // SAFETY: `c_char` and `u8` have the same layout; the name is not
-        // written after `new`.
+        // SAFETY: Only the name is borrowed, which nobody writes after `new`
+        // (other fields change while the symbol is published).
+        let name = unsafe { &(*self.ksym.get()).name };
+        // SAFETY: `c_char` and `u8` have the same layout.
         let bytes = unsafe { core::slice::from_raw_parts(name.as_ptr().cast::<u8>(), name.len()) };
         bytes
             .iter()
@@ -691,9 +703,8 @@ impl Ksym {
     }
 
     #[inline]
-    fn raw(&mut self) -> *mut bindings::bpf_ksym {
-        // SAFETY: The pointer is only handed to C, which does not move it.
-        unsafe { self.ksym.as_mut().get_unchecked_mut() }
+    fn raw(&self) -> *mut bindings::bpf_ksym {
+        self.ksym.get()
     }
 }
 

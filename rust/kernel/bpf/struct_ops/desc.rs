@@ -6,7 +6,7 @@
 use crate::{
     alloc::{flags::GFP_KERNEL, KVec},
     bindings,
-    bpf::btf::{Btf, BtfType, Member},
+    bpf::btf::{Btf, BtfType, Member, KIND_STRUCT},
     error::{code::*, to_result, Result},
     ffi::c_void,
     str::{CStr, CString},
@@ -18,8 +18,9 @@ use core::ptr::NonNull;
 ///
 /// # Invariants
 ///
-/// Wraps a registered `struct bpf_struct_ops`; only descriptor init, which
-/// has it exclusively (`&mut`), writes it.
+/// Wraps a registered `struct bpf_struct_ops`; only [`DescSlot::fill`], while
+/// the type is being registered and nothing else uses it, writes it (the
+/// func models).
 #[repr(transparent)]
 pub struct StructOps(Opaque<bindings::bpf_struct_ops>);
 
@@ -49,7 +50,10 @@ impl StructOps {
 
     /// The CFI stub of the member at byte offset `moff` of `t`, the struct
     /// type the stubs instance; `None` when the member is not supported.
-    pub fn cfi_stub(&self, t: &BtfType, moff: usize) -> Option<CfiStub> {
+    ///
+    /// Crate-private: `t` must be the struct the stubs instance, whose size
+    /// bounds the read.
+    pub(crate) fn cfi_stub(&self, t: &BtfType, moff: usize) -> Option<CfiStub> {
         let fits = moff
             .checked_add(core::mem::size_of::<*mut c_void>())
             .is_some_and(|end| end <= t.size() as usize);
@@ -82,9 +86,10 @@ impl StructOps {
         self.raw().owner
     }
 
-    /// The subsystem's `init(btf)` check of the type.
+    /// The subsystem's `init(btf)` check of the type; `btf` must be the one
+    /// registering it (the subsystem may keep pointers into it).
     #[inline]
-    pub fn init(&self, btf: &Btf) -> Result {
+    pub(crate) fn init(&self, btf: &Btf) -> Result {
         match self.raw().init {
             // SAFETY: The subsystem's callback, with its own BTF.
             Some(init) => super::callback_result(unsafe { init(btf.as_raw()) }),
@@ -96,32 +101,6 @@ impl StructOps {
     #[inline]
     pub fn func_model(&self, i: usize) -> Option<&bindings::btf_func_model> {
         self.raw().func_models.get(i)
-    }
-
-    /// Computes the func model of member `i` from its prototype.
-    pub fn distill_func_model(
-        &mut self,
-        i: usize,
-        log: Option<&mut VerifierLog>,
-        btf: &Btf,
-        func_proto: &BtfType,
-        name: &CStr,
-    ) -> Result<&bindings::btf_func_model> {
-        // SAFETY: `&mut self`: we have the struct exclusively.
-        let raw = unsafe { &mut *self.0.get() };
-        let model = raw.func_models.get_mut(i).ok_or(EINVAL)?;
-        // SAFETY: `btf` and its type `func_proto` are valid, `name` is
-        // NUL-terminated, `model` writable; `log` is the caller's (or NULL).
-        to_result(unsafe {
-            bindings::btf_distill_func_proto(
-                log.map_or(core::ptr::null_mut(), |l| l.0.get()),
-                btf.as_raw(),
-                func_proto.as_raw(),
-                name.as_char_ptr(),
-                model,
-            )
-        })?;
-        Ok(model)
     }
 }
 
@@ -398,79 +377,196 @@ impl Desc {
 }
 
 /// A descriptor being initialised: the slot `btf_add_struct_ops()` gives
-/// `bpf_struct_ops_desc_init()`.
+/// `bpf_struct_ops_desc_init()`, with the BTF registering the type.
 ///
 /// The BPF core grows its table of descriptors with `krealloc()`, which does
 /// not zero, and sets only `st_ops` before the init: every other field may
 /// hold stale bytes, so nothing but `st_ops` is ever read here, and
 /// [`DescSlot::fill`] writes the whole descriptor at once.
 ///
+/// Everything the BPF core and the trampolines later trust is computed here
+/// from the slot's own BTF: the struct and value types (found by the
+/// struct_ops' name), the func models, the verifier's argument information;
+/// and the subsystem's `init()` runs with that BTF.
+///
 /// # Invariants
 ///
-/// `st_ops` is set to a registered struct_ops that outlives the slot; the
-/// other fields are not read.
-#[repr(transparent)]
-pub struct DescSlot(Opaque<bindings::bpf_struct_ops_desc>);
+/// `desc` is a descriptor slot whose `st_ops` is set to a registered
+/// struct_ops that outlives it, used by nobody else for `'a`; its other
+/// fields are not read. `btf` is the BTF that registers the type and owns
+/// the slot. `inited` says whether the subsystem's `init()` succeeded.
+pub struct DescSlot<'a> {
+    desc: NonNull<bindings::bpf_struct_ops_desc>,
+    btf: &'a Btf,
+    inited: bool,
+}
 
-impl DescSlot {
-    /// Creates an exclusive reference to a descriptor slot being initialised.
+const VALUE_PREFIX: &[u8] = b"bpf_struct_ops_";
+/// Largest return value the trampoline saves and restores (a larger one
+/// comes back in a register pair, which the trampoline does not preserve).
+pub const MAX_RET_SIZE: u8 = 8;
+
+impl<'a> DescSlot<'a> {
+    /// Wraps the descriptor slot being initialised for `btf`.
     ///
     /// # Safety
     ///
-    /// `ptr` is a descriptor whose `st_ops` is set to a registered struct_ops
+    /// `desc` is a descriptor whose `st_ops` is set to a registered struct_ops
     /// that outlives it (its other fields may be uninitialised), used by
-    /// nobody else for `'a`.
+    /// nobody else for `'a`, in the table of `btf`, the BTF registering it.
     #[inline]
-    pub unsafe fn from_raw_mut<'a>(ptr: *mut bindings::bpf_struct_ops_desc) -> &'a mut Self {
-        // SAFETY: Transparent wrapper of `Opaque`, which may be uninitialised;
-        // exclusivity is the caller's promise.
-        unsafe { &mut *ptr.cast() }
+    pub unsafe fn from_raw(desc: NonNull<bindings::bpf_struct_ops_desc>, btf: &'a Btf) -> Self {
+        // INVARIANT: By the caller's promise; `init()` has not run.
+        DescSlot {
+            desc,
+            btf,
+            inited: false,
+        }
     }
 
     #[inline]
     fn st_ops_ptr(&self) -> *mut StructOps {
         // SAFETY: By the type invariant `st_ops` is initialised; only that
         // field is read.
-        unsafe { (*self.0.get()).st_ops.cast() }
+        unsafe { (*self.desc.as_ptr()).st_ops.cast() }
     }
 
     /// The subsystem's struct_ops.
     #[inline]
-    pub fn st_ops(&self) -> &StructOps {
+    pub fn st_ops(&self) -> &'a StructOps {
         // SAFETY: By the type invariant, a registered struct_ops that
-        // outlives the slot.
+        // outlives the slot. `fill` writes its func models through the
+        // `Opaque`, never while a reference to the inner C struct is held.
         unsafe { &*self.st_ops_ptr() }
     }
 
-    /// The subsystem's struct_ops, exclusively: registration is in progress
-    /// and nobody else uses it.
+    /// The BTF registering the type.
     #[inline]
-    pub fn st_ops_mut(&mut self) -> &mut StructOps {
-        // SAFETY: As above; the slot is ours alone (`&mut self`), and so is
-        // the struct_ops being registered with it.
-        unsafe { &mut *self.st_ops_ptr() }
+    pub fn btf(&self) -> &'a Btf {
+        self.btf
     }
 
-    /// Writes the whole descriptor: the kernel struct `type_id` and the value
-    /// struct `value_id` of `btf` (the BTF that owns the descriptor), with
-    /// the verifier information on the arguments `nullable` says may be NULL,
-    /// one entry per member of `type_id` (`EINVAL` otherwise, or when an
-    /// argument it names is not a pointer to a struct or union).
-    pub fn fill(
-        &mut self,
-        btf: &Btf,
-        type_id: u32,
-        value_id: u32,
-        nullable: &[NullableArgs],
-    ) -> Result<&Desc> {
-        let t = btf.type_by_id(type_id).ok_or(EINVAL)?;
-        let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
-        let vlen = usize::from(t.vlen());
-        if nullable.len() != vlen {
+    /// The struct the struct_ops names (e.g. `tcp_congestion_ops`) in the
+    /// slot's BTF, and its id; `EINVAL` when there is none.
+    pub fn struct_type(&self) -> Result<(u32, &'a BtfType)> {
+        let id = self
+            .btf
+            .find_by_name_kind(self.st_ops().name(), KIND_STRUCT)
+            .map_err(|_| EINVAL)?;
+        Ok((id, self.btf.type_by_id(id).ok_or(EINVAL)?))
+    }
+
+    /// `member` of the struct, checked: `EINVAL` for a member of another
+    /// type.
+    fn check_member(&self, member: &Member<'_>) -> Result<&'a BtfType> {
+        let (_, t) = self.struct_type()?;
+        if core::ptr::eq(member.parent(), t) {
+            Ok(t)
+        } else {
+            Err(EINVAL)
+        }
+    }
+
+    /// The CFI stub of `member` of the struct; `None` when the member has
+    /// none (programs may not implement it) or is not the struct's.
+    pub fn cfi_stub(&self, member: &Member<'_>) -> Option<CfiStub> {
+        let t = self.check_member(member).ok()?;
+        self.st_ops().cfi_stub(t, member.offset())
+    }
+
+    /// The func model of `member` of the struct, a function pointer: what a
+    /// trampoline for it saves and restores. `log` says why BTF refused it.
+    pub fn func_model(
+        &self,
+        member: &Member<'_>,
+        log: Option<&mut VerifierLog>,
+    ) -> Result<bindings::btf_func_model> {
+        self.check_member(member)?;
+        let proto = self.btf.resolve_func_ptr(member.type_id()).ok_or(EINVAL)?;
+        let name = self.btf.name_by_offset(member.name_off());
+        let mut model = bindings::btf_func_model::default();
+        // SAFETY: `proto` is a prototype of `btf` (the member is of the
+        // slot's struct, in `btf`), `name` is NUL-terminated, `model`
+        // writable; `log` is the caller's (or NULL).
+        to_result(unsafe {
+            bindings::btf_distill_func_proto(
+                log.map_or(core::ptr::null_mut(), |l| l.0.get()),
+                self.btf.as_raw(),
+                proto.as_raw(),
+                name.as_char_ptr(),
+                &mut model,
+            )
+        })?;
+        Ok(model)
+    }
+
+    /// Runs the subsystem's `init()` with the slot's BTF; [`DescSlot::fill`]
+    /// needs it to have succeeded.
+    pub fn init_subsystem(&mut self) -> Result {
+        self.st_ops().init(self.btf)?;
+        // INVARIANT: `init()` succeeded.
+        self.inited = true;
+        Ok(())
+    }
+
+    /// Writes the whole descriptor, and the func models of the struct_ops:
+    /// the struct the struct_ops names and its value struct
+    /// `bpf_struct_ops_<name>` (which must be `{ common; struct data }`), the
+    /// func model of each function pointer member that has a CFI stub (whose
+    /// return value must fit in 8 bytes: `EOPNOTSUPP`), and the verifier
+    /// information on the arguments `nullable` says may be NULL, one entry
+    /// per member. `EINVAL` when any of it does not hold, or `init()` has
+    /// not run.
+    pub fn fill(&mut self, nullable: &[NullableArgs]) -> Result<&Desc> {
+        if !self.inited {
             return Err(EINVAL);
         }
+        let btf = self.btf;
+        let (type_id, t) = self.struct_type()?;
+        let vlen = usize::from(t.vlen());
+        if t.vlen() > super::MAX_MEMBERS || nullable.len() != vlen {
+            return Err(EINVAL);
+        }
+        let mut value_name = KVec::with_capacity(VALUE_PREFIX.len() + 1, GFP_KERNEL)?;
+        value_name.extend_from_slice(VALUE_PREFIX, GFP_KERNEL)?;
+        value_name.extend_from_slice(self.st_ops().name().as_bytes_with_nul(), GFP_KERNEL)?;
+        let value_name = CStr::from_bytes_with_nul(&value_name).map_err(|_| EINVAL)?;
+        let value_id = btf
+            .find_by_name_kind(value_name, KIND_STRUCT)
+            .map_err(|_| EINVAL)?;
+        let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
+        let common = Btf::vmlinux()?
+            .and_then(|v| v.type_by_id(super::common_value_type_id()))
+            .ok_or(EINVAL)?;
+        let mut vmembers = vt.members().map(|m| btf.type_by_id(m.type_id()));
+        let layout_ok = vt.vlen() == 2
+            && vmembers
+                .next()
+                .flatten()
+                .is_some_and(|c| core::ptr::eq(c, common))
+            && vmembers
+                .next()
+                .flatten()
+                .is_some_and(|d| core::ptr::eq(d, t));
+        if !layout_ok {
+            return Err(EINVAL);
+        }
+
         let mut arg_info = KVec::with_capacity(vlen, GFP_KERNEL)?;
         for (member, &args) in t.members().zip(nullable) {
+            let has_model = btf.resolve_func_ptr(member.type_id()).is_some()
+                && self.cfi_stub(&member).is_some();
+            if has_model {
+                let model = self.func_model(&member, None)?;
+                if model.ret_size > MAX_RET_SIZE {
+                    return Err(EOPNOTSUPP);
+                }
+                // SAFETY: The struct_ops is ours alone while it is being
+                // registered (type invariant); only its func models are
+                // written, through the raw pointer.
+                let models = unsafe { &mut (*(*self.st_ops_ptr()).0.get()).func_models };
+                *models.get_mut(member.index()).ok_or(EINVAL)? = model;
+            }
             arg_info.push(ArgInfo::new(btf, &member, args)?, GFP_KERNEL)?;
         }
         if arg_info.capacity() != vlen {
@@ -485,13 +581,13 @@ impl DescSlot {
             value_id,
             arg_info: info.cast(),
         };
-        // SAFETY: The slot is ours (`&mut self`); every field is written,
+        // SAFETY: The slot is ours (type invariant); every field is written,
         // none of the old bytes read.
-        unsafe { self.0.get().write(desc) };
+        unsafe { self.desc.as_ptr().write(desc) };
         // INVARIANT: Types of `btf`, which owns the descriptor; `arg_info`
         // has exactly `vlen(t)` entries (checked above).
         // SAFETY: Initialised just above, and exclusively ours for as long
         // as `self` is borrowed.
-        Ok(unsafe { Desc::from_raw(self.0.get()) })
+        Ok(unsafe { Desc::from_raw(self.desc.as_ptr()) })
     }
 }

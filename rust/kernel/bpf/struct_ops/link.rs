@@ -8,13 +8,14 @@ use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     bindings,
     bpf::{
-        link::{LinkType, PollWaiter},
+        link::{LinkPrimer, LinkType, PollWaiter},
         map::{Map, MapRef},
     },
-    error::{code::*, Result},
+    error::{code::*, Error, Result},
+    init::{pin_init_from_closure, InPlaceInit},
     types::Opaque,
 };
-use core::{marker::PhantomData, ptr::NonNull};
+use core::{marker::PhantomData, pin::Pin, ptr::NonNull};
 
 /// A reference to a struct_ops map.
 pub struct StructOpsMapRef(MapRef);
@@ -104,15 +105,22 @@ unsafe impl Send for StructOpsLink {}
 
 impl StructOpsLink {
     /// A new link, registered with nothing.
-    pub fn new() -> Result<KBox<Self>> {
-        // SAFETY: All zeroes is a valid (unregistered) link.
-        let zeroed = unsafe { core::mem::zeroed() };
-        let link = KBox::new(StructOpsLink(Opaque::new(zeroed)), GFP_KERNEL)?;
-        // SAFETY: The wait queue is in the heap allocation, which the link
-        // never leaves.
-        unsafe { bindings::init_waitqueue_head(&raw mut (*link.0.get()).wait_hup) };
+    ///
+    /// The link is initialised in place (its wait queue may not move).
+    pub fn new() -> Result<Pin<KBox<Self>>> {
+        // SAFETY: The closure initialises the whole link where it lies,
+        // zeroes (an unregistered link) and then the wait queue, and cannot
+        // fail.
+        let init = unsafe {
+            pin_init_from_closure(|slot: *mut Self| {
+                let raw = slot.cast::<bindings::bpf_struct_ops_link>();
+                raw.write_bytes(0, 1);
+                bindings::init_waitqueue_head(&raw mut (*raw).wait_hup);
+                Ok::<(), Error>(())
+            })
+        };
         // INVARIANT: `map` NULL, `wait_hup` initialised.
-        Ok(link)
+        KBox::pin_init(init, GFP_KERNEL)
     }
 
     #[inline]
@@ -149,24 +157,32 @@ impl StructOpsLink {
     /// Registers `map` through the link (`reg(kdata, link)`), taking one
     /// subsystem reference; `EINVAL` unless `map` is READY, `EBUSY` if the
     /// link already registered a map.
-    pub fn register(&self, guard: &mut LinksGuard, map: StructOpsMapRef) -> Result {
+    ///
+    /// The link is the one of `primer`: initialised as a `bpf_link`, which
+    /// the subsystem may use as one, and not yet visible to userspace.
+    pub fn register(
+        primer: &LinkPrimer<Self>,
+        guard: &mut LinksGuard,
+        map: StructOpsMapRef,
+    ) -> Result {
+        let this = primer.link();
         if !map.valid_to_reg() {
             return Err(EINVAL);
         }
-        if self.map_locked(guard).is_some() {
+        if this.map_locked(guard).is_some() {
             return Err(EBUSY);
         }
         // SAFETY: We hold the update mutex, which serialises registrations
         // of link maps.
         unsafe { map.get_registration() }?;
-        // SAFETY: READY: the value is complete; the link is live.
-        if let Err(e) = unsafe { map.reg(self.as_link()) } {
+        // SAFETY: READY: the value is complete; the link is initialised.
+        if let Err(e) = unsafe { map.reg(this.as_link()) } {
             // SAFETY: The reference taken above.
             unsafe { map.put() };
             return Err(e);
         }
         // INVARIANT: Registered, with its references.
-        drop(self.set_map(guard, Some(map)));
+        drop(this.set_map(guard, Some(map)));
         Ok(())
     }
 
@@ -190,7 +206,7 @@ impl StructOpsLink {
     /// gone (`dealloc`). Nobody else can reach the link, so, as in C, this
     /// takes no lock: the subsystem's `unreg()` may take long (sched_ext
     /// disables the scheduler), and other links register meanwhile.
-    pub fn release(self: KBox<Self>) {
+    pub fn release(self: Pin<KBox<Self>>) {
         // SAFETY: The link is ours alone: nobody reads or changes `map`.
         let map = unsafe { bindings::bpf_struct_ops_link_take_map(self.0.get()) };
         let Some(map) = NonNull::new(map) else {

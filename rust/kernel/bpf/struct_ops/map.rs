@@ -7,7 +7,7 @@ use crate::{
     alloc::{flags::GFP_KERNEL, KBox, KVec},
     bindings,
     bpf::{
-        btf::{Btf, BtfType, Member, ModuleBtf, ValueBtf},
+        btf::{Btf, BtfType, Member, ModuleBtf, ValueBtf, ValueBtfInner},
         map::{Map, MapArea, MapCreateAttr, MapRef, MapType},
         prog::Prog,
         trampoline::{
@@ -262,7 +262,7 @@ impl StructOpsMap {
         }
         // INVARIANT: Set up above; a module's BTF stays pinned by the module
         // reference, which `release` drops once `btf` is set.
-        if let ValueBtf::Module(m) = btf {
+        if let ValueBtfInner::Module(m) = btf.into_inner() {
             m.into_raw();
         }
         Ok(area)
@@ -422,13 +422,22 @@ impl StructOpsMap {
     /// # Safety
     ///
     /// As for [`StructOpsMap::put`].
-    unsafe fn put_failed(&self) {
+    ///
+    /// Returns `false` when a user kept a reference (a subsystem that
+    /// published the struct and then failed).
+    unsafe fn put_failed(&self) -> bool {
         // SAFETY: By the caller's promise.
         match unsafe { self.dec() } {
             // Nothing was published: no op can be running.
-            Some(r) => drop(r),
+            Some(r) => {
+                drop(r);
+                true
+            }
             // The user that took one puts it, after a grace period.
-            None => crate::pr_warn!("bpf: struct_ops: reg() failed but kept a reference\n"),
+            None => {
+                crate::pr_warn!("bpf: struct_ops: reg() failed but kept a reference\n");
+                false
+            }
         }
     }
 
@@ -720,7 +729,7 @@ impl<'a> Update<'a> {
     /// (`validate()`), makes the images read-only, then registers the struct
     /// (`reg()`, INUSE) or, for a `BPF_F_LINK` map, leaves it READY for
     /// links. `EINVAL` for a plan of another map. On error the map stays INIT
-    /// and holds nothing ([`Update::reset`] clears the values).
+    /// and holds nothing; both values are zeroed, as [`Update::reset`] does.
     pub fn commit(&mut self, plan: TrampPlan<'_>) -> Result {
         if !self.init {
             return Err(EBUSY);
@@ -728,6 +737,16 @@ impl<'a> Update<'a> {
         if !core::ptr::eq(plan.map, self.map) {
             return Err(EINVAL);
         }
+        let r = self.commit_plan(plan);
+        if r.is_err() {
+            // No func ptr slot may keep the address of a trampoline that
+            // is gone: the images of a failed commit are freed.
+            self.reset();
+        }
+        r
+    }
+
+    fn commit_plan(&mut self, plan: TrampPlan<'_>) -> Result {
         let TrampPlan {
             mut tramps,
             mut tlinks,
@@ -800,7 +819,12 @@ impl<'a> Update<'a> {
         // SAFETY: The value is complete; we hold the registration's reference.
         if let Err(e) = unsafe { self.map.reg(core::ptr::null_mut()) } {
             // SAFETY: The registration's reference, given back.
-            unsafe { self.map.put_failed() };
+            if !unsafe { self.map.put_failed() } {
+                // A subsystem published the struct and failed, and a user
+                // still holds it: its ops may run these trampolines, which
+                // therefore stay, leaked, rather than freed under them.
+                KBox::leak(tramps);
+            }
             return Err(e);
         }
         self.install(tramps);
