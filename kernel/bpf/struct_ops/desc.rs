@@ -5,8 +5,8 @@
 
 use kernel::{
     bpf::{
-        btf::{self, Btf, BtfType},
-        struct_ops::{self, CfiStub, DescSlot, NullableArgs, VerifierLog},
+        btf::{self, Btf, BtfType, Member},
+        struct_ops::{self, CfiStub, DescSlot, NullableError, VerifierLog},
     },
     c_str,
     error::{code::*, Result},
@@ -52,8 +52,7 @@ pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -
     };
     check_value_type(btf, value_id, t, &value_name)?;
 
-    let mut nullable = [NullableArgs::NONE; MAX_NR_MEMBERS as usize];
-    for (member, args) in t.members().zip(nullable.iter_mut()) {
+    for member in t.members() {
         let mname = btf.name_by_offset(member.name_off());
         if mname.is_empty() {
             pr_warn!("anon member in struct {} is not supported\n", name);
@@ -77,9 +76,9 @@ pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -
 
         let stub = desc.cfi_stub(&member);
         let func_proto = btf.resolve_func_ptr(member.type_id());
-        *args = match func_proto {
+        match (func_proto, stub) {
             // A function pointer with a stub: the programs' interface.
-            Some(proto) if stub.is_some() => {
+            (Some(_), Some(stub)) => {
                 let Ok(model) = desc.func_model(&member, log.as_deref_mut()) else {
                     pr_warn!("Error in parsing func ptr {} in struct {}\n", mname, name);
                     return Err(EINVAL);
@@ -92,19 +91,18 @@ pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -
                     );
                     return Err(EOPNOTSUPP);
                 }
-                nullable_args(btf, name, mname, proto, stub)?
+                check_nullable_args(desc, &member, mname, stub)?;
             }
             // Not a function pointer, or one no program may implement.
-            _ => NullableArgs::NONE,
-        };
+            _ => (),
+        }
     }
 
     if desc.init_subsystem().is_err() {
-        pr_warn!("Error in init bpf_struct_ops {}\n", name);
+        pr_warn!("Error in init bpf_struct_ops {}\n", desc.st_ops().name());
         return Err(EINVAL);
     }
-    let nullable = nullable.get(..t.vlen().into()).ok_or(EINVAL)?;
-    desc.fill(nullable).map(|_| ())
+    desc.fill().map(|_| ())
 }
 
 /// The value type must be `{ struct bpf_struct_ops_common_value; <t> data; }`.
@@ -151,70 +149,50 @@ fn is_module_member(btf: &Btf, id: u32) -> bool {
     })
 }
 
-/// The verifier's view of the arguments the member's CFI stub names
-/// `*__nullable`: pointers to structs that may be NULL.
-fn nullable_args(
-    btf: &Btf,
-    st_name: &CStr,
+/// Checks the arguments the member's CFI stub names `*__nullable` (pointers
+/// to structs that may be NULL), with 6.12's messages.
+fn check_nullable_args(
+    desc: &DescSlot<'_>,
+    member: &Member<'_>,
     mname: &CStr,
-    proto: &BtfType,
-    stub: Option<CfiStub>,
-) -> Result<NullableArgs> {
-    let Some(stub_name) = stub.and_then(|s| s.name().ok()) else {
-        pr_warn!(
+    stub: CfiStub,
+) -> Result {
+    let st_name = desc.st_ops().name();
+    let Err(e) = desc.nullable_args(member) else {
+        return Ok(());
+    };
+    let stub_name = stub.name();
+    let stub_name = stub_name.as_deref().unwrap_or(c_str!(""));
+    match e {
+        NullableError::NoStubName => pr_warn!(
             "Cannot find the stub function name for the {} in struct {}\n",
             mname,
             st_name
-        );
-        return Err(ENOENT);
-    };
-    let stub_name = &*stub_name;
-
-    let Ok(stub_id) = btf.find_by_name_kind(stub_name, btf::KIND_FUNC) else {
-        pr_warn!("Cannot find the stub function {} in btf\n", stub_name);
-        return Err(ENOENT);
-    };
-    let stub_proto = btf
-        .type_by_id(stub_id)
-        .and_then(|f| btf.type_by_id(f.type_id()))
-        .ok_or(ENOENT)?;
-
-    let (args, stub_args) = (proto.params(), stub_proto.params());
-    if args.len() != stub_args.len() {
-        pr_warn!(
+        ),
+        NullableError::NoStubFunc => {
+            pr_warn!("Cannot find the stub function {} in btf\n", stub_name)
+        }
+        NullableError::ArgCount => pr_warn!(
             "the number of arguments of the stub function {} does not match the number of arguments of the member {} of struct {}\n",
             stub_name,
             mname,
             st_name
-        );
-        return Err(EINVAL);
+        ),
+        NullableError::Unsupported(_) => pr_warn!(
+            "stub function {} has __nullable tagging to an unsupported type\n",
+            stub_name
+        ),
+        NullableError::CtxOffset(arg_no) => pr_warn!(
+            "stub function {} has an invalid trampoline ctx offset for arg#{}\n",
+            stub_name,
+            arg_no
+        ),
+        NullableError::TypeMismatch(arg_no) => pr_warn!(
+            "arg#{} type in stub function {} does not match with its original func_proto\n",
+            arg_no,
+            stub_name
+        ),
+        NullableError::NoMemory => (),
     }
-
-    let mut nullable = NullableArgs::NONE;
-    for (arg_no, (arg, stub_arg)) in args.iter().zip(stub_args).enumerate() {
-        if !btf.param_match_suffix(stub_arg, c_str!("__nullable")) {
-            continue;
-        }
-        if btf
-            .resolve_ptr(arg.type_)
-            .filter(|(t, _)| t.is_struct_or_union())
-            .is_none()
-        {
-            pr_warn!(
-                "stub function {} has __nullable tagging to an unsupported type\n",
-                stub_name
-            );
-            return Err(EINVAL);
-        };
-        if arg.type_ != stub_arg.type_ {
-            pr_warn!(
-                "arg#{} type in stub function {} does not match with its original func_proto\n",
-                arg_no,
-                stub_name
-            );
-            return Err(EINVAL);
-        }
-        nullable.set(arg_no)?;
-    }
-    Ok(nullable)
+    Err(e.into())
 }

@@ -61,11 +61,11 @@ fn register(upd: &mut Update<'_>, t: &BtfType) -> Result {
         let uoff = DATA_OFFSET + member.offset();
 
         if upd.is_module_owner(&member) {
-            // The subsystem counts the map's users through this owner.
+            // The subsystem counts the map's users through this owner, which
+            // `commit` sets; the user's value must leave it zero.
             if read_u64(upd.uvalue()?, uoff)? != 0 {
                 return Err(EINVAL);
             }
-            upd.set_module_owner(&member)?;
             continue;
         }
 

@@ -150,11 +150,15 @@ impl Btf {
 
     /// The offset of argument `arg_no` of `func_proto` in a trampoline's ctx.
     ///
-    /// Crate-private: `func_proto` must be a prototype of this BTF, whose
-    /// parameter types C looks up in it.
+    /// # Safety
+    ///
+    /// `func_proto` is a function prototype of this BTF (C looks its
+    /// parameter types up in it) and `arg_no` at most its number of
+    /// parameters.
     #[inline]
-    pub(crate) fn ctx_arg_offset(&self, func_proto: &BtfType, arg_no: u32) -> Result<u32> {
-        // SAFETY: `self` and `func_proto` (one of its types) are valid.
+    pub(crate) unsafe fn ctx_arg_offset(&self, func_proto: &BtfType, arg_no: u32) -> Result<u32> {
+        // SAFETY: `self` and `func_proto` are valid, the rest is the
+        // caller's promise.
         let off =
             unsafe { bindings::btf_ctx_arg_offset(self.as_raw(), func_proto.as_raw(), arg_no) };
         u32::try_from(off).map_err(|_| EINVAL)

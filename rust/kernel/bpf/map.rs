@@ -35,11 +35,14 @@ pub unsafe trait MapType: Sized {
     /// [`MapArea`] is dropped, after a failed creation too, right before the
     /// memory is freed.
     ///
+    /// It gets a raw pointer: the map's count is zero (or was never set), so
+    /// no reference to it may be made.
+    ///
     /// # Safety
     ///
     /// Called only by [`MapArea`]'s drop, once, with the map exclusively.
     #[inline]
-    unsafe fn release(&mut self) {}
+    unsafe fn release(_this: NonNull<Self>) {}
 }
 
 /// `BPF_F_*` map creation flags.
@@ -267,7 +270,7 @@ impl<T: MapType> Drop for MapArea<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own the area; this is the one
         // call, right before the memory goes.
-        unsafe { T::release(self.ptr.as_mut()) };
+        unsafe { T::release(self.ptr) };
         // SAFETY: By the type invariant we own the area.
         unsafe { bindings::bpf_map_area_free(self.ptr.as_ptr().cast()) };
     }

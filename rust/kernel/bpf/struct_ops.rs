@@ -21,7 +21,9 @@ mod desc;
 mod link;
 mod map;
 
-pub use desc::{CfiStub, Desc, DescSlot, NullableArgs, StructOps, VerifierLog, MAX_RET_SIZE};
+pub use desc::{
+    CfiStub, Desc, DescSlot, NullableArgs, NullableError, StructOps, VerifierLog, MAX_RET_SIZE,
+};
 pub use link::{LinksGuard, StructOpsLink, StructOpsMapRef};
 pub use map::{StructOpsMap, TrampPlan, Trampolines, Update};
 

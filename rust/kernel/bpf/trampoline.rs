@@ -368,16 +368,19 @@ fn positive(n: i32) -> Result<usize> {
 /// The size of the trampoline that calls `link` for a function of `model`
 /// whose CFI stub is `stub`.
 ///
-/// Crate-private: the model must be a member's own (from
-/// `btf_distill_func_proto()`), which only the struct_ops abstraction knows.
-pub(crate) fn size_of(
+/// # Safety
+///
+/// `model` is the func model (from `btf_distill_func_proto()`) of the
+/// function the trampoline stands for, and `stub` its CFI stub.
+pub(crate) unsafe fn size_of(
     tlinks: &mut TrampLinks,
     link: &TrampLink,
     model: &bindings::btf_func_model,
     stub: Option<CfiStub>,
 ) -> Result<usize> {
     let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
-    // SAFETY: `tlinks` are tables, `link` is live, `stub` a function or NULL.
+    // SAFETY: `tlinks` are tables, `link` is live, `stub` a function or NULL,
+    // `model` the function's (the caller's promise).
     unsafe { trampoline_size(tlinks.as_raw(), link.as_raw(), model, stub) }
 }
 
@@ -534,10 +537,13 @@ impl Images {
     /// Writes the trampoline calling `link` into `slot`; returns its start
     /// and size.
     ///
-    /// Crate-private: `slot`'s size must be the one [`size_of`] gave for the
-    /// same link, model and stub, as the arch code may emit that much before
-    /// it checks the end, and the model a member's own.
-    pub(crate) fn write(
+    /// # Safety
+    ///
+    /// `slot` is one laid out for these images, whose size is the one
+    /// [`size_of`] gave for the same link, model and stub (the arch code may
+    /// emit that much before it checks the end); the model is as
+    /// [`size_of`] requires.
+    pub(crate) unsafe fn write(
         &mut self,
         slot: &Slot,
         tlinks: &mut TrampLinks,
@@ -557,7 +563,8 @@ impl Images {
         let start = image.as_ptr().wrapping_add(slot.offset);
         let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
         // SAFETY: `slot.size` bytes from `start` are inside the image, which is
-        // not protected yet; `tlinks` are tables and `link` is live.
+        // not protected yet, and as many as the trampoline needs (the
+        // caller's promise); `tlinks` are tables and `link` is live.
         let written = unsafe {
             trampoline_write(
                 tlinks.as_raw(),

@@ -6,9 +6,9 @@
 use crate::{
     alloc::{flags::GFP_KERNEL, KVec},
     bindings,
-    bpf::btf::{Btf, BtfType, Member, KIND_STRUCT},
-    error::{code::*, to_result, Result},
-    ffi::c_void,
+    bpf::btf::{Btf, BtfType, Member, KIND_FUNC, KIND_STRUCT},
+    error::{code::*, to_result, Error, Result},
+    ffi::{c_int, c_void},
     str::{CStr, CString},
     types::Opaque,
 };
@@ -24,17 +24,64 @@ use core::ptr::NonNull;
 #[repr(transparent)]
 pub struct StructOps(Opaque<bindings::bpf_struct_ops>);
 
+/// Reads one field of the C struct by value, through the raw pointer: no
+/// reference to the struct is made, so the func models may be written
+/// meanwhile.
+macro_rules! st_ops_field {
+    ($st_ops:expr, $field:ident) => {
+        // SAFETY: `StructOps` wraps a registered struct_ops (type
+        // invariant); only the func models are written after registration,
+        // and this copies another field.
+        unsafe { (*$st_ops.0.get()).$field }
+    };
+}
+
+type KdataFn = unsafe extern "C" fn(*mut c_void, *mut bindings::bpf_link) -> c_int;
+type UnregFn = unsafe extern "C" fn(*mut c_void, *mut bindings::bpf_link);
+type UpdateFn = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut bindings::bpf_link) -> c_int;
+type InitMemberFn = unsafe extern "C" fn(
+    *const bindings::btf_type,
+    *const bindings::btf_member,
+    *mut c_void,
+    *const c_void,
+) -> c_int;
+type ValidateFn = unsafe extern "C" fn(*mut c_void) -> c_int;
+
 impl StructOps {
+    /// The subsystem's `reg()`.
     #[inline]
-    pub(super) fn raw(&self) -> &bindings::bpf_struct_ops {
-        // SAFETY: By the type invariant, shared references see no writes.
-        unsafe { &*self.0.get() }
+    pub(super) fn reg_fn(&self) -> Option<KdataFn> {
+        st_ops_field!(self, reg)
+    }
+
+    /// The subsystem's `unreg()`.
+    #[inline]
+    pub(super) fn unreg_fn(&self) -> Option<UnregFn> {
+        st_ops_field!(self, unreg)
+    }
+
+    /// The subsystem's `update()`.
+    #[inline]
+    pub(super) fn update_fn(&self) -> Option<UpdateFn> {
+        st_ops_field!(self, update)
+    }
+
+    /// The subsystem's `init_member()`.
+    #[inline]
+    pub(super) fn init_member_fn(&self) -> Option<InitMemberFn> {
+        st_ops_field!(self, init_member)
+    }
+
+    /// The subsystem's `validate()`.
+    #[inline]
+    pub(super) fn validate_fn(&self) -> Option<ValidateFn> {
+        st_ops_field!(self, validate)
     }
 
     /// The name of the kernel struct, e.g. `tcp_congestion_ops`.
     #[inline]
     pub fn name(&self) -> &CStr {
-        let name = self.raw().name;
+        let name = st_ops_field!(self, name);
         if name.is_null() {
             return crate::c_str!("");
         }
@@ -45,22 +92,24 @@ impl StructOps {
     /// Whether the subsystem gave CFI stubs (required).
     #[inline]
     pub fn has_cfi_stubs(&self) -> bool {
-        !self.raw().cfi_stubs.is_null()
+        !st_ops_field!(self, cfi_stubs).is_null()
     }
 
-    /// The CFI stub of the member at byte offset `moff` of `t`, the struct
-    /// type the stubs instance; `None` when the member is not supported.
+    /// The CFI stub of the member at byte offset `moff` of `t`; `None` when
+    /// the member is not supported.
     ///
-    /// Crate-private: `t` must be the struct the stubs instance, whose size
-    /// bounds the read.
-    pub(crate) fn cfi_stub(&self, t: &BtfType, moff: usize) -> Option<CfiStub> {
+    /// # Safety
+    ///
+    /// `t` is the struct the stubs instance, whose size bounds the read.
+    pub(crate) unsafe fn cfi_stub(&self, t: &BtfType, moff: usize) -> Option<CfiStub> {
         let fits = moff
             .checked_add(core::mem::size_of::<*mut c_void>())
             .is_some_and(|end| end <= t.size() as usize);
         if !fits {
             return None;
         }
-        // SAFETY: `moff` plus a pointer is within `t`, which the stubs instance.
+        // SAFETY: `moff` plus a pointer is within `t`, which the stubs
+        // instance (the caller's promise).
         unsafe { self.cfi_stub_at(moff) }
     }
 
@@ -70,7 +119,7 @@ impl StructOps {
     ///
     /// `moff` is the offset of a member of the type the stubs instance.
     pub unsafe fn cfi_stub_at(&self, moff: usize) -> Option<CfiStub> {
-        let stubs = self.raw().cfi_stubs.cast::<u8>();
+        let stubs = st_ops_field!(self, cfi_stubs).cast::<u8>();
         if stubs.is_null() {
             return None;
         }
@@ -83,24 +132,63 @@ impl StructOps {
     /// The module that registered the type (NULL for vmlinux).
     #[inline]
     pub fn owner(&self) -> *mut bindings::module {
-        self.raw().owner
+        st_ops_field!(self, owner)
     }
 
-    /// The subsystem's `init(btf)` check of the type; `btf` must be the one
-    /// registering it (the subsystem may keep pointers into it).
+    /// The subsystem's `init(btf)` check of the type.
+    ///
+    /// # Safety
+    ///
+    /// `btf` is the BTF registering the type (the subsystem may keep
+    /// pointers into it).
     #[inline]
-    pub(crate) fn init(&self, btf: &Btf) -> Result {
-        match self.raw().init {
-            // SAFETY: The subsystem's callback, with its own BTF.
+    unsafe fn init(&self, btf: &Btf) -> Result {
+        match st_ops_field!(self, init) {
+            // SAFETY: The subsystem's callback, with its own BTF (the
+            // caller's promise).
             Some(init) => super::callback_result(unsafe { init(btf.as_raw()) }),
             None => Err(EINVAL),
         }
     }
 
-    /// The func model of member `i`.
+    /// The func model of member `i`, a copy.
     #[inline]
-    pub fn func_model(&self, i: usize) -> Option<&bindings::btf_func_model> {
-        self.raw().func_models.get(i)
+    pub fn func_model(&self, i: usize) -> Option<bindings::btf_func_model> {
+        if i >= MAX_MEMBERS {
+            return None;
+        }
+        let models = self.0.get().cast_const();
+        // SAFETY: `i` is within the array; the element is copied through the
+        // raw pointer, which makes no reference that a registration's write
+        // of another model could alias.
+        Some(unsafe {
+            (&raw const (*models).func_models)
+                .cast::<bindings::btf_func_model>()
+                .add(i)
+                .read()
+        })
+    }
+
+    /// Writes the func model of member `i`.
+    ///
+    /// # Safety
+    ///
+    /// The type is being registered, and nothing else reads or writes the
+    /// func models meanwhile.
+    unsafe fn set_func_model(&self, i: usize, model: bindings::btf_func_model) -> Result {
+        if i >= MAX_MEMBERS {
+            return Err(EINVAL);
+        }
+        let models = self.0.get();
+        // SAFETY: `i` is within the array; by the caller's promise nobody
+        // else uses it; written through the raw pointer (`Opaque`).
+        unsafe {
+            (&raw mut (*models).func_models)
+                .cast::<bindings::btf_func_model>()
+                .add(i)
+                .write(model)
+        };
+        Ok(())
     }
 }
 
@@ -218,10 +306,14 @@ impl NullableArgs {
 struct ArgInfo(bindings::bpf_struct_ops_arg_info);
 
 impl ArgInfo {
-    /// The arguments `nullable` of `member` (a member of a struct of `btf`):
-    /// each must be a pointer to a struct or union, which the verifier then
-    /// takes as a trusted pointer that may be NULL.
-    fn new(btf: &Btf, member: &Member<'_>, nullable: NullableArgs) -> Result<Self> {
+    /// The arguments `nullable` of `member`: each must be a pointer to a
+    /// struct or union, which the verifier then takes as a trusted pointer
+    /// that may be NULL.
+    ///
+    /// # Safety
+    ///
+    /// `member` is a member of a struct of `btf`.
+    unsafe fn new(btf: &Btf, member: &Member<'_>, nullable: NullableArgs) -> Result<Self> {
         if nullable == NullableArgs::NONE {
             // INVARIANT: NULL and 0.
             return Ok(ArgInfo(bindings::bpf_struct_ops_arg_info::default()));
@@ -237,7 +329,10 @@ impl ArgInfo {
                 .ok_or(EINVAL)?;
             v.push(
                 bindings::bpf_ctx_arg_aux {
-                    offset: btf.ctx_arg_offset(proto, arg_no as u32)?,
+                    // SAFETY: `proto` is the prototype of a member of a
+                    // struct of `btf` (the caller's promise), and `arg_no`
+                    // one of its parameters (`params.get` above).
+                    offset: unsafe { btf.ctx_arg_offset(proto, arg_no as u32) }?,
                     reg_type: bindings::bpf_type_flag_PTR_TRUSTED
                         | bindings::bpf_reg_type_PTR_TO_BTF_ID
                         | bindings::bpf_type_flag_PTR_MAYBE_NULL,
@@ -276,10 +371,10 @@ impl Drop for ArgInfo {
 ///
 /// # Invariants
 ///
-/// Wraps a `struct bpf_struct_ops_desc` of a registered type. Once
-/// [`Desc::set_types`] ran, `type`, `value_type` and the ids are those of a
-/// BTF object that outlives the descriptor, and `arg_info` is NULL or a
-/// `KVec` of exactly `vlen(type)` [`ArgInfo`]s.
+/// Wraps a `struct bpf_struct_ops_desc` of a registered type, written whole
+/// by [`DescSlot::fill`]: `type`, `value_type` and the ids are those of the
+/// BTF object that owns the descriptor, and `arg_info` is a `KVec` of
+/// exactly `vlen(type)` `ArgInfo`s.
 #[repr(transparent)]
 pub struct Desc(Opaque<bindings::bpf_struct_ops_desc>);
 
@@ -376,6 +471,40 @@ impl Desc {
     }
 }
 
+/// Why the `__nullable` arguments of a member could not be worked out from its
+/// CFI stub (the errors 6.12 gives in brackets).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NullableError {
+    /// The stub has no name in kallsyms (`ENOENT`).
+    NoStubName,
+    /// The stub is not a function of the BTF (`ENOENT`).
+    NoStubFunc,
+    /// The stub and the member take different numbers of arguments
+    /// (`EINVAL`).
+    ArgCount,
+    /// This argument is tagged but is not a pointer to a struct or union
+    /// (`EINVAL`).
+    Unsupported(usize),
+    /// This argument's place in the trampoline's ctx is not 8-byte aligned
+    /// (`EINVAL`).
+    CtxOffset(usize),
+    /// This argument's type differs between the stub and the member
+    /// (`EINVAL`).
+    TypeMismatch(usize),
+    /// Out of memory (`ENOMEM`).
+    NoMemory,
+}
+
+impl From<NullableError> for Error {
+    fn from(e: NullableError) -> Error {
+        match e {
+            NullableError::NoStubName | NullableError::NoStubFunc => ENOENT,
+            NullableError::NoMemory => ENOMEM,
+            _ => EINVAL,
+        }
+    }
+}
+
 /// A descriptor being initialised: the slot `btf_add_struct_ops()` gives
 /// `bpf_struct_ops_desc_init()`, with the BTF registering the type.
 ///
@@ -391,9 +520,9 @@ impl Desc {
 ///
 /// # Invariants
 ///
-/// `desc` is a descriptor slot whose `st_ops` is set to a registered
-/// struct_ops that outlives it, used by nobody else for `'a`; its other
-/// fields are not read. `btf` is the BTF that registers the type and owns
+/// `desc` is a descriptor slot whose `st_ops` is set to a struct_ops that
+/// outlives it; the slot and the struct_ops, being registered, are used by
+/// nobody else for `'a`. The slot's other fields are not read. `btf` is the BTF that registers the type and owns
 /// the slot. `inited` says whether the subsystem's `init()` succeeded.
 pub struct DescSlot<'a> {
     desc: NonNull<bindings::bpf_struct_ops_desc>,
@@ -402,6 +531,7 @@ pub struct DescSlot<'a> {
 }
 
 const VALUE_PREFIX: &[u8] = b"bpf_struct_ops_";
+const MAX_MEMBERS: usize = bindings::BPF_STRUCT_OPS_MAX_NR_MEMBERS as usize;
 /// Largest return value the trampoline saves and restores (a larger one
 /// comes back in a register pair, which the trampoline does not preserve).
 pub const MAX_RET_SIZE: u8 = 8;
@@ -411,9 +541,10 @@ impl<'a> DescSlot<'a> {
     ///
     /// # Safety
     ///
-    /// `desc` is a descriptor whose `st_ops` is set to a registered struct_ops
-    /// that outlives it (its other fields may be uninitialised), used by
-    /// nobody else for `'a`, in the table of `btf`, the BTF registering it.
+    /// `desc` is a descriptor whose `st_ops` is set to a struct_ops that
+    /// outlives it (its other fields may be uninitialised), in the table of
+    /// `btf`, the BTF registering it. The type is being registered: nobody
+    /// else uses the slot or the struct_ops for `'a`.
     #[inline]
     pub unsafe fn from_raw(desc: NonNull<bindings::bpf_struct_ops_desc>, btf: &'a Btf) -> Self {
         // INVARIANT: By the caller's promise; `init()` has not run.
@@ -433,10 +564,10 @@ impl<'a> DescSlot<'a> {
 
     /// The subsystem's struct_ops.
     #[inline]
-    pub fn st_ops(&self) -> &'a StructOps {
+    pub fn st_ops(&self) -> &StructOps {
         // SAFETY: By the type invariant, a registered struct_ops that
         // outlives the slot. `fill` writes its func models through the
-        // `Opaque`, never while a reference to the inner C struct is held.
+        // `Opaque`; nothing hands out a reference into them.
         unsafe { &*self.st_ops_ptr() }
     }
 
@@ -471,7 +602,9 @@ impl<'a> DescSlot<'a> {
     /// none (programs may not implement it) or is not the struct's.
     pub fn cfi_stub(&self, member: &Member<'_>) -> Option<CfiStub> {
         let t = self.check_member(member).ok()?;
-        self.st_ops().cfi_stub(t, member.offset())
+        // SAFETY: `t` is the struct the struct_ops names, in the BTF that
+        // registers it: the one its stubs instance.
+        unsafe { self.st_ops().cfi_stub(t, member.offset()) }
     }
 
     /// The func model of `member` of the struct, a function pointer: what a
@@ -500,10 +633,71 @@ impl<'a> DescSlot<'a> {
         Ok(model)
     }
 
+    /// The arguments of `member` (a function pointer of the struct with a CFI
+    /// stub) that may be NULL: those whose parameter in the stub is named
+    /// `*__nullable`, each of which must be a pointer to a struct or union of
+    /// the same type as the member's, at an 8-byte aligned place in the
+    /// trampoline's ctx.
+    pub fn nullable_args(
+        &self,
+        member: &Member<'_>,
+    ) -> core::result::Result<NullableArgs, NullableError> {
+        let btf = self.btf;
+        let proto = self
+            .check_member(member)
+            .ok()
+            .and_then(|_| btf.resolve_func_ptr(member.type_id()))
+            .ok_or(NullableError::ArgCount)?;
+        let stub = self.cfi_stub(member).ok_or(NullableError::NoStubName)?;
+        let stub_name = stub.name().map_err(|e| {
+            if e == ENOMEM {
+                NullableError::NoMemory
+            } else {
+                NullableError::NoStubName
+            }
+        })?;
+        let stub_id = btf
+            .find_by_name_kind(&stub_name, KIND_FUNC)
+            .map_err(|_| NullableError::NoStubFunc)?;
+        let stub_proto = btf
+            .type_by_id(stub_id)
+            .and_then(|f| btf.type_by_id(f.type_id()))
+            .ok_or(NullableError::NoStubFunc)?;
+        let (args, stub_args) = (proto.params(), stub_proto.params());
+        if args.len() != stub_args.len() {
+            return Err(NullableError::ArgCount);
+        }
+        let mut nullable = NullableArgs::NONE;
+        for (arg_no, (arg, stub_arg)) in args.iter().zip(stub_args).enumerate() {
+            if !btf.param_match_suffix(stub_arg, crate::c_str!("__nullable")) {
+                continue;
+            }
+            if btf
+                .resolve_ptr(arg.type_)
+                .filter(|(t, _)| t.is_struct_or_union())
+                .is_none()
+            {
+                return Err(NullableError::Unsupported(arg_no));
+            }
+            // SAFETY: `proto` is a prototype of `btf` (the member is of the
+            // slot's struct), `arg_no` one of its parameters.
+            let offset = unsafe { btf.ctx_arg_offset(proto, arg_no as u32) };
+            if offset.map_or(true, |o| o % 8 != 0) {
+                return Err(NullableError::CtxOffset(arg_no));
+            }
+            if arg.type_ != stub_arg.type_ {
+                return Err(NullableError::TypeMismatch(arg_no));
+            }
+            nullable.set(arg_no).map_err(|_| NullableError::ArgCount)?;
+        }
+        Ok(nullable)
+    }
+
     /// Runs the subsystem's `init()` with the slot's BTF; [`DescSlot::fill`]
     /// needs it to have succeeded.
     pub fn init_subsystem(&mut self) -> Result {
-        self.st_ops().init(self.btf)?;
+        // SAFETY: `btf` registers the type (type invariant).
+        unsafe { self.st_ops().init(self.btf) }?;
         // INVARIANT: `init()` succeeded.
         self.inited = true;
         Ok(())
@@ -511,20 +705,21 @@ impl<'a> DescSlot<'a> {
 
     /// Writes the whole descriptor, and the func models of the struct_ops:
     /// the struct the struct_ops names and its value struct
-    /// `bpf_struct_ops_<name>` (which must be `{ common; struct data }`), the
-    /// func model of each function pointer member that has a CFI stub (whose
-    /// return value must fit in 8 bytes: `EOPNOTSUPP`), and the verifier
-    /// information on the arguments `nullable` says may be NULL, one entry
-    /// per member. `EINVAL` when any of it does not hold, or `init()` has
-    /// not run.
-    pub fn fill(&mut self, nullable: &[NullableArgs]) -> Result<&Desc> {
+    /// `bpf_struct_ops_<name>` (which must be `{ common; struct data }`, the
+    /// data at [`super::DATA_OFFSET`]), the func model of each function
+    /// pointer member that has a CFI stub (whose return value must fit in 8
+    /// bytes: `EOPNOTSUPP`), and the verifier information on the arguments
+    /// that may be NULL ([`DescSlot::nullable_args`]). `EINVAL` when any of
+    /// it does not hold, when a member is a `struct module *` and the kernel
+    /// has no modules (`EOPNOTSUPP`), or when `init()` has not run.
+    pub fn fill(&mut self) -> Result<&Desc> {
         if !self.inited {
             return Err(EINVAL);
         }
         let btf = self.btf;
         let (type_id, t) = self.struct_type()?;
         let vlen = usize::from(t.vlen());
-        if t.vlen() > super::MAX_MEMBERS || nullable.len() != vlen {
+        if t.vlen() > super::MAX_MEMBERS {
             return Err(EINVAL);
         }
         let mut value_name = KVec::with_capacity(VALUE_PREFIX.len() + 1, GFP_KERNEL)?;
@@ -538,36 +733,46 @@ impl<'a> DescSlot<'a> {
         let common = Btf::vmlinux()?
             .and_then(|v| v.type_by_id(super::common_value_type_id()))
             .ok_or(EINVAL)?;
-        let mut vmembers = vt.members().map(|m| btf.type_by_id(m.type_id()));
+        let mut vmembers = vt
+            .members()
+            .map(|m| (btf.type_by_id(m.type_id()), m.offset()));
         let layout_ok = vt.vlen() == 2
             && vmembers
                 .next()
-                .flatten()
-                .is_some_and(|c| core::ptr::eq(c, common))
-            && vmembers
-                .next()
-                .flatten()
-                .is_some_and(|d| core::ptr::eq(d, t));
+                .is_some_and(|(c, off)| c.is_some_and(|c| core::ptr::eq(c, common)) && off == 0)
+            && vmembers.next().is_some_and(|(d, off)| {
+                d.is_some_and(|d| core::ptr::eq(d, t)) && off == super::DATA_OFFSET
+            })
+            && vt.size() as usize >= super::DATA_OFFSET + t.size() as usize;
         if !layout_ok {
             return Err(EINVAL);
         }
 
         let mut arg_info = KVec::with_capacity(vlen, GFP_KERNEL)?;
-        for (member, &args) in t.members().zip(nullable) {
+        for member in t.members() {
+            if super::module_type_id() == 0
+                && btf.resolve_ptr(member.type_id()).is_some_and(|(p, _)| {
+                    (p.is_struct() || p.is_fwd()) && btf.type_name(p).as_bytes() == b"module"
+                })
+            {
+                return Err(EOPNOTSUPP);
+            }
             let has_model = btf.resolve_func_ptr(member.type_id()).is_some()
                 && self.cfi_stub(&member).is_some();
+            let mut args = NullableArgs::NONE;
             if has_model {
+                args = self.nullable_args(&member)?;
                 let model = self.func_model(&member, None)?;
                 if model.ret_size > MAX_RET_SIZE {
                     return Err(EOPNOTSUPP);
                 }
-                // SAFETY: The struct_ops is ours alone while it is being
-                // registered (type invariant); only its func models are
-                // written, through the raw pointer.
-                let models = unsafe { &mut (*(*self.st_ops_ptr()).0.get()).func_models };
-                *models.get_mut(member.index()).ok_or(EINVAL)? = model;
+                // SAFETY: The type is being registered and its struct_ops
+                // is ours alone (type invariant).
+                unsafe { self.st_ops().set_func_model(member.index(), model) }?;
             }
-            arg_info.push(ArgInfo::new(btf, &member, args)?, GFP_KERNEL)?;
+            // SAFETY: `member` is a member of `t`, a struct of `btf`.
+            let info = unsafe { ArgInfo::new(btf, &member, args) }?;
+            arg_info.push(info, GFP_KERNEL)?;
         }
         if arg_info.capacity() != vlen {
             return Err(EINVAL);

@@ -48,7 +48,7 @@ impl StructOpsMap {
     /// Whether the subsystem can switch a link to this map (`update()`).
     #[inline]
     pub fn has_update(&self) -> bool {
-        self.desc().st_ops().raw().update.is_some()
+        self.desc().st_ops().update_fn().is_some()
     }
 }
 
@@ -241,7 +241,7 @@ impl StructOpsLink {
         if !new.valid_to_reg() {
             return Err(EINVAL);
         }
-        let Some(update) = new.desc().st_ops().raw().update else {
+        let Some(update) = new.desc().st_ops().update_fn() else {
             return Err(EOPNOTSUPP);
         };
         let cur = self.map_locked(guard).ok_or(ENOLINK)?;

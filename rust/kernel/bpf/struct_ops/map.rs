@@ -18,7 +18,7 @@ use crate::{
     ffi::c_void,
     types::{ARef, ForeignOwnable, Opaque},
 };
-use core::{marker::PhantomData, mem::offset_of};
+use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
 
 /// The trampoline of one func ptr member.
 struct Tramp {
@@ -78,7 +78,12 @@ impl<'a> TrampPlan<'a> {
         self.sleepable |= prog.sleepable();
         let link = TrampLink::new(prog, self.link_ops)?;
         let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
-        let size = trampoline::size_of(&mut self.tlinks, &link, model, st_ops.cfi_stub(t, moff))?;
+        // SAFETY: `t` is the map's struct, the type of its struct_ops, whose
+        // stubs instance it.
+        let stub = unsafe { st_ops.cfi_stub(t, moff) };
+        // SAFETY: The model and stub of the member, a function pointer, as
+        // the descriptor's init computed them.
+        let size = unsafe { trampoline::size_of(&mut self.tlinks, &link, &model, stub) }?;
         let ksym = Ksym::new(btf.type_name(t), btf.name_by_offset(member.name_off()))?;
         self.tramps.push(
             Tramp {
@@ -99,8 +104,9 @@ impl<'a> TrampPlan<'a> {
 ///
 /// # Invariants
 ///
-/// `installed` says whether the symbols are published and the func ptr
-/// slots of a value that left INIT point into `images`: dropping it then
+/// `installed` says whether the trampolines may have been reached (the
+/// func ptr slots of a value that left INIT, or that a failed `reg()` saw,
+/// point into `images`; the symbols may be published): dropping it then
 /// withdraws the symbols and waits until no CPU can be running a trampoline
 /// or program before anything is freed.
 pub struct Trampolines {
@@ -120,6 +126,12 @@ impl Trampolines {
                 * (core::mem::size_of::<bindings::bpf_tramp_link>()
                     + core::mem::size_of::<bindings::bpf_ksym>())
             + self.images.bytes()
+    }
+
+    /// The trampolines were reachable (a failed `reg()` may have run them):
+    /// dropping them waits for the grace periods.
+    fn may_have_run(&mut self) {
+        self.installed = true;
     }
 
     /// Publishes the symbols: the trampolines are about to be reachable.
@@ -154,6 +166,9 @@ impl Drop for Trampolines {
 /// - Created by [`StructOpsMap::create`]: `st_ops_desc`, `btf` and `uvalue`
 ///   are set, the locks initialised, and the allocation holds `value_size`
 ///   bytes at `kvalue`.
+/// - While a `&StructOpsMap` exists, the map's own count is not zero (maps
+///   being created or freed are only reached through `MapArea` and raw
+///   pointers).
 /// - `kvalue.data` and `uvalue` are written only under `lock` while the state
 ///   is INIT; other readers read them only after an acquire load of a state
 ///   other than INIT, and the state never goes back to INIT from there.
@@ -180,8 +195,8 @@ unsafe impl MapType for StructOpsMap {
     /// safe), the user's copy of the value, and the module reference.
     /// Handles a map whose creation stopped half-way: every field it frees
     /// may still be NULL.
-    unsafe fn release(&mut self) {
-        let raw = self.raw();
+    unsafe fn release(this: NonNull<Self>) {
+        let raw = this.as_ptr().cast::<bindings::bpf_struct_ops_map>();
         // SAFETY: The map is being freed and is ours alone (the caller's
         // promise): nobody reads these fields any more.
         let (tramps, uvalue, btf) = unsafe {
@@ -203,9 +218,14 @@ unsafe impl MapType for StructOpsMap {
         // SAFETY: A set `btf` is valid (type invariant).
         if !btf.is_null() && unsafe { Btf::from_raw(btf) }.is_module() {
             // SAFETY: By the type invariant `create` kept the reference on
-            // the module that owns the BTF, which registered the struct_ops;
-            // `btf` is now NULL, so it is put once.
-            unsafe { ModuleBtf::put_raw(self.desc().st_ops().owner()) };
+            // the module that owns the BTF, which is the module that
+            // registered the struct_ops (a BTF's descriptors are those of its
+            // own module); `btf` is now NULL, so it is put once. The
+            // descriptor outlives the map (set with `btf`).
+            unsafe {
+                let desc = Desc::from_raw((*raw).st_ops_desc);
+                ModuleBtf::put_raw(desc.st_ops().owner());
+            }
         }
     }
 }
@@ -272,7 +292,8 @@ impl StructOpsMap {
     ///
     /// # Safety
     ///
-    /// `map` is a live struct_ops map for `'a`.
+    /// `map` is a live struct_ops map whose count is not zero for `'a` (see
+    /// [`Map::from_raw`]).
     #[inline]
     pub unsafe fn from_map<'a>(map: *const bindings::bpf_map) -> &'a Self {
         // SAFETY: The `bpf_map` is the first field of the struct_ops map.
@@ -284,7 +305,10 @@ impl StructOpsMap {
     ///
     /// # Safety
     ///
-    /// `kdata` is the `kvalue.data` of a live struct_ops map for `'a`.
+    /// `kdata` is the `kvalue.data` of a live struct_ops map whose count is
+    /// not zero for `'a` (see [`Map::from_raw`]): a subsystem that found it
+    /// registered under RCU, or holds a subsystem reference, whose count
+    /// owns a map reference.
     #[inline]
     pub unsafe fn from_kdata<'a>(kdata: *const c_void) -> &'a Self {
         // SAFETY: `kdata` is `KVALUE_OFFSET + DATA_OFFSET` bytes into the map.
@@ -299,7 +323,8 @@ impl StructOpsMap {
     /// The map.
     #[inline]
     pub fn map(&self) -> &Map {
-        // SAFETY: The `bpf_map` is the first field.
+        // SAFETY: The `bpf_map` is the first field; its count is not zero
+        // while `self` exists (type invariant).
         unsafe { Map::from_raw(self.raw().cast()) }
     }
 
@@ -428,7 +453,8 @@ impl StructOpsMap {
     unsafe fn put_failed(&self) -> bool {
         // SAFETY: By the caller's promise.
         match unsafe { self.dec() } {
-            // Nothing was published: no op can be running.
+            // Nobody holds a subsystem reference: the count's map reference
+            // goes at once (the caller still holds the map).
             Some(r) => {
                 drop(r);
                 true
@@ -481,7 +507,7 @@ impl StructOpsMap {
     /// live link, and the caller holds a subsystem reference for it.
     #[inline]
     pub(super) unsafe fn reg(&self, link: *mut bindings::bpf_link) -> Result {
-        let Some(reg) = self.desc().st_ops().raw().reg else {
+        let Some(reg) = self.desc().st_ops().reg_fn() else {
             return Err(EOPNOTSUPP);
         };
         // SAFETY: By the caller's promise.
@@ -495,7 +521,7 @@ impl StructOpsMap {
     /// The value is registered, through `link` if it is not NULL.
     #[inline]
     pub(super) unsafe fn unreg(&self, link: *mut bindings::bpf_link) {
-        if let Some(unreg) = self.desc().st_ops().raw().unreg {
+        if let Some(unreg) = self.desc().st_ops().unreg_fn() {
             // SAFETY: By the caller's promise.
             unsafe { unreg(self.kdata(), link) };
         }
@@ -700,19 +726,32 @@ impl<'a> Update<'a> {
         module.is_some() && ptype == module
     }
 
-    /// Sets the module owner member to the value through which the subsystem
-    /// takes and drops subsystem references; `EINVAL` for another member.
-    pub fn set_module_owner(&mut self, member: &Member<'_>) -> Result {
-        if !self.is_module_owner(member) {
-            return Err(EINVAL);
+    /// Sets every module owner member of the struct to the value through
+    /// which the subsystem takes and drops subsystem references; `EINVAL`
+    /// when the user's value has anything there.
+    fn set_module_owners(&mut self) -> Result {
+        let t = self.map.desc().type_().ok_or(EINVAL)?;
+        for member in t.members() {
+            if !self.is_module_owner(&member) {
+                continue;
+            }
+            let uoff = DATA_OFFSET + member.offset();
+            let user = self
+                .uvalue()?
+                .get(uoff..uoff + core::mem::size_of::<u64>())
+                .ok_or(EINVAL)?;
+            if user.iter().any(|&b| b != 0) {
+                return Err(EINVAL);
+            }
+            self.write_kdata(member.offset(), super::module_owner() as u64)?;
         }
-        self.write_kdata(member.offset(), super::module_owner() as u64)
+        Ok(())
     }
 
     /// The subsystem's `init_member()`: `Ok(true)` when it handled `member`
     /// (of the map's struct), from the user's copy of the struct.
     pub fn init_member(&mut self, member: &Member<'_>) -> Result<bool> {
-        let Some(init_member) = self.map.desc().st_ops().raw().init_member else {
+        let Some(init_member) = self.map.desc().st_ops().init_member_fn() else {
             return Ok(false);
         };
         let t = self.map.member_of_type(member)?;
@@ -747,6 +786,7 @@ impl<'a> Update<'a> {
     }
 
     fn commit_plan(&mut self, plan: TrampPlan<'_>) -> Result {
+        self.set_module_owners()?;
         let TrampPlan {
             mut tramps,
             mut tlinks,
@@ -763,8 +803,12 @@ impl<'a> Update<'a> {
         let cfi_offset = trampoline::cfi_offset();
         for tr in tramps.iter_mut() {
             let model = st_ops.func_model(tr.index).ok_or(EINVAL)?;
-            let stub = st_ops.cfi_stub(t, tr.moff);
-            let (start, size) = images.write(&tr.slot, &mut tlinks, &tr.link, model, stub)?;
+            // SAFETY: As in `TrampPlan::add`.
+            let stub = unsafe { st_ops.cfi_stub(t, tr.moff) };
+            // SAFETY: The slot was laid out for these images with the size
+            // `TrampPlan::add` computed for this link, model and stub.
+            let (start, size) =
+                unsafe { images.write(&tr.slot, &mut tlinks, &tr.link, &model, stub) }?;
             self.write_kdata(tr.moff, start.wrapping_add(cfi_offset) as u64)?;
             tr.ksym.set_range(start, size)?;
         }
@@ -791,7 +835,7 @@ impl<'a> Update<'a> {
     /// The subsystem's `validate()` of the whole struct.
     #[inline]
     fn validate(&mut self) -> Result {
-        let Some(validate) = self.map.desc().st_ops().raw().validate else {
+        let Some(validate) = self.map.desc().st_ops().validate_fn() else {
             return Ok(());
         };
         // SAFETY: `kdata` is complete and ours under the lock in INIT.
@@ -819,11 +863,19 @@ impl<'a> Update<'a> {
         // SAFETY: The value is complete; we hold the registration's reference.
         if let Err(e) = unsafe { self.map.reg(core::ptr::null_mut()) } {
             // SAFETY: The registration's reference, given back.
-            if !unsafe { self.map.put_failed() } {
+            if unsafe { self.map.put_failed() } {
+                // `reg()` may have run ops (sched_ext's enable does) before
+                // it failed: the trampolines go after the grace periods.
+                let mut tramps = tramps;
+                tramps.may_have_run();
+                drop(tramps);
+            } else {
                 // A subsystem published the struct and failed, and a user
-                // still holds it: its ops may run these trampolines, which
-                // therefore stay, leaked, rather than freed under them.
-                KBox::leak(tramps);
+                // still holds it: the struct stays as it is, unregistered
+                // (TOBEFREE), with its trampolines, and goes once that
+                // user's reference does, as after a delete.
+                self.install(tramps);
+                self.publish(State::ToBeFree);
             }
             return Err(e);
         }
