@@ -74,28 +74,27 @@ pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -
             return Err(EOPNOTSUPP);
         }
 
-        let stub = desc.cfi_stub(&member);
-        let func_proto = btf.resolve_func_ptr(member.type_id());
-        match (func_proto, stub) {
-            // A function pointer with a stub: the programs' interface.
-            (Some(_), Some(stub)) => {
-                let Ok(model) = desc.func_model(&member, log.as_deref_mut()) else {
-                    pr_warn!("Error in parsing func ptr {} in struct {}\n", mname, name);
-                    return Err(EINVAL);
-                };
-                if model.ret_size > struct_ops::MAX_RET_SIZE {
-                    pr_warn!(
-                        "func ptr {} in struct {} has a >8 byte return value, which is not supported\n",
-                        mname,
-                        name
-                    );
-                    return Err(EOPNOTSUPP);
-                }
-                check_nullable_args(desc, &member, mname, stub)?;
-            }
-            // Not a function pointer, or one no program may implement.
-            _ => (),
+        // A function pointer with a stub is the programs' interface; no
+        // program may implement anything else.
+        let Some(stub) = desc.cfi_stub(&member) else {
+            continue;
+        };
+        if btf.resolve_func_ptr(member.type_id()).is_none() {
+            continue;
         }
+        let Ok(model) = desc.func_model(&member, log.as_deref_mut()) else {
+            pr_warn!("Error in parsing func ptr {} in struct {}\n", mname, name);
+            return Err(EINVAL);
+        };
+        if model.ret_size > struct_ops::MAX_RET_SIZE {
+            pr_warn!(
+                "func ptr {} in struct {} has a >8 byte return value, which is not supported\n",
+                mname,
+                name
+            );
+            return Err(EOPNOTSUPP);
+        }
+        check_nullable_args(desc, &member, mname, stub)?;
     }
 
     if desc.init_subsystem().is_err() {
