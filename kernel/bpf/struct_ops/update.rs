@@ -13,7 +13,7 @@
 use super::map::key_of;
 use kernel::{
     bpf::{
-        btf::{Btf, BtfType},
+        btf::BtfType,
         prog::Prog,
         struct_ops::{StructOpsMap, TrampPlan, Update, COMMON_VALUE_SIZE, DATA_OFFSET},
     },
@@ -33,8 +33,13 @@ pub(crate) fn update(map: &StructOpsMap, key: &[u8], value: &[u8], flags: u64) -
     let desc = map.desc();
     let btf = map.btf();
     let (t, vt) = desc.type_().zip(desc.value_type()).ok_or(EINVAL)?;
-    check_zero_holes(btf, vt, value)?;
-    check_zero_holes(btf, t, value.get(DATA_OFFSET..).ok_or(EINVAL)?)?;
+    // Bytes outside every member, of the value and of the struct in it,
+    // must be zero.
+    if btf.nonzero_in_holes(vt, value)?
+        || btf.nonzero_in_holes(t, value.get(DATA_OFFSET..).ok_or(EINVAL)?)?
+    {
+        return Err(EINVAL);
+    }
     let common = value.get(..COMMON_VALUE_SIZE).ok_or(EINVAL)?;
     if common.iter().any(|&b| b != 0) {
         return Err(EINVAL);
@@ -95,28 +100,6 @@ fn register(upd: &mut Update<'_>, t: &BtfType) -> Result {
         write_u64(upd.uvalue()?, uoff, u64::from(id))?;
     }
     upd.commit(plan)
-}
-
-/// Bytes of `data` (an instance of struct `t`) outside every member must be
-/// zero.
-fn check_zero_holes(btf: &Btf, t: &BtfType, data: &[u8]) -> Result {
-    let nonzero = |from: usize, to: usize| {
-        data.get(from..to)
-            .is_some_and(|b| b.iter().any(|&x| x != 0))
-    };
-    let mut prev_end = 0;
-    for member in t.members() {
-        let off = member.offset();
-        if off > prev_end && nonzero(prev_end, off) {
-            return Err(EINVAL);
-        }
-        prev_end = off + btf.size_of(member.type_id())? as usize;
-    }
-    let size = t.size() as usize;
-    if size > prev_end && nonzero(prev_end, size) {
-        return Err(EINVAL);
-    }
-    Ok(())
 }
 
 fn read_u64(buf: &[u8], off: usize) -> Result<u64> {

@@ -140,6 +140,53 @@ impl Btf {
         Ok(size)
     }
 
+    /// Whether `data`, an instance of the struct or union `t` of this BTF,
+    /// has a non-zero byte outside every member: in a hole between members
+    /// or in the padding at the end. A hole that does not fit in `data` counts
+    /// as zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{bpf::btf::{Btf, KIND_STRUCT}, c_str, prelude::*};
+    ///
+    /// // A struct_ops value: an 8-byte common header, then the ops struct
+    /// // at the next cache line.
+    /// let btf = Btf::vmlinux()?.ok_or(ENOENT)?;
+    /// let name = c_str!("bpf_struct_ops_tcp_congestion_ops");
+    /// let t = btf.type_by_id(btf.find_by_name_kind(name, KIND_STRUCT)?).ok_or(ENOENT)?;
+    /// let mut value = KVec::from_elem(0u8, t.size() as usize, GFP_KERNEL)?;
+    /// assert!(!btf.nonzero_in_holes(t, &value)?);
+    /// // The header's refcount is a member.
+    /// if let Some(b) = value.get_mut(0) {
+    ///     *b = 1;
+    /// }
+    /// assert!(!btf.nonzero_in_holes(t, &value)?);
+    /// // Between the header and the ops is a hole.
+    /// if let Some(b) = value.get_mut(8) {
+    ///     *b = 1;
+    /// }
+    /// assert!(btf.nonzero_in_holes(t, &value)?);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn nonzero_in_holes(&self, t: &BtfType, data: &[u8]) -> Result<bool> {
+        let nonzero = |from: usize, to: usize| {
+            from < to
+                && data
+                    .get(from..to)
+                    .is_some_and(|b| b.iter().any(|&x| x != 0))
+        };
+        let mut prev_end = 0;
+        for member in t.members() {
+            let off = member.offset();
+            if nonzero(prev_end, off) {
+                return Ok(true);
+            }
+            prev_end = off.saturating_add(self.size_of(member.type_id())? as usize);
+        }
+        Ok(nonzero(prev_end, t.size() as usize))
+    }
+
     /// Whether parameter `p` (of a function prototype in `self`) is named
     /// with `suffix` at its end, as `__nullable` arguments of CFI stubs are.
     #[inline]
