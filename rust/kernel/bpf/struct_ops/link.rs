@@ -202,25 +202,11 @@ impl StructOpsLink {
         true
     }
 
-    /// Unregisters what the link registered, when its last reference is
-    /// gone (`dealloc`). Nobody else can reach the link, so, as in C, this
-    /// takes no lock: the subsystem's `unreg()` may take long (sched_ext
-    /// disables the scheduler), and other links register meanwhile.
+    /// Frees the link when its last reference is gone (`dealloc`): its drop
+    /// unregisters what it registered.
+    #[inline]
     pub fn release(self: Pin<KBox<Self>>) {
-        // SAFETY: The link is ours alone: nobody reads or changes `map`.
-        let map = unsafe { bindings::bpf_struct_ops_link_take_map(self.0.get()) };
-        let Some(map) = NonNull::new(map) else {
-            return;
-        };
-        // SAFETY: By the type invariant, the link owned this reference to a
-        // struct_ops map.
-        let map = StructOpsMapRef(unsafe { MapRef::from_raw(map.cast()) });
-        // SAFETY: Registered through this link, which owned a subsystem
-        // reference, given up here.
-        unsafe {
-            map.unreg(self.as_link());
-            map.put();
-        }
+        drop(self);
     }
 
     /// Switches the link's registration to `new` with the subsystem's
@@ -292,5 +278,28 @@ impl StructOpsLink {
     pub fn hup(&self) {
         // SAFETY: The wait queue is initialised.
         unsafe { bindings::bpf_struct_ops_link_hup(self.0.get()) };
+    }
+}
+
+impl Drop for StructOpsLink {
+    /// Unregisters what the link registered. Nobody else can reach the link
+    /// any more, so, as in C, this takes no lock: the subsystem's `unreg()`
+    /// may take long (sched_ext disables the scheduler), and other links
+    /// register meanwhile.
+    fn drop(&mut self) {
+        // SAFETY: The link is ours alone: nobody reads or changes `map`.
+        let map = unsafe { bindings::bpf_struct_ops_link_take_map(self.0.get()) };
+        let Some(map) = NonNull::new(map) else {
+            return;
+        };
+        // SAFETY: By the type invariant, the link owned this reference to a
+        // struct_ops map.
+        let map = StructOpsMapRef(unsafe { MapRef::from_raw(map.cast()) });
+        // SAFETY: Registered through this link, which owned a subsystem
+        // reference, given up here.
+        unsafe {
+            map.unreg(self.as_link());
+            map.put();
+        }
     }
 }
