@@ -21,7 +21,7 @@ use crate::{
     error::{code::*, to_result, Error, Result},
     ffi::c_void,
     str::CStr,
-    types::{ARef, Opaque},
+    types::{ARef, AlwaysRefCounted, Opaque},
 };
 use core::{pin::Pin, ptr::NonNull};
 
@@ -204,24 +204,43 @@ unsafe extern "C" fn tramp_link_dealloc(link: *mut bindings::bpf_link) {
     unsafe { bindings::kfree(link.cast()) };
 }
 
-/// A `bpf_tramp_link`: one reference to a program, as a trampoline calls it.
+/// A `bpf_tramp_link`: a program as a trampoline calls it, reference-counted
+/// (`ARef<TrampLink>`); its last reference frees it and puts the program.
 ///
 /// # Invariants
 ///
-/// `ptr` is a kmalloc'ed, initialised `bpf_tramp_link` whose ops are
-/// [`TrampLinkOps`], on which this value owns one reference.
-pub struct TrampLink {
-    ptr: NonNull<bindings::bpf_tramp_link>,
+/// A `&TrampLink` is an initialised, kmalloc'ed `bpf_tramp_link` whose ops
+/// are [`TrampLinkOps`] and whose count is not zero.
+#[repr(transparent)]
+pub struct TrampLink(Opaque<bindings::bpf_tramp_link>);
+
+// SAFETY: `bpf_link_inc()` and `bpf_link_put()` keep the link alive until the
+// count drops to zero, which it does not while a `&TrampLink` exists (type
+// invariant).
+unsafe impl AlwaysRefCounted for TrampLink {
+    #[inline]
+    fn inc_ref(&self) {
+        // SAFETY: The link is alive and its count not zero (type invariant).
+        unsafe { bindings::bpf_link_inc(&raw mut (*self.as_raw()).link) };
+    }
+
+    #[inline]
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        let link = obj.as_ptr().cast::<bindings::bpf_tramp_link>();
+        // SAFETY: The caller gives up a reference it owns; the free is
+        // deferred to a work item, so any context will do.
+        unsafe { bindings::bpf_link_put(&raw mut (*link).link) };
+    }
 }
 
-// SAFETY: Link references may be dropped on any thread.
+// SAFETY: Link references may be taken and dropped on any thread.
 unsafe impl Send for TrampLink {}
 // SAFETY: Shared references only read the link.
 unsafe impl Sync for TrampLink {}
 
 impl TrampLink {
     /// Wraps `prog` in a new link.
-    pub fn new(prog: ARef<Prog>, ops: &'static TrampLinkOps) -> Result<Self> {
+    pub fn new(prog: ARef<Prog>, ops: &'static TrampLinkOps) -> Result<ARef<Self>> {
         // SAFETY: `bpf_tramp_link` is a C struct; zero is its initial state.
         let link = unsafe { zeroed_box::<bindings::bpf_tramp_link>() }?;
         let raw = KBox::into_raw(link);
@@ -235,23 +254,16 @@ impl TrampLink {
                 ARef::into_raw(prog).as_ptr().cast(),
             )
         };
-        // INVARIANT: Initialised with one reference; `KBox` allocates with
-        // kmalloc, which the ops' `kfree` matches.
-        NonNull::new(raw).map(|ptr| TrampLink { ptr }).ok_or(ENOMEM)
+        let ptr = NonNull::new(raw.cast::<TrampLink>()).ok_or(ENOMEM)?;
+        // SAFETY: Initialised with one reference, which we hand over; `KBox`
+        // allocates with kmalloc, which the ops' `kfree` matches.
+        Ok(unsafe { ARef::from_raw(ptr) })
     }
 
     /// The raw link, for C calls.
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::bpf_tramp_link {
-        self.ptr.as_ptr()
-    }
-}
-
-impl Drop for TrampLink {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we own one reference.
-        unsafe { bindings::bpf_link_put(&raw mut (*self.as_raw()).link) };
+        self.0.get()
     }
 }
 

@@ -23,7 +23,7 @@ use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
 /// The trampoline of one func ptr member.
 struct Tramp {
     /// The program, as the trampoline calls it.
-    link: TrampLink,
+    link: ARef<TrampLink>,
     /// The trampoline's kallsyms entry.
     ksym: Ksym,
     /// Where the trampoline is in the images.
