@@ -66,7 +66,7 @@ pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -
             );
             return Err(EOPNOTSUPP);
         }
-        if struct_ops::module_type_id() == 0 && is_module_member(btf, member.type_id()) {
+        if struct_ops::module_type_id() == 0 && btf.is_module_ptr(member.type_id()) {
             pr_warn!(
                 "'struct module' btf id not found. Is CONFIG_MODULES enabled? bpf_struct_ops '{}' needs module support.\n",
                 name
@@ -139,13 +139,6 @@ fn check_value_type(btf: &Btf, value_id: u32, t: &BtfType, value_name: &CStr) ->
         return Err(EINVAL);
     }
     Ok(())
-}
-
-/// Whether member type `id` is a `struct module *`.
-fn is_module_member(btf: &Btf, id: u32) -> bool {
-    btf.resolve_ptr(id).is_some_and(|(t, _)| {
-        (t.is_struct() || t.is_fwd()) && btf.type_name(t).as_bytes() == b"module"
-    })
 }
 
 /// Checks the arguments the member's CFI stub names `*__nullable` (pointers

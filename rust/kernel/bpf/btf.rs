@@ -140,6 +140,14 @@ impl Btf {
         Ok(size)
     }
 
+    /// Whether type `id` is a pointer to `struct module`, found by name: a
+    /// module's BTF may have only a forward declaration of it.
+    pub fn is_module_ptr(&self, id: u32) -> bool {
+        self.resolve_ptr(id).is_some_and(|(t, _)| {
+            (t.is_struct() || t.is_fwd()) && self.type_name(t).as_bytes() == b"module"
+        })
+    }
+
     /// Whether `data`, an instance of the struct or union `t` of this BTF,
     /// has a non-zero byte outside every member: in a hole between members
     /// or in the padding at the end. A hole that does not fit in `data` counts

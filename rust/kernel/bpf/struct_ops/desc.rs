@@ -750,11 +750,7 @@ impl<'a> DescSlot<'a> {
 
         let mut arg_info = KVec::with_capacity(vlen, GFP_KERNEL)?;
         for member in t.members() {
-            if super::module_type_id() == 0
-                && btf.resolve_ptr(member.type_id()).is_some_and(|(p, _)| {
-                    (p.is_struct() || p.is_fwd()) && btf.type_name(p).as_bytes() == b"module"
-                })
-            {
+            if super::module_type_id() == 0 && btf.is_module_ptr(member.type_id()) {
                 return Err(EOPNOTSUPP);
             }
             let has_model = btf.resolve_func_ptr(member.type_id()).is_some()
