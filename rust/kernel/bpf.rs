@@ -13,5 +13,6 @@ pub mod btf;
 pub mod link;
 pub mod map;
 pub mod prog;
+#[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
 pub mod struct_ops;
 pub mod trampoline;

@@ -6,7 +6,8 @@
 use kernel::{
     bpf::{
         btf::{self, Btf, BtfType, Member},
-        struct_ops::{self, CfiStub, DescSlot, NullableError, VerifierLog},
+        struct_ops::{self, DescSlot, NullableError, VerifierLog},
+        trampoline::CfiStub,
     },
     c_str,
     error::{code::*, Result},

@@ -211,6 +211,7 @@ impl Btf {
     /// parameter types up in it) and `arg_no` at most its number of
     /// parameters.
     #[inline]
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     pub(crate) unsafe fn ctx_arg_offset(&self, func_proto: &BtfType, arg_no: u32) -> Result<u32> {
         // SAFETY: `self` and `func_proto` are valid, the rest is the
         // caller's promise.
@@ -487,6 +488,7 @@ impl ValueBtf {
 
     /// Gives up the module reference, if any, which the caller then owns.
     #[inline]
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     pub(crate) fn into_inner(self) -> ValueBtfInner {
         self.0
     }

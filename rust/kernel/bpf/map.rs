@@ -226,6 +226,7 @@ impl<T: MapType> MapArea<T> {
     ///
     /// Crate-private: the map type's own constructor builds it whole before
     /// anything outside sees it.
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     pub(crate) fn new(size: usize) -> Result<Self> {
         let size = size.max(core::mem::size_of::<T>());
         // SAFETY: No preconditions; the area comes back zeroed or NULL.
@@ -240,6 +241,7 @@ impl<T: MapType> MapArea<T> {
     }
 
     /// Sets the `struct bpf_map` fields from the creation attributes.
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     pub(crate) fn init_from_attr(&mut self, attr: &MapCreateAttr) {
         // SAFETY: By `MapType`, `T` starts with a `bpf_map`, which we own.
         unsafe {
@@ -252,6 +254,7 @@ impl<T: MapType> MapArea<T> {
 
     /// The map being built, for its type's constructor.
     #[inline]
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     pub(crate) fn as_ptr(&self) -> *mut T {
         self.ptr.as_ptr()
     }

@@ -21,9 +21,7 @@ mod desc;
 mod link;
 mod map;
 
-pub use desc::{
-    CfiStub, Desc, DescSlot, NullableArgs, NullableError, StructOps, VerifierLog, MAX_RET_SIZE,
-};
+pub use desc::{Desc, DescSlot, NullableArgs, NullableError, StructOps, VerifierLog, MAX_RET_SIZE};
 pub use link::{LinksGuard, StructOpsLink, StructOpsMapRef};
 pub use map::{StructOpsMap, TrampPlan, Trampolines, Update};
 

@@ -11,7 +11,7 @@
 //! few images, and as few bytes, as they need. A [`TrampLink`] ties the program to the
 //! trampoline, and a [`Ksym`] names the trampoline in `/proc/kallsyms`.
 
-use super::{prog::Prog, struct_ops::CfiStub};
+use super::prog::Prog;
 use crate::{
     alloc::{
         flags::{__GFP_ZERO, GFP_KERNEL},
@@ -20,7 +20,7 @@ use crate::{
     bindings,
     error::{code::*, to_result, Error, Result},
     ffi::c_void,
-    str::CStr,
+    str::{CStr, CString},
     types::{ARef, AlwaysRefCounted, Opaque},
 };
 use core::{pin::Pin, ptr::NonNull};
@@ -384,6 +384,7 @@ fn positive(n: i32) -> Result<usize> {
 ///
 /// `model` is the func model (from `btf_distill_func_proto()`) of the
 /// function the trampoline stands for, and `stub` its CFI stub.
+#[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
 pub(crate) unsafe fn size_of(
     tlinks: &mut TrampLinks,
     link: &TrampLink,
@@ -555,6 +556,7 @@ impl Images {
     /// [`size_of`] gave for the same link, model and stub (the arch code may
     /// emit that much before it checks the end); the model is as
     /// [`size_of`] requires.
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     pub(crate) unsafe fn write(
         &mut self,
         slot: &Slot,
@@ -700,6 +702,7 @@ impl Ksym {
     /// Publishes the symbol. Its owner withdraws it ([`Ksym::del`]) and
     /// waits for an RCU grace period before the trampoline it names goes.
     #[inline]
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     pub(crate) fn add(&mut self) {
         if !self.added {
             // SAFETY: Initialised and pinned; not in the tree yet.
@@ -738,5 +741,57 @@ impl Drop for Ksym {
             // SAFETY: No preconditions; dropping a symbol may sleep.
             unsafe { bindings::synchronize_rcu() };
         }
+    }
+}
+
+/// A member's CFI stub: the kernel function that stands for the member in
+/// trampolines (its address gives the kCFI type hash) and whose argument
+/// names say which arguments may be NULL.
+///
+/// # Invariants
+///
+/// The address of a kernel function.
+#[derive(Clone, Copy)]
+pub struct CfiStub(NonNull<c_void>);
+
+impl CfiStub {
+    /// Wraps the address of a kernel function.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is the address of a kernel function.
+    #[inline]
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
+    pub(crate) unsafe fn new(addr: NonNull<c_void>) -> Self {
+        // INVARIANT: The caller guarantees it.
+        Self(addr)
+    }
+
+    /// The function's address.
+    #[inline]
+    pub fn as_ptr(self) -> *mut c_void {
+        self.0.as_ptr()
+    }
+
+    /// The function's symbol name, from kallsyms.
+    pub fn name(self) -> Result<CString> {
+        let mut sym = [0u8; bindings::KSYM_SYMBOL_LEN];
+        // SAFETY: `sym` has the room `kallsyms_lookup` may write; the other
+        // outputs are optional.
+        let found = unsafe {
+            bindings::kallsyms_lookup(
+                self.as_ptr() as usize as _,
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+                sym.as_mut_ptr().cast(),
+            )
+        };
+        if found.is_null() {
+            return Err(ENOENT);
+        }
+        let end = sym.iter().position(|&b| b == 0).ok_or(ENOENT)?;
+        let name = CStr::from_bytes_with_nul(sym.get(..=end).ok_or(ENOENT)?).map_err(|_| ENOENT)?;
+        Ok(name.to_cstring()?)
     }
 }

@@ -6,10 +6,13 @@
 use crate::{
     alloc::{flags::GFP_KERNEL, KVec},
     bindings,
-    bpf::btf::{Btf, BtfType, Member, KIND_FUNC, KIND_STRUCT},
+    bpf::{
+        btf::{Btf, BtfType, Member, KIND_FUNC, KIND_STRUCT},
+        trampoline::CfiStub,
+    },
     error::{code::*, to_result, Error, Result},
     ffi::{c_int, c_void},
-    str::{CStr, CString},
+    str::CStr,
     types::Opaque,
 };
 use core::ptr::NonNull;
@@ -125,8 +128,9 @@ impl StructOps {
         }
         // SAFETY: In bounds by the caller's promise.
         let stub = unsafe { stubs.add(moff).cast::<*mut c_void>().read_unaligned() };
-        // INVARIANT: A function the subsystem gave as the member's stub.
-        NonNull::new(stub).map(CfiStub)
+        // SAFETY: A non-NULL stub is the function the subsystem gave for
+        // the member.
+        NonNull::new(stub).map(|p| unsafe { CfiStub::new(p) })
     }
 
     /// The module that registered the type (NULL for vmlinux).
@@ -189,46 +193,6 @@ impl StructOps {
                 .write(model)
         };
         Ok(())
-    }
-}
-
-/// A member's CFI stub: the kernel function that stands for the member in
-/// trampolines (its address gives the kCFI type hash) and whose argument
-/// names say which arguments may be NULL.
-///
-/// # Invariants
-///
-/// The address of a kernel function.
-#[derive(Clone, Copy)]
-pub struct CfiStub(NonNull<c_void>);
-
-impl CfiStub {
-    /// The function's address.
-    #[inline]
-    pub fn as_ptr(self) -> *mut c_void {
-        self.0.as_ptr()
-    }
-
-    /// The function's symbol name, from kallsyms.
-    pub fn name(self) -> Result<CString> {
-        let mut sym = [0u8; bindings::KSYM_SYMBOL_LEN];
-        // SAFETY: `sym` has the room `kallsyms_lookup` may write; the other
-        // outputs are optional.
-        let found = unsafe {
-            bindings::kallsyms_lookup(
-                self.as_ptr() as usize as _,
-                core::ptr::null_mut(),
-                core::ptr::null_mut(),
-                core::ptr::null_mut(),
-                sym.as_mut_ptr().cast(),
-            )
-        };
-        if found.is_null() {
-            return Err(ENOENT);
-        }
-        let end = sym.iter().position(|&b| b == 0).ok_or(ENOENT)?;
-        let name = CStr::from_bytes_with_nul(sym.get(..=end).ok_or(ENOENT)?).map_err(|_| ENOENT)?;
-        Ok(name.to_cstring()?)
     }
 }
 
