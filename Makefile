@@ -9,6 +9,7 @@
 #   make scx     sched_ext (selftests, example schedulers, our checks), C and Rust side by side
 #   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5)
 #   make stress  concurrency stress (STRESS_SECS, 60) and fault injection on the debug kernel (STRESS_DEBUG=1)
+#   make series  the patch series in build/series/; series-check checks it (BISECT=0: no build per step)
 #   make clean   remove this implementation's build; distclean removes all
 #
 # IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
@@ -16,9 +17,15 @@
 
 IMPL  ?= rust
 DEBUG ?= 0
+BISECT ?= 1
+FIXES ?= 0
 BUILD ?= $(CURDIR)/build
-SRC   := $(BUILD)/linux
-OUT   := $(BUILD)/$(IMPL)$(if $(filter 1,$(DEBUG)),-debug)
+# FIXES=1: our fixes of 6.12's C (fixes/) on top, in a tree of their own,
+# laid out as build/ is so that ccache finds build/linux's objects.
+FIX   := $(if $(filter 1,$(FIXES)),-fixes)
+TREE  := $(BUILD)$(if $(FIX),/fixes)
+SRC   := $(TREE)/linux
+OUT   := $(TREE)/$(IMPL)$(if $(filter 1,$(DEBUG)),-debug)
 H     := $(CURDIR)/harness
 TIMED := $(H)/timed.sh
 GUEST_TIMEOUT ?= $(if $(filter 1,$(DEBUG)),1800,600)
@@ -27,14 +34,14 @@ ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench stress clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench stress series series-check clean distclean
 all: userspace
 
 deps:
 	@$(TIMED) deps $(H)/deps.sh
 
 tree: deps
-	@$(TIMED) tree $(H)/prepare-tree.sh $(CURDIR) $(SRC)
+	@FIXES=$(FIXES) $(TIMED) tree $(H)/prepare-tree.sh $(CURDIR) $(SRC)
 
 kernel: tree
 	@$(TIMED) kernel $(H)/build-kernel.sh $(SRC) $(OUT) $(IMPL) $(DEBUG)
@@ -46,7 +53,8 @@ run: userspace
 	@$(TIMED) guest $(H)/qemu.sh $(OUT) demo $(GUEST_TIMEOUT) -v
 
 test: userspace
-	@$(TIMED) guest $(H)/run-suite.sh $(OUT) $(GUEST_TIMEOUT) $(IMPL)
+	@KCMDLINE="$(if $(FIX),st_fixes=1) $(KCMDLINE)" $(TIMED) guest \
+		$(H)/run-suite.sh $(OUT) $(GUEST_TIMEOUT) $(IMPL)$(FIX)
 
 shell: userspace
 	@$(H)/qemu.sh $(OUT) shell
@@ -93,6 +101,17 @@ bench:
 
 lint: kernel
 	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)
+
+# The patch series: build/series/ from series/manifest (git format-patch of
+# a git repo of the base tree, one commit per patch), and its check: git am
+# on a fresh base tree, the same tree as make kernel's, checkpatch --strict,
+# and every step built with the Rust map on and off (BISECT=0 skips that).
+series: deps
+	@$(TIMED) series python3 $(H)/series.py make $(CURDIR) $(BUILD)/series-work $(BUILD)/series
+
+series-check: series
+	@BISECT=$(BISECT) $(TIMED) series-check python3 $(H)/series.py check $(CURDIR) \
+		$(BUILD)/series-work $(BUILD)/series
 
 clean:
 	rm -rf $(OUT)

@@ -35,6 +35,9 @@ progs="bpf_dctcp bpf_cubic bpf_tcp_nogpl tcp_ca_update bpf_dctcp_release
 	struct_ops_maybe_null struct_ops_maybe_null_fail struct_ops_multi_pages
 	pro_epilogue epilogue_tailcall pro_epilogue_goto_start epilogue_exit
 	bpf_iter_setsockopt priv_map priv_prog token_lsm test_global_map_resize"
+# Programs the subtests of our fixes of 6.12 add (make test FIXES=1).
+[ -f "$src/tools/testing/selftests/bpf/progs/tcp_ca_sleepable.c" ] &&
+	progs="$progs tcp_ca_sleepable"
 framework="test_progs cgroup_helpers trace_helpers network_helpers
 	testing_helpers btf_helpers cap_helpers unpriv_helpers netlink_helpers
 	jit_disasm_helpers test_loader xsk disasm disasm_helpers json_writer"

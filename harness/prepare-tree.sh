@@ -26,10 +26,21 @@ if [ "$have" != "$want" ]; then
 	echo "tree: WARNING: base tree is $have, our patches were made on $want" >&2
 fi
 
-# Patches: the set applied last time is kept in $src/.patches; if the series
+# Patches: patches/, and with FIXES=1 the fixes of 6.12's C after them
+# (fixes/). The set applied last time is kept in $src/.patches; if it
 # changed, reverse the old set and apply the new one.
+want_dir="$src.patches-wanted"
+rm -rf "$want_dir"
+cp -r "$repo/patches" "$want_dir"
+if [ "${FIXES:-0}" = 1 ]; then
+	{ grep -v '^\s*#' "$repo/fixes/series" || true; } | while read -r f; do
+		[ -n "$f" ] || continue
+		cp "$repo/fixes/$f.patch" "$want_dir/fix-$f.patch"
+		echo "fix-$f.patch" >> "$want_dir/series"
+	done
+fi
 applied="$src/.patches"
-if ! diff -qr "$repo/patches" "$applied" >/dev/null 2>&1; then
+if ! diff -qr "$want_dir" "$applied" >/dev/null 2>&1; then
 	if [ -f "$applied/series" ]; then
 		{ tac "$applied/series" | grep -v '^\s*#' || true; } | while read -r p; do
 			[ -n "$p" ] || continue
@@ -38,17 +49,18 @@ if ! diff -qr "$repo/patches" "$applied" >/dev/null 2>&1; then
 		done
 	fi
 	rm -rf "$applied"
-	{ grep -v '^\s*#' "$repo/patches/series" || true; } | while read -r p; do
+	{ grep -v '^\s*#' "$want_dir/series" || true; } | while read -r p; do
 		[ -n "$p" ] || continue
-		if ! patch -s -p1 -N --dry-run -d "$src" < "$repo/patches/$p" >/dev/null; then
+		if ! patch -s -p1 -N --dry-run -d "$src" < "$want_dir/$p" >/dev/null; then
 			echo "tree: patch $p does not apply to $have (made on $want)" >&2
 			exit 1
 		fi
-		patch -s -p1 -N -d "$src" < "$repo/patches/$p"
+		patch -s -p1 -N -d "$src" < "$want_dir/$p"
 		echo "tree: applied $p"
 	done
-	cp -r "$repo/patches" "$applied"
+	mv "$want_dir" "$applied"
 fi
+rm -rf "$want_dir"
 
 # Overlay: every file under the kernel paths, copied when it differs.
 cd "$repo"

@@ -486,8 +486,9 @@ impl From<NullableError> for Error {
 ///
 /// `desc` is a descriptor slot whose `st_ops` is set to a struct_ops that
 /// outlives it; the slot and the struct_ops, being registered, are used by
-/// nobody else for `'a`. The slot's other fields are not read. `btf` is the BTF that registers the type and owns
-/// the slot. `inited` says whether the subsystem's `init()` succeeded.
+/// nobody else for `'a`. The slot's other fields are not read. `btf` is the
+/// BTF that registers the type and owns the slot. `inited` says whether the
+/// subsystem's `init()` succeeded.
 pub struct DescSlot<'a> {
     desc: NonNull<bindings::bpf_struct_ops_desc>,
     btf: &'a Btf,
