@@ -62,7 +62,7 @@ static void report(const char *name, double value, const char *unit, const char 
 	printf("bench %s %.3f %s %s\n", name, value, unit, better);
 }
 
-static void error(const char *name, const char *why)
+static void bench_error(const char *name, const char *why)
 {
 	printf("error %s - %s (%s)\n", name, why, strerror(errno));
 	errors++;
@@ -128,23 +128,29 @@ static void bench_op_call(void)
 
 	link = bpf_map__attach_struct_ops(skel->maps.ops3);
 	if (!link) {
-		error("op_call", "register st_ops3");
+		bench_error("op_call", "register st_ops3");
 		return;
 	}
 	/* The best of three loops of each. */
 	for (i = 0; i < 3; i++) {
 		long long ns;
 
-		if (st_testmod_set("call_op", n) || (ns = st_testmod_get("call_ns")) <= 0)
+		if (st_testmod_set("call_op", n))
+			break;
+		ns = st_testmod_get("call_ns");
+		if (ns <= 0)
 			break;
 		op = op < ns / (double)n ? op : ns / (double)n;
-		if (st_testmod_set("call_native", n) || (ns = st_testmod_get("call_ns")) <= 0)
+		if (st_testmod_set("call_native", n))
+			break;
+		ns = st_testmod_get("call_ns");
+		if (ns <= 0)
 			break;
 		native = native < ns / (double)n ? native : ns / (double)n;
 	}
 	bpf_link__destroy(link);
 	if (i < 3) {
-		error("op_call", "call loop");
+		bench_error("op_call", "call loop");
 		return;
 	}
 	report("op_call", op, "ns/call", "lower");
@@ -181,7 +187,7 @@ static void bench_reg(int nops, int base)
 	snprintf(name, sizeof(name), "reg_%d", nops);
 	d = calloc(iters * 10, sizeof(*d));
 	if (!d || value_init(&v, type, nops)) {
-		error(name, "value layout");
+		bench_error(name, "value layout");
 		goto out;
 	}
 	/* Warm up (the worker pool the deferred frees use grows), then time. */
@@ -195,13 +201,18 @@ static void bench_reg(int nops, int base)
 	}
 	settle(base);
 	for (i = 0; i < iters; i++) {
-		const char *step = "create";
+		const char *step = NULL;
 
 		t = now();
 		fd = value_map(&v);
-		if (fd < 0 || (step = "update", bpf_map_update_elem(fd, &zero, v.buf, 0)) ||
-		    (step = "delete", bpf_map_delete_elem(fd, &zero))) {
-			error(name, step);
+		if (fd < 0)
+			step = "create";
+		else if (bpf_map_update_elem(fd, &zero, v.buf, 0))
+			step = "update";
+		else if (bpf_map_delete_elem(fd, &zero))
+			step = "delete";
+		if (step) {
+			bench_error(name, step);
 			if (fd >= 0)
 				close(fd);
 			goto out;
@@ -218,7 +229,7 @@ static void bench_reg(int nops, int base)
 			t = now();
 			fd = value_map(&v);
 			if (fd < 0) {
-				error("map_create", "map create");
+				bench_error("map_create", "map create");
 				goto out;
 			}
 			c[i] = now() - t;
@@ -276,7 +287,7 @@ static void bench_mem(int n, int base)
 	snprintf(name, sizeof(name), "mem_%d", n);
 	fds = calloc(n, sizeof(*fds));
 	if (!fds || value_init(&v, "st_ops3", 3)) {
-		error(name, "value layout");
+		bench_error(name, "value layout");
 		goto out;
 	}
 	jit0 = st_testmod_get("jit_current");
@@ -294,7 +305,7 @@ static void bench_mem(int n, int base)
 	jit1 = st_testmod_get("jit_current");
 	slab1 = meminfo_kb("Slab:");
 	if (made < n) {
-		error(name, "register");
+		bench_error(name, "register");
 	} else {
 		char key[48];
 
@@ -302,7 +313,7 @@ static void bench_mem(int n, int base)
 		if (jit0 >= 0 && jit1 >= 0)
 			report(key, jit1 - jit0, "bytes", "lower");
 		else
-			error(key, "no bpf_jit_current");
+			bench_error(key, "no bpf_jit_current");
 		snprintf(key, sizeof(key), "%s_memlock", name);
 		report(key, memlock, "bytes", "lower");
 		snprintf(key, sizeof(key), "%s_slab", name);
@@ -347,26 +358,26 @@ static void bench_tcp(const char *ca)
 		snprintf(path, sizeof(path), "/opt/st/bpf/%s.bpf.o", ca);
 		obj = bpf_object__open_file(path, NULL);
 		if (!obj || bpf_object__load(obj)) {
-			error(name, "load");
+			bench_error(name, "load");
 			goto out;
 		}
 		map = bpf_object__find_map_by_name(obj, ca + 4);
 		link = map ? bpf_map__attach_struct_ops(map) : NULL;
 		if (!link) {
-			error(name, "register");
+			bench_error(name, "register");
 			goto out;
 		}
 	}
 	/* Both ends: a dctcp server negotiates ECN only when it uses it too. */
 	if (st_tcp_open2(&tcp, ca, ca)) {
-		error(name, "connect");
+		bench_error(name, "connect");
 		goto out;
 	}
 	st_sock_ca(tcp.cli, used);
 	if (strcmp(used, ca)) {
 		errno = EINVAL;
 		printf("# %s: the socket uses %s\n", name, used);
-		error(name, "the socket does not use the CA");
+		bench_error(name, "the socket does not use the CA");
 		st_tcp_close(&tcp);
 		goto out;
 	}
@@ -447,7 +458,7 @@ static void bench_sched_one(const char *name, double (*run)(int), int n)
 	for (i = 0; i < 5; i++) {
 		d[i] = run(n);
 		if (d[i] < 0) {
-			error(name, "workload");
+			bench_error(name, "workload");
 			return;
 		}
 	}
@@ -492,13 +503,13 @@ int main(int argc, char **argv)
 	printf("# %s implementation; guest timings under TCG: compare ratios only\n",
 	       st_impl_is_rust() ? "Rust" : "C");
 	if (st_testmod_load()) {
-		error("setup", "insmod st_testmod");
+		bench_error("setup", "insmod st_testmod");
 		return 1;
 	}
 	btf_fd = st_btf_fd_by_name("st_testmod");
 	skel = st_ops__open_and_load();
 	if (btf_fd < 0 || !skel) {
-		error("setup", "load st_ops");
+		bench_error("setup", "load st_ops");
 		return 1;
 	}
 	/* The module's references once every map we make is gone again. */
@@ -506,13 +517,13 @@ int main(int argc, char **argv)
 
 	if (!only || !strcmp(only, "op_call"))
 		bench_op_call();
-	for (i = 0; i < sizeof(nops) / sizeof(nops[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(nops); i++)
 		if (!only || !strcmp(only, "reg"))
 			bench_reg(nops[i], base);
-	for (i = 0; i < sizeof(nmaps) / sizeof(nmaps[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(nmaps); i++)
 		if (!only || !strcmp(only, "mem"))
 			bench_mem(nmaps[i], base);
-	for (i = 0; i < sizeof(cas) / sizeof(cas[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cas); i++)
 		if (!only || !strcmp(only, "tcp"))
 			bench_tcp(cas[i]);
 	if (!only || !strcmp(only, "sched"))

@@ -25,9 +25,10 @@ static inline void st_ca_count_value(const struct ca_count *s, const struct st_l
 	unsigned int i;
 
 	memset(value, 0, l->value_size);
-	for (i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(members); i++)
 		*(__u64 *)(value + st_member_off(l, members[i])) = bpf_program__fd(p[i]);
-	strncpy((char *)value + st_member_off(l, "name"), name, 15);
+	/* At most 15 bytes: the rest of the 16-byte name stays zero. */
+	memcpy((char *)value + st_member_off(l, "name"), name, strnlen(name, 15));
 }
 
 #endif

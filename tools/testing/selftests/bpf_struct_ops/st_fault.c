@@ -292,11 +292,12 @@ static void run(const struct fault_case *c)
 	}
 	if (!why[0] && !done)
 		snprintf(why, sizeof(why), "still allocating after %d faults", MAX_NTH);
-	if (why[0])
+	if (why[0]) {
 		printf("not ok fault.%s - %s\n", c->name, why);
-	else
-		printf("ok fault.%s - %d faults injected: %d failed cleanly and were retried, %d handled\n",
-		       c->name, injected, failed, survived);
+		return;
+	}
+	printf("ok fault.%s - %d faults injected: %d failed cleanly and were retried, %d handled\n",
+	       c->name, injected, failed, survived);
 }
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -325,7 +326,7 @@ int main(void)
 	}
 	btf_fd = bpf_object__btf_fd(skel->obj);
 	st_ca_count_value(skel, &tcp, good, CA_NAME);
-	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
 		if (st_write_file(knobs[i][0], knobs[i][1])) {
 			printf("not ok fault.setup - %s: %s\n", knobs[i][0], strerror(errno));
 			return 1;
@@ -338,7 +339,7 @@ int main(void)
 	}
 	st_write_file("/dev/kmsg", "st_fault: start");
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		run(&cases[i]);
 
 	ca_count__destroy(skel);

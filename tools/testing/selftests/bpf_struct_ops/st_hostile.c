@@ -57,6 +57,9 @@
 #define LINK_SEED	0x11c0ffee5eed0001ULL
 #define LINK_ITERS	250
 #define LINK_DIGEST	0x7d5af0ca7699b3ULL
+/* Their result lines, with the number of requests and of each errno. */
+#define RANDOM_OK_FMT "ok hostile.random - %d requests, as C: %d registered, EINVAL %d (%d of them a positive return), E2BIG %d, EBADF %d, EEXIST %d\n"
+#define LINK_OK_FMT "ok hostile.random_link - %d rounds, as C: %d requests succeeded, EINVAL %d, EBADF %d, EEXIST %d, ENOLINK %d, EPERM %d, EOPNOTSUPP %d, EBUSY %d, ENOENT %d\n"
 
 static struct st_layout tcp;
 static struct ca_count *skel;
@@ -64,7 +67,7 @@ static int btf_fd;
 static unsigned char good[4096];	/* a value that registers "sth_ok" */
 static const char * const members[] = { "init", "release", "ssthresh", "cong_avoid",
 					"set_state", "cwnd_event", "undo_cwnd" };
-#define NMEMBERS (sizeof(members) / sizeof(members[0]))
+#define NMEMBERS ARRAY_SIZE(members)
 
 static int sys_bpf(int cmd, union bpf_attr *attr)
 {
@@ -143,25 +146,101 @@ struct create_case {
 	int err;
 };
 
-static void key8(union bpf_attr *a) { a->key_size = 8; }
-static void key0(union bpf_attr *a) { a->key_size = 0; }
-static void value_short(union bpf_attr *a) { a->value_size -= 1; }
-static void value_long(union bpf_attr *a) { a->value_size += 8; }
-static void entries0(union bpf_attr *a) { a->max_entries = 0; }
-static void entries2(union bpf_attr *a) { a->max_entries = 2; }
-static void flag_noprealloc(union bpf_attr *a) { a->map_flags = BPF_F_NO_PREALLOC; }
-static void flag_rdonly(union bpf_attr *a) { a->map_flags = BPF_F_RDONLY; }
-static void flag_mmapable(union bpf_attr *a) { a->map_flags = BPF_F_MMAPABLE; }
-static void flag_unknown(union bpf_attr *a) { a->map_flags = 1U << 30; }
-static void no_type_id(union bpf_attr *a) { a->btf_vmlinux_value_type_id = 0; }
-static void ops_type_id(union bpf_attr *a) { a->btf_vmlinux_value_type_id = tcp.ops_type_id; }
-static void type_id_1(union bpf_attr *a) { a->btf_vmlinux_value_type_id = 1; }
-static void type_id_huge(union bpf_attr *a) { a->btf_vmlinux_value_type_id = 0x7fffffff; }
-static void key_type(union bpf_attr *a) { a->btf_key_type_id = 1; }
-static void value_type(union bpf_attr *a) { a->btf_value_type_id = 1; }
-static void no_btf(union bpf_attr *a) { a->btf_fd = 0; }
-static void btf_closed(union bpf_attr *a) { a->btf_fd = 999; }
-static void map_extra(union bpf_attr *a) { a->map_extra = 1; }
+static void key8(union bpf_attr *a)
+{
+	a->key_size = 8;
+}
+
+static void key0(union bpf_attr *a)
+{
+	a->key_size = 0;
+}
+
+static void value_short(union bpf_attr *a)
+{
+	a->value_size -= 1;
+}
+
+static void value_long(union bpf_attr *a)
+{
+	a->value_size += 8;
+}
+
+static void entries0(union bpf_attr *a)
+{
+	a->max_entries = 0;
+}
+
+static void entries2(union bpf_attr *a)
+{
+	a->max_entries = 2;
+}
+
+static void flag_noprealloc(union bpf_attr *a)
+{
+	a->map_flags = BPF_F_NO_PREALLOC;
+}
+
+static void flag_rdonly(union bpf_attr *a)
+{
+	a->map_flags = BPF_F_RDONLY;
+}
+
+static void flag_mmapable(union bpf_attr *a)
+{
+	a->map_flags = BPF_F_MMAPABLE;
+}
+
+static void flag_unknown(union bpf_attr *a)
+{
+	a->map_flags = 1U << 30;
+}
+
+static void no_type_id(union bpf_attr *a)
+{
+	a->btf_vmlinux_value_type_id = 0;
+}
+
+static void ops_type_id(union bpf_attr *a)
+{
+	a->btf_vmlinux_value_type_id = tcp.ops_type_id;
+}
+
+static void type_id_1(union bpf_attr *a)
+{
+	a->btf_vmlinux_value_type_id = 1;
+}
+
+static void type_id_huge(union bpf_attr *a)
+{
+	a->btf_vmlinux_value_type_id = 0x7fffffff;
+}
+
+static void key_type(union bpf_attr *a)
+{
+	a->btf_key_type_id = 1;
+}
+
+static void value_type(union bpf_attr *a)
+{
+	a->btf_value_type_id = 1;
+}
+
+static void no_btf(union bpf_attr *a)
+{
+	a->btf_fd = 0;
+}
+
+static void btf_closed(union bpf_attr *a)
+{
+	a->btf_fd = 999;
+}
+
+static void map_extra(union bpf_attr *a)
+{
+	a->map_extra = 1;
+}
+
 static void vtype_fd_bad(union bpf_attr *a)
 {
 	a->map_flags = BPF_F_VTYPE_BTF_OBJ_FD;
@@ -200,7 +279,7 @@ static const struct create_case create_cases[] = {
 
 static void test_map_create(void)
 {
-	unsigned int i, n = sizeof(create_cases) / sizeof(create_cases[0]);
+	unsigned int i, n = ARRAY_SIZE(create_cases);
 
 	for (i = 0; i < n; i++) {
 		union bpf_attr a;
@@ -282,11 +361,21 @@ static void test_unprivileged(void)
 	switch (WEXITSTATUS(st)) {
 	case 0:
 		break;
-	case 1: why = "map create not EPERM"; break;
-	case 2: why = "prog load not EPERM"; break;
-	case 3: why = "map get fd by id not EPERM"; break;
-	case 4: why = "update through the inherited fd"; break;
-	default: why = "capset failed"; break;
+	case 1:
+		why = "map create not EPERM";
+		break;
+	case 2:
+		why = "prog load not EPERM";
+		break;
+	case 3:
+		why = "map get fd by id not EPERM";
+		break;
+	case 4:
+		why = "update through the inherited fd";
+		break;
+	default:
+		why = "capset failed";
+		break;
 	}
 	if (!why && !in_use(fd, "sth_unpriv"))
 		why = "the map the child registered is not in use";
@@ -303,7 +392,11 @@ out:
 
 /* ---- hostile.map_ops --------------------------------------------------- */
 
-static int do_freeze(int fd) { return bpf_map_freeze(fd); }
+static int do_freeze(int fd)
+{
+	return bpf_map_freeze(fd);
+}
+
 static int lookup_key1(int fd)
 {
 	unsigned char v[4096];
@@ -318,7 +411,11 @@ static int lookup_and_delete(int fd)
 	return bpf_map_lookup_and_delete_elem(fd, &(__u32){0}, v);
 }
 
-static int update_bad_value_ptr(int fd) { return update(fd, 0, (void *)8, 0); }
+static int update_bad_value_ptr(int fd)
+{
+	return update(fd, 0, (void *)8, 0);
+}
+
 static int lookup_batch(int fd)
 {
 	unsigned char keys[8], vals[8192];
@@ -342,7 +439,7 @@ static const struct {
 /* Map commands a struct_ops map refuses, before and after registration. */
 static void test_map_ops(void)
 {
-	unsigned int i, n = sizeof(map_op_cases) / sizeof(map_op_cases[0]);
+	unsigned int i, n = ARRAY_SIZE(map_op_cases);
 	int fd = fresh_map(), pass, r, err;
 	unsigned char v[4096];
 	char why[160] = "";
@@ -370,7 +467,8 @@ static void test_map_ops(void)
 	if (why[0])
 		printf("not ok hostile.map_ops - %s\n", why);
 	else
-		printf("ok hostile.map_ops - %u refused commands, before and after registration\n", n);
+		printf("ok hostile.map_ops - %u refused commands, before and after registration\n",
+		       n);
 	if (fd >= 0) {
 		bpf_map_delete_elem(fd, &(__u32){0});
 		close(fd);
@@ -394,7 +492,7 @@ static void test_owner(void)
 	errno = 0;
 	r = fd < 0 ? -1 : update(fd, 0, v, 0);
 	if (r != -1 || errno != EINVAL)
-		printf("not ok hostile.owner - a non-NULL owner: update returned %d (%s), want -1 (EINVAL)\n",
+		printf("not ok hostile.owner - update returned %d (%s), want -1 (EINVAL)\n",
 		       r, strerror(errno));
 	else if (!registers(fd, "sth_owner"))
 		printf("not ok hostile.owner - the map is not usable afterwards\n");
@@ -444,6 +542,7 @@ static bool expected_errno(int e)
 
 static void test_random(bool record, bool trace)
 {
+	static const __u64 bad_flags[] = { BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK, 1 << 10 };
 	int filter, sock, closed = 900, i, fd = -1;
 	int counts[1024] = {}, ok = 0, positive = 0;
 	__u64 digest = 0xcbf29ce484222325ULL;
@@ -479,19 +578,25 @@ static void test_random(bool record, bool trace)
 				v[rnd(tcp.value_size)] = 1 + rnd(255);
 				break;
 			case 1:		/* a func ptr slot gets a wrong fd */
-				*(__u64 *)(v + off) = (__u32)pool[rnd(sizeof(pool) / sizeof(pool[0]))];
+				*(__u64 *)(v + off) = (__u32)pool[rnd(ARRAY_SIZE(pool))];
 				break;
 			case 2:		/* a key other than 0 */
 				key = rnd(2) ? 1 : 0xffffffff;
 				break;
 			case 3:		/* update flags */
-				flags = (__u64[]){ BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK, 1 << 10 }[rnd(4)];
+				flags = bad_flags[rnd(ARRAY_SIZE(bad_flags))];
 				break;
 			case 4:		/* a bad name */
 				switch (rnd(3)) {
-				case 0: memset(name, 0, 16); break;
-				case 1: strcpy(name, "cubic"); break;
-				default: name[rnd(15)] = (char)(0x80 | rnd(128)); break;
+				case 0:
+					memset(name, 0, 16);
+					break;
+				case 1:
+					memcpy(name, "cubic", sizeof("cubic"));
+					break;
+				default:
+					name[rnd(15)] = (char)(0x80 | rnd(128));
+					break;
 				}
 				break;
 			default:	/* the high half of a slot */
@@ -510,7 +615,8 @@ static void test_random(bool record, bool trace)
 			unsigned char got[4096];
 
 			ok++;
-			if (bpf_map_lookup_elem(fd, &(__u32){0}, got) || st_state(got) != ST_INUSE) {
+			if (bpf_map_lookup_elem(fd, &(__u32){0}, got) ||
+			    st_state(got) != ST_INUSE) {
 				why = "a successful update is not INUSE";
 				break;
 			}
@@ -557,13 +663,12 @@ static void test_random(bool record, bool trace)
 	if (record) {
 		printf("digest 0x%llxULL\n", (unsigned long long)digest);
 	} else if (digest != RANDOM_DIGEST) {
-		printf("not ok hostile.random - results differ from C's: digest 0x%llx, C gives 0x%llx\n",
+		printf("not ok hostile.random - digest 0x%llx differs from C's 0x%llx\n",
 		       (unsigned long long)digest, (unsigned long long)RANDOM_DIGEST);
 		return;
 	}
-	printf("ok hostile.random - %d requests, as C: %d registered, EINVAL %d (%d of them a positive return), E2BIG %d, EBADF %d, EEXIST %d\n",
-	       RANDOM_ITERS, ok, counts[EINVAL], positive, counts[E2BIG], counts[EBADF],
-	       counts[EEXIST]);
+	printf(RANDOM_OK_FMT, RANDOM_ITERS, ok, counts[EINVAL], positive, counts[E2BIG],
+	       counts[EBADF], counts[EEXIST]);
 }
 
 /* ---- hostile.random_link ----------------------------------------------- */
@@ -574,8 +679,11 @@ static void test_random(bool record, bool trace)
  * third with the first one's name, an INIT link map, an INIT and an INUSE
  * map without BPF_F_LINK, then fds that are no struct_ops map at all.
  */
-enum { LM_A, LM_B, LM_A2, LM_INIT, LM_PLAIN, LM_PLAIN_REG, LM_ARRAY, LM_FILTER,
-       LM_CLOSED, LM_NEG, LM_ZERO, LM_POOL };
+enum {
+	LM_A, LM_B, LM_A2, LM_INIT, LM_PLAIN, LM_PLAIN_REG, LM_ARRAY, LM_FILTER,
+	LM_CLOSED, LM_NEG, LM_ZERO, LM_POOL
+};
+
 #define NLINKS 4
 
 static const char * const lm_name[LM_PLAIN_REG + 1] = {
@@ -677,6 +785,7 @@ static int *pick_link(struct link_round *r)
 /* One random request against the round's links and maps; its result. */
 static int link_request(struct link_round *r)
 {
+	static const __u32 update_flags[] = { 0, 0, BPF_F_REPLACE, 1U << 5 };
 	int m = pick_map(), map = r->pool[m], *link = pick_link(r);
 	union bpf_attr a;
 	int ret, i;
@@ -709,7 +818,7 @@ static int link_request(struct link_round *r)
 	case 3:
 		a.link_update.link_fd = rnd(6) ? *link : map;
 		a.link_update.new_map_fd = map;
-		a.link_update.flags = (__u32[]){ 0, 0, BPF_F_REPLACE, 1U << 5 }[rnd(4)];
+		a.link_update.flags = update_flags[rnd(ARRAY_SIZE(update_flags))];
 		if (a.link_update.flags == BPF_F_REPLACE || !rnd(6))
 			a.link_update.old_map_fd = r->pool[pick_map()];
 		/* Not to the map it holds: that crashes 6.12 (hostile.link_same_map). */
@@ -814,12 +923,11 @@ static void test_random_link(bool record, bool trace)
 	if (record) {
 		printf("link digest 0x%llxULL\n", (unsigned long long)digest);
 	} else if (digest != LINK_DIGEST) {
-		printf("not ok hostile.random_link - results differ from C's: digest 0x%llx, C gives 0x%llx\n",
+		printf("not ok hostile.random_link - digest 0x%llx differs from C's 0x%llx\n",
 		       (unsigned long long)digest, (unsigned long long)LINK_DIGEST);
 		return;
 	}
-	printf("ok hostile.random_link - %d rounds, as C: %d requests succeeded, EINVAL %d, EBADF %d, EEXIST %d, ENOLINK %d, EPERM %d, EOPNOTSUPP %d, EBUSY %d, ENOENT %d\n",
-	       LINK_ITERS, ok, results[EINVAL], results[EBADF], results[EEXIST],
+	printf(LINK_OK_FMT, LINK_ITERS, ok, results[EINVAL], results[EBADF], results[EEXIST],
 	       results[ENOLINK], results[EPERM], results[EOPNOTSUPP], results[EBUSY],
 	       results[ENOENT]);
 }
@@ -881,7 +989,7 @@ static void test_link_same_map(void)
 	if (m < 0 || !registers(m, "sth_same"))
 		printf("not ok hostile.link_same_map - the CA does not register again\n");
 	else
-		printf("ok hostile.link_same_map - updated to its own map twice: 0, nothing changed\n");
+		printf("ok hostile.link_same_map - updated to its own map twice: 0, no change\n");
 	if (m >= 0)
 		close(m);
 out:

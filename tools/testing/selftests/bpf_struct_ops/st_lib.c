@@ -194,7 +194,8 @@ int st_tcp_prepare(struct st_tcp *t, const char *ca, const char *srv_ca)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 
-	t->cli = t->srv = -1;
+	t->cli = -1;
+	t->srv = -1;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	t->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (t->listen_fd < 0 ||
@@ -266,7 +267,9 @@ void st_tcp_close(struct st_tcp *t)
 		close(t->srv);
 	if (t->listen_fd >= 0)
 		close(t->listen_fd);
-	t->cli = t->srv = t->listen_fd = -1;
+	t->cli = -1;
+	t->srv = -1;
+	t->listen_fd = -1;
 }
 
 bool st_map_gone(__u32 id)

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* States of a struct_ops map value (enum bpf_struct_ops_state). */
 enum { ST_INIT, ST_INUSE, ST_TOBEFREE, ST_READY };
 
@@ -50,6 +54,7 @@ struct st_tcp {
 	int listen_fd, cli, srv;
 	__u16 cli_port;
 };
+
 int st_tcp_open(struct st_tcp *t, const char *ca);
 /* The same, the server side using @srv_ca (the listener's) unless NULL. */
 int st_tcp_open2(struct st_tcp *t, const char *ca, const char *srv_ca);
@@ -95,24 +100,30 @@ int st_module_refcnt(const char *module);
 	__ok;								\
 })
 
-/* Test registration and assertions. */
+/*
+ * Test registration and assertions. An assertion is true when it holds;
+ * when it does not, it leaves the reason in st_msg and the test goes to
+ * its cleanup:
+ *	if (!ASSERT(x == 1, "x is %d", x))
+ *		goto out;
+ */
 extern char st_msg[512];
-#define ASSERT(cond, fmt, ...) do {					\
-	if (!(cond)) {							\
+#define ASSERT(cond, fmt, ...) ({					\
+	bool __st_ok = (cond);						\
+	if (!__st_ok)							\
 		snprintf(st_msg, sizeof(st_msg), "%s:%d: " fmt,		\
 			 __func__, __LINE__, ##__VA_ARGS__);		\
-		goto out;						\
-	}								\
-} while (0)
-#define ASSERT_ERRNO(expr, want) do {					\
+	__st_ok;							\
+})
+#define ASSERT_ERRNO(expr, want) ({					\
 	int __r = (expr);						\
 	int __e = __r < 0 ? errno : 0;					\
 	ASSERT(__r < 0 && __e == (want), "%s: want %s, got %d (%s)",	\
 	       #expr, #want, __r, __r < 0 ? strerror(__e) : "success"); \
-} while (0)
-#define ASSERT_OK(expr) do {						\
+})
+#define ASSERT_OK(expr) ({						\
 	int __r = (expr);						\
 	ASSERT(__r >= 0, "%s: %s", #expr, strerror(errno));		\
-} while (0)
+})
 
 #endif

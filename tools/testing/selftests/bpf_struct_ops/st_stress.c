@@ -231,7 +231,7 @@ static bool known_ca(const char *ca)
 					    "sts_la", "sts_lb" };
 	unsigned int i;
 
-	for (i = 0; i < sizeof(cas) / sizeof(cas[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cas); i++)
 		if (!strcmp(ca, cas[i]))
 			return true;
 	return false;
@@ -281,7 +281,7 @@ static bool trampolines_left(void)
 	FILE *f = fopen("/proc/kallsyms", "r");
 
 	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, " bpf__tcp_congestion_ops_") != NULL;
+		found = strstr(line, " bpf__tcp_congestion_ops_");
 	if (f)
 		fclose(f);
 	return found;
@@ -324,7 +324,7 @@ int main(int argc, char **argv)
 	void *(*fns[])(void *) = { reg_thread, reg_thread, shared_maker, shared_racer,
 				   shared_racer, link_thread, link_thread, sock_thread,
 				   sock_thread, sysctl_thread };
-	pthread_t th[sizeof(fns) / sizeof(fns[0])];
+	pthread_t th[ARRAY_SIZE(fns)];
 	int secs = argc > 1 ? atoi(argv[1]) : 10, i;
 	unsigned long total = 0;
 	char avail[512] = "";
@@ -340,17 +340,18 @@ int main(int argc, char **argv)
 	link_maps[0] = map_registered("sts_la", BPF_F_LINK);
 	link_maps[1] = map_registered("sts_lb", BPF_F_LINK);
 	if (link_maps[0] < 0 || link_maps[1] < 0) {
-		printf("not ok stress.concurrency - setup: link maps: %s: %s\n", step, strerror(errno));
+		printf("not ok stress.concurrency - setup: link maps: %s: %s\n",
+		       step, strerror(errno));
 		return 1;
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < (int)(sizeof(fns) / sizeof(fns[0])); i++)
+	for (i = 0; i < (int)ARRAY_SIZE(fns); i++)
 		pthread_create(&th[i], NULL, fns[i], (void *)(long)(i % 2));
 	for (i = 0; i < secs * 10 && !atomic_load(&stop); i++)
 		usleep(100000);
 	atomic_store(&stop, true);
-	for (i = 0; i < (int)(sizeof(fns) / sizeof(fns[0])); i++)
+	for (i = 0; i < (int)ARRAY_SIZE(fns); i++)
 		pthread_join(th[i], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 

@@ -86,7 +86,7 @@ static int ca_open_flags(struct ca *c, const char *name, __u32 flags)
 	if (ca_count__load(c->skel))
 		return -1;
 	c->map_fd = bpf_map__fd(c->skel->maps.ca_count);
-	for (i = 0; i < sizeof(ca_slots) / sizeof(ca_slots[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(ca_slots); i++)
 		*(__u64 *)(c->value + ca_slot(i)) = bpf_program__fd(ca_prog(c->skel, i));
 	memcpy(c->value + st_member_off(&tcp, "name"), c->name, sizeof(c->name));
 	return 0;
@@ -142,9 +142,12 @@ static int test_lookup_before_update(void)
 	unsigned char v[4096];
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_lk0"));
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(all_zero(v, tcp.value_size), "an INIT map must read as zeroes");
+	if (!ASSERT_OK(ca_open(&c, "st_lk0")))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(all_zero(v, tcp.value_size), "an INIT map must read as zeroes"))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -158,30 +161,46 @@ static int test_register_lookup_unregister(void)
 	unsigned int i;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_reg"));
-	ASSERT(!st_ca_available("st_reg"), "CA listed before registration");
-	ASSERT_OK(ca_register(&c));
-	ASSERT(st_ca_available("st_reg"), "CA not in tcp_available_congestion_control");
+	if (!ASSERT_OK(ca_open(&c, "st_reg")))
+		goto out;
+	if (!ASSERT(!st_ca_available("st_reg"), "CA listed before registration"))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
+	if (!ASSERT(st_ca_available("st_reg"), "CA not in tcp_available_congestion_control"))
+		goto out;
 
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(st_state(v) == ST_INUSE, "state %u, want INUSE", st_state(v));
-	ASSERT(st_refcnt(v) == 1, "refcnt %u, want 1 (the registration)", st_refcnt(v));
-	for (i = 0; i < sizeof(ca_slots) / sizeof(ca_slots[0]); i++) {
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(st_state(v) == ST_INUSE, "state %u, want INUSE", st_state(v)))
+		goto out;
+	if (!ASSERT(st_refcnt(v) == 1, "refcnt %u, want 1 (the registration)", st_refcnt(v)))
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(ca_slots); i++) {
 		__u64 id = *(__u64 *)(v + ca_slot(i));
 		__u32 want = st_prog_id(bpf_program__fd(ca_prog(c.skel, i)));
 
-		ASSERT(id == want, "slot %s holds %llu, want prog id %u",
-		       ca_slots[i].member, (unsigned long long)id, want);
+		if (!ASSERT(id == want, "slot %s holds %llu, want prog id %u",
+			    ca_slots[i].member, (unsigned long long)id, want))
+			goto out;
 	}
-	ASSERT(*(__u64 *)(v + st_member_off(&tcp, "pkts_acked")) == 0,
-	       "an unset func ptr must read as 0");
-	ASSERT(!strcmp((char *)v + st_member_off(&tcp, "name"), "st_reg"), "name not kept");
+	if (!ASSERT(*(__u64 *)(v + st_member_off(&tcp, "pkts_acked")) == 0,
+		    "an unset func ptr must read as 0"))
+		goto out;
+	if (!ASSERT(!strcmp((char *)v + st_member_off(&tcp, "name"), "st_reg"), "name not kept"))
+		goto out;
 
-	ASSERT_OK(ca_delete(&c));
-	ASSERT(!st_ca_available("st_reg"), "CA still listed after delete");
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(st_state(v) == ST_TOBEFREE, "state %u after delete, want TOBEFREE", st_state(v));
-	ASSERT_ERRNO(ca_delete(&c), EINPROGRESS);
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
+	if (!ASSERT(!st_ca_available("st_reg"), "CA still listed after delete"))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(st_state(v) == ST_TOBEFREE, "state %u after delete, want TOBEFREE",
+		    st_state(v)))
+		goto out;
+	if (!ASSERT_ERRNO(ca_delete(&c), EINPROGRESS))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -194,13 +213,17 @@ static int test_libbpf_attach_detach(void)
 	struct bpf_link *link = NULL;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_libbpf"));
+	if (!ASSERT_OK(ca_open(&c, "st_libbpf")))
+		goto out;
 	link = bpf_map__attach_struct_ops(c.skel->maps.ca_count);
-	ASSERT(link, "bpf_map__attach_struct_ops: %s", strerror(errno));
-	ASSERT(st_ca_available("st_libbpf"), "CA not registered");
+	if (!ASSERT(link, "bpf_map__attach_struct_ops: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT(st_ca_available("st_libbpf"), "CA not registered"))
+		goto out;
 	bpf_link__destroy(link);
 	link = NULL;
-	ASSERT(!st_ca_available("st_libbpf"), "CA still registered after detach");
+	if (!ASSERT(!st_ca_available("st_libbpf"), "CA still registered after detach"))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -217,31 +240,44 @@ static int test_tcp_runs_bpf_ca(void)
 	char name[16];
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_tcp"));
-	ASSERT_OK(ca_register(&c));
-	ASSERT_OK(st_tcp_open(&t, "st_tcp"));
-	ASSERT_OK(st_sock_ca(t.cli, name));
-	ASSERT(!strcmp(name, "st_tcp"), "socket uses %s", name);
-	ASSERT_OK(st_tcp_push(&t, 8 * MB));
+	if (!ASSERT_OK(ca_open(&c, "st_tcp")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
+	if (!ASSERT_OK(st_tcp_open(&t, "st_tcp")))
+		goto out;
+	if (!ASSERT_OK(st_sock_ca(t.cli, name)))
+		goto out;
+	if (!ASSERT(!strcmp(name, "st_tcp"), "socket uses %s", name))
+		goto out;
+	if (!ASSERT_OK(st_tcp_push(&t, 8 * MB)))
+		goto out;
 
-	ASSERT(c.skel->bss->cnt_init == 1, "init ran %llu times, want 1",
-	       (unsigned long long)c.skel->bss->cnt_init);
-	ASSERT(c.skel->bss->last_init_port == t.cli_port,
-	       "init saw local port %u, the socket has %u",
-	       c.skel->bss->last_init_port, t.cli_port);
-	ASSERT(c.skel->bss->cnt_cong_avoid > 0, "cong_avoid never ran");
-	ASSERT(c.skel->bss->acked_sum >= c.skel->bss->cnt_cong_avoid,
-	       "cong_avoid's acked argument summed to %llu over %llu calls",
-	       (unsigned long long)c.skel->bss->acked_sum,
-	       (unsigned long long)c.skel->bss->cnt_cong_avoid);
-	ASSERT(c.skel->bss->events_seen & (1 << 0 /* CA_EVENT_TX_START */),
-	       "cwnd_event never saw CA_EVENT_TX_START (events %#llx)",
-	       (unsigned long long)c.skel->bss->events_seen);
+	if (!ASSERT(c.skel->bss->cnt_init == 1, "init ran %llu times, want 1",
+		    (unsigned long long)c.skel->bss->cnt_init))
+		goto out;
+	if (!ASSERT(c.skel->bss->last_init_port == t.cli_port,
+		    "init saw local port %u, the socket has %u",
+		    c.skel->bss->last_init_port, t.cli_port))
+		goto out;
+	if (!ASSERT(c.skel->bss->cnt_cong_avoid > 0, "cong_avoid never ran"))
+		goto out;
+	if (!ASSERT(c.skel->bss->acked_sum >= c.skel->bss->cnt_cong_avoid,
+		    "cong_avoid's acked argument summed to %llu over %llu calls",
+		    (unsigned long long)c.skel->bss->acked_sum,
+		    (unsigned long long)c.skel->bss->cnt_cong_avoid))
+		goto out;
+	if (!ASSERT(c.skel->bss->events_seen & (1 << 0 /* CA_EVENT_TX_START */),
+		    "cwnd_event never saw CA_EVENT_TX_START (events %#llx)",
+		    (unsigned long long)c.skel->bss->events_seen))
+		goto out;
 	st_tcp_close(&t);
-	ASSERT(st_wait(c.skel->bss->cnt_release == 1, 2000),
-	       "release ran %llu times after close, want 1",
-	       (unsigned long long)c.skel->bss->cnt_release);
-	ASSERT_OK(ca_delete(&c));
+	if (!ASSERT(st_wait(c.skel->bss->cnt_release == 1, 2000),
+		    "release ran %llu times after close, want 1",
+		    (unsigned long long)c.skel->bss->cnt_release))
+		goto out;
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -257,19 +293,30 @@ static int test_default_ca_sysctl(void)
 	char old[64] = "", buf[64];
 	struct ca c;
 
-	ASSERT(st_read_file(path, old, sizeof(old)) > 0, "read %s", path);
-	ASSERT_OK(ca_open(&c, "st_dflt"));
-	ASSERT_OK(ca_register(&c));
-	ASSERT_OK(st_write_file(path, "st_dflt"));
-	ASSERT(st_read_file(path, buf, sizeof(buf)) > 0 && !strcmp(buf, "st_dflt"),
-	       "default CA reads %s", buf);
-	ASSERT_OK(st_tcp_open(&t, NULL));
-	ASSERT_OK(st_sock_ca(t.cli, buf));
-	ASSERT(!strcmp(buf, "st_dflt"), "new socket got %s", buf);
-	ASSERT_OK(st_tcp_push(&t, MB));
+	if (!ASSERT(st_read_file(path, old, sizeof(old)) > 0, "read %s", path))
+		goto out;
+	if (!ASSERT_OK(ca_open(&c, "st_dflt")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
+	if (!ASSERT_OK(st_write_file(path, "st_dflt")))
+		goto out;
+	if (!ASSERT(st_read_file(path, buf, sizeof(buf)) > 0 && !strcmp(buf, "st_dflt"),
+		    "default CA reads %s", buf))
+		goto out;
+	if (!ASSERT_OK(st_tcp_open(&t, NULL)))
+		goto out;
+	if (!ASSERT_OK(st_sock_ca(t.cli, buf)))
+		goto out;
+	if (!ASSERT(!strcmp(buf, "st_dflt"), "new socket got %s", buf))
+		goto out;
+	if (!ASSERT_OK(st_tcp_push(&t, MB)))
+		goto out;
 	st_tcp_close(&t);
-	ASSERT_OK(st_write_file(path, old));
-	ASSERT_OK(ca_delete(&c));
+	if (!ASSERT_OK(st_write_file(path, old)))
+		goto out;
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -308,9 +355,12 @@ static int test_bad_key(void)
 	__u32 key = 1;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_badkey"));
-	ASSERT_ERRNO(bpf_map_update_elem(c.map_fd, &key, c.value, 0), E2BIG);
-	ASSERT_OK(check_still_usable(&c));
+	if (!ASSERT_OK(ca_open(&c, "st_badkey")))
+		goto out;
+	if (!ASSERT_ERRNO(bpf_map_update_elem(c.map_fd, &key, c.value, 0), E2BIG))
+		goto out;
+	if (!ASSERT_OK(check_still_usable(&c)))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -323,9 +373,12 @@ static int test_bad_flags(void)
 	__u32 key = 0;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_badflg"));
-	ASSERT_ERRNO(bpf_map_update_elem(c.map_fd, &key, c.value, BPF_NOEXIST), EINVAL);
-	ASSERT_OK(check_still_usable(&c));
+	if (!ASSERT_OK(ca_open(&c, "st_badflg")))
+		goto out;
+	if (!ASSERT_ERRNO(bpf_map_update_elem(c.map_fd, &key, c.value, BPF_NOEXIST), EINVAL))
+		goto out;
+	if (!ASSERT_OK(check_still_usable(&c)))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -337,12 +390,18 @@ static int test_second_update(void)
 {
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_twice"));
-	ASSERT_OK(ca_register(&c));
-	ASSERT_ERRNO(ca_register(&c), EBUSY);
-	ASSERT(st_ca_available("st_twice"), "a refused second update unregistered the CA");
-	ASSERT_OK(ca_delete(&c));
-	ASSERT_ERRNO(ca_register(&c), EBUSY);
+	if (!ASSERT_OK(ca_open(&c, "st_twice")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
+	if (!ASSERT_ERRNO(ca_register(&c), EBUSY))
+		goto out;
+	if (!ASSERT(st_ca_available("st_twice"), "a refused second update unregistered the CA"))
+		goto out;
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
+	if (!ASSERT_ERRNO(ca_register(&c), EBUSY))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -355,10 +414,14 @@ static int test_delete_before_update(void)
 	__u32 key = 1;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_del0"));
-	ASSERT_ERRNO(ca_delete(&c), ENOENT);
-	ASSERT_ERRNO(bpf_map_delete_elem(c.map_fd, &key), ENOENT);
-	ASSERT_OK(check_still_usable(&c));
+	if (!ASSERT_OK(ca_open(&c, "st_del0")))
+		goto out;
+	if (!ASSERT_ERRNO(ca_delete(&c), ENOENT))
+		goto out;
+	if (!ASSERT_ERRNO(bpf_map_delete_elem(c.map_fd, &key), ENOENT))
+		goto out;
+	if (!ASSERT_OK(check_still_usable(&c)))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -370,17 +433,22 @@ static int test_nonzero_common(void)
 {
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_common"));
+	if (!ASSERT_OK(ca_open(&c, "st_common")))
+		goto out;
 	((__u32 *)c.value)[0] = 1;		/* refcnt */
-	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	if (!ASSERT_ERRNO(ca_register(&c), EINVAL))
+		goto out;
 	((__u32 *)c.value)[0] = 0;
 	((__u32 *)c.value)[1] = ST_INUSE;	/* state */
-	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	if (!ASSERT_ERRNO(ca_register(&c), EINVAL))
+		goto out;
 	((__u32 *)c.value)[1] = 0;
 	c.value[12] = 1;			/* hole between common and data */
-	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	if (!ASSERT_ERRNO(ca_register(&c), EINVAL))
+		goto out;
 	c.value[12] = 0;
-	ASSERT_OK(check_still_usable(&c));
+	if (!ASSERT_OK(check_still_usable(&c)))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -404,23 +472,30 @@ static int test_bad_prog_fd(void)
 	__u64 good;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_badfd"));
+	if (!ASSERT_OK(ca_open(&c, "st_badfd")))
+		goto out;
 	good = *(__u64 *)(c.value + off);
 	*(__u64 *)(c.value + off) = 12345;		/* not an open fd */
-	ASSERT_ERRNO(ca_register(&c), EBADF);
+	if (!ASSERT_ERRNO(ca_register(&c), EBADF))
+		goto out;
 	sock = socket(AF_INET, SOCK_STREAM, 0);
 	*(__u64 *)(c.value + off) = sock;		/* not a prog */
-	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	if (!ASSERT_ERRNO(ca_register(&c), EINVAL))
+		goto out;
 	/* ssthresh's prog in the cong_avoid slot: wrong member index */
 	*(__u64 *)(c.value + off) = *(__u64 *)(c.value + ca_slot(2));
-	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	if (!ASSERT_ERRNO(ca_register(&c), EINVAL))
+		goto out;
 	/* a prog of another type */
 	other = load_socket_filter();
-	ASSERT(other >= 0, "load a socket filter: %s", strerror(errno));
+	if (!ASSERT(other >= 0, "load a socket filter: %s", strerror(errno)))
+		goto out;
 	*(__u64 *)(c.value + off) = other;
-	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	if (!ASSERT_ERRNO(ca_register(&c), EINVAL))
+		goto out;
 	*(__u64 *)(c.value + off) = good;
-	ASSERT_OK(check_still_usable(&c));
+	if (!ASSERT_OK(check_still_usable(&c)))
+		goto out;
 	close(sock);
 	close(other);
 	ca_close(&c);
@@ -439,12 +514,16 @@ static int test_nonfunc_member(void)
 	int off = st_member_off(&tcp, "key");
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_key"));
-	ASSERT(off > 0, "no member key in tcp_congestion_ops");
+	if (!ASSERT_OK(ca_open(&c, "st_key")))
+		goto out;
+	if (!ASSERT(off > 0, "no member key in tcp_congestion_ops"))
+		goto out;
 	*(__u32 *)(c.value + off) = 7;
-	ASSERT_ERRNO(ca_register(&c), EINVAL);
+	if (!ASSERT_ERRNO(ca_register(&c), EINVAL))
+		goto out;
 	*(__u32 *)(c.value + off) = 0;
-	ASSERT_OK(check_still_usable(&c));
+	if (!ASSERT_OK(check_still_usable(&c)))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -457,12 +536,18 @@ static int test_duplicate_name(void)
 	struct ca a, b;
 
 	b.skel = NULL;
-	ASSERT_OK(ca_open(&a, "st_dup"));
-	ASSERT_OK(ca_open(&b, "st_dup"));
-	ASSERT_OK(ca_register(&a));
-	ASSERT_ERRNO(ca_register(&b), EEXIST);
-	ASSERT_OK(ca_delete(&a));
-	ASSERT_OK(check_still_usable(&b));
+	if (!ASSERT_OK(ca_open(&a, "st_dup")))
+		goto out;
+	if (!ASSERT_OK(ca_open(&b, "st_dup")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&a)))
+		goto out;
+	if (!ASSERT_ERRNO(ca_register(&b), EEXIST))
+		goto out;
+	if (!ASSERT_OK(ca_delete(&a)))
+		goto out;
+	if (!ASSERT_OK(check_still_usable(&b)))
+		goto out;
 	ca_close(&a);
 	ca_close(&b);
 	return 0;
@@ -480,14 +565,19 @@ static int test_incomplete_ca_refused(void)
 	__u32 key = 0;
 
 	s = ca_incomplete__open_and_load();
-	ASSERT(s, "load ca_incomplete: %s", strerror(errno));
+	if (!ASSERT(s, "load ca_incomplete: %s", strerror(errno)))
+		goto out;
 	link = bpf_map__attach_struct_ops(s->maps.ca_incomplete);
-	ASSERT(!link && errno == EINVAL, "attach: want EINVAL, got %s",
-	       link ? "success" : strerror(errno));
-	ASSERT(!st_ca_available("st_incomplete"), "incomplete CA registered");
-	ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(s->maps.ca_incomplete), &key, v));
-	ASSERT(st_state(v) == ST_INIT && all_zero(v, tcp.value_size),
-	       "refused map not back to INIT");
+	if (!ASSERT(!link && errno == EINVAL, "attach: want EINVAL, got %s",
+		    link ? "success" : strerror(errno)))
+		goto out;
+	if (!ASSERT(!st_ca_available("st_incomplete"), "incomplete CA registered"))
+		goto out;
+	if (!ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(s->maps.ca_incomplete), &key, v)))
+		goto out;
+	if (!ASSERT(st_state(v) == ST_INIT && all_zero(v, tcp.value_size),
+		    "refused map not back to INIT"))
+		goto out;
 	ca_incomplete__destroy(s);
 	return 0;
 out:
@@ -506,23 +596,34 @@ static int test_closed_fds_keep_ca(void)
 	int fd = -1;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_nofd"));
-	ASSERT_OK(ca_register(&c));
+	if (!ASSERT_OK(ca_open(&c, "st_nofd")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
 	id = st_map_id(c.map_fd);
 	ca_close(&c);		/* every fd of the map and its progs */
-	ASSERT(st_ca_available("st_nofd"), "CA gone with the fds");
-	ASSERT_OK(st_tcp_open(&t, "st_nofd"));
-	ASSERT_OK(st_sock_ca(t.cli, name));
-	ASSERT(!strcmp(name, "st_nofd"), "socket uses %s", name);
-	ASSERT_OK(st_tcp_push(&t, MB));
+	if (!ASSERT(st_ca_available("st_nofd"), "CA gone with the fds"))
+		goto out;
+	if (!ASSERT_OK(st_tcp_open(&t, "st_nofd")))
+		goto out;
+	if (!ASSERT_OK(st_sock_ca(t.cli, name)))
+		goto out;
+	if (!ASSERT(!strcmp(name, "st_nofd"), "socket uses %s", name))
+		goto out;
+	if (!ASSERT_OK(st_tcp_push(&t, MB)))
+		goto out;
 	st_tcp_close(&t);
 	fd = bpf_map_get_fd_by_id(id);
-	ASSERT(fd >= 0, "registered map %u not found: %s", id, strerror(errno));
-	ASSERT_OK(bpf_map_delete_elem(fd, &key));
-	ASSERT(!st_ca_available("st_nofd"), "CA still listed after delete");
+	if (!ASSERT(fd >= 0, "registered map %u not found: %s", id, strerror(errno)))
+		goto out;
+	if (!ASSERT_OK(bpf_map_delete_elem(fd, &key)))
+		goto out;
+	if (!ASSERT(!st_ca_available("st_nofd"), "CA still listed after delete"))
+		goto out;
 	close(fd);
-	ASSERT(st_wait(st_map_gone(id), 3000),
-	       "map %u still exists after unregister and close", id);
+	if (!ASSERT(st_wait(st_map_gone(id), 3000),
+		    "map %u still exists after unregister and close", id))
+		goto out;
 	return 0;
 out:
 	if (fd >= 0)
@@ -541,28 +642,41 @@ static int test_unregister_while_in_use(void)
 	int fd;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_busy"));
-	ASSERT_OK(ca_register(&c));
+	if (!ASSERT_OK(ca_open(&c, "st_busy")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
 	id = st_map_id(c.map_fd);
-	ASSERT_OK(st_tcp_open(&t, "st_busy"));
-	ASSERT_OK(st_tcp_push(&t, MB));
-	ASSERT_OK(ca_delete(&c));
-	ASSERT(!st_ca_available("st_busy"), "CA listed after delete");
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(st_state(v) == ST_TOBEFREE, "state %u, want TOBEFREE", st_state(v));
+	if (!ASSERT_OK(st_tcp_open(&t, "st_busy")))
+		goto out;
+	if (!ASSERT_OK(st_tcp_push(&t, MB)))
+		goto out;
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
+	if (!ASSERT(!st_ca_available("st_busy"), "CA listed after delete"))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(st_state(v) == ST_TOBEFREE, "state %u, want TOBEFREE", st_state(v)))
+		goto out;
 	/* The socket keeps running the unregistered CA's programs. */
 	before = c.skel->bss->cnt_cong_avoid;
-	ASSERT_OK(st_tcp_push(&t, 2 * MB));
-	ASSERT(c.skel->bss->cnt_cong_avoid > before, "CA stopped running on its socket");
-	ASSERT_ERRNO(ca_register(&c), EBUSY);
+	if (!ASSERT_OK(st_tcp_push(&t, 2 * MB)))
+		goto out;
+	if (!ASSERT(c.skel->bss->cnt_cong_avoid > before, "CA stopped running on its socket"))
+		goto out;
+	if (!ASSERT_ERRNO(ca_register(&c), EBUSY))
+		goto out;
 	/* Closing the map fd: the socket still pins the map. */
 	ca_close(&c);
 	fd = bpf_map_get_fd_by_id(id);
-	ASSERT(fd >= 0, "map freed while a socket uses it");
+	if (!ASSERT(fd >= 0, "map freed while a socket uses it"))
+		goto out;
 	close(fd);
 	st_tcp_close(&t);
-	ASSERT(st_wait(st_map_gone(id), 3000),
-	       "map %u still exists after its last socket closed", id);
+	if (!ASSERT(st_wait(st_map_gone(id), 3000),
+		    "map %u still exists after its last socket closed", id))
+		goto out;
 	return 0;
 out:
 	st_tcp_close(&t);
@@ -591,35 +705,50 @@ static int test_op_switches_ca(void)
 	__u32 id;
 
 	s = ca_switch__open_and_load();
-	ASSERT(s, "load ca_switch: %s", strerror(errno));
+	if (!ASSERT(s, "load ca_switch: %s", strerror(errno)))
+		goto out;
 	link = bpf_map__attach_struct_ops(s->maps.ca_switch);
-	ASSERT(link, "register st_switch: %s", strerror(errno));
+	if (!ASSERT(link, "register st_switch: %s", strerror(errno)))
+		goto out;
 	id = st_map_id(bpf_map__fd(s->maps.ca_switch));
-	ASSERT_OK(st_tcp_prepare(&t, "st_switch", NULL));
-	strcpy(s->bss->switch_to, "reno");
+	if (!ASSERT_OK(st_tcp_prepare(&t, "st_switch", NULL)))
+		goto out;
+	memcpy(s->bss->switch_to, "reno", sizeof("reno"));
 	bss_fd = dup(bpf_map__fd(s->maps.bss));
-	ASSERT(bss_fd >= 0, "dup: %s", strerror(errno));
+	if (!ASSERT(bss_fd >= 0, "dup: %s", strerror(errno)))
+		goto out;
 	/* Unregistered, no fd left: only the unconnected socket holds the CA. */
-	ASSERT_OK(bpf_link__destroy(link));
+	if (!ASSERT_OK(bpf_link__destroy(link)))
+		goto out;
 	link = NULL;
-	ASSERT(!st_ca_available("st_switch"), "CA listed after unregister");
+	if (!ASSERT(!st_ca_available("st_switch"), "CA listed after unregister"))
+		goto out;
 	ca_switch__destroy(s);
 	s = NULL;
 	fd = bpf_map_get_fd_by_id(id);
-	ASSERT(fd >= 0, "map %u freed while a socket holds its CA", id);
+	if (!ASSERT(fd >= 0, "map %u freed while a socket holds its CA", id))
+		goto out;
 	close(fd);
 	/* Connecting runs init(), which switches to reno. */
-	ASSERT_OK(st_tcp_connect(&t));
-	ASSERT_OK(bpf_map_lookup_elem(bss_fd, &(__u32){0}, bss.buf));
-	ASSERT(bss.v.switches == 1 && bss.v.switch_ret == 0,
-	       "init() switched %llu times, bpf_setsockopt() returned %ld",
-	       (unsigned long long)bss.v.switches, bss.v.switch_ret);
-	ASSERT(bss.v.state_after == 1 /* TCP_ESTABLISHED */,
-	       "init() read state %u from its socket after switching", bss.v.state_after);
-	ASSERT_OK(st_sock_ca(t.cli, name));
-	ASSERT(!strcmp(name, "reno"), "socket uses %s after the switch", name);
-	ASSERT(st_wait(st_map_gone(id), 3000), "map %u still exists after the switch", id);
-	ASSERT_OK(st_tcp_push(&t, MB));
+	if (!ASSERT_OK(st_tcp_connect(&t)))
+		goto out;
+	if (!ASSERT_OK(bpf_map_lookup_elem(bss_fd, &(__u32){0}, bss.buf)))
+		goto out;
+	if (!ASSERT(bss.v.switches == 1 && bss.v.switch_ret == 0,
+		    "init() switched %llu times, bpf_setsockopt() returned %ld",
+		    (unsigned long long)bss.v.switches, bss.v.switch_ret))
+		goto out;
+	if (!ASSERT(bss.v.state_after == 1 /* TCP_ESTABLISHED */,
+		    "init() read state %u from its socket after switching", bss.v.state_after))
+		goto out;
+	if (!ASSERT_OK(st_sock_ca(t.cli, name)))
+		goto out;
+	if (!ASSERT(!strcmp(name, "reno"), "socket uses %s after the switch", name))
+		goto out;
+	if (!ASSERT(st_wait(st_map_gone(id), 3000), "map %u still exists after the switch", id))
+		goto out;
+	if (!ASSERT_OK(st_tcp_push(&t, MB)))
+		goto out;
 	st_tcp_close(&t);
 	close(bss_fd);
 	return 0;
@@ -639,25 +768,37 @@ static int test_refcnt_counts_sockets(void)
 	unsigned int i, n = 3;
 	struct ca c;
 
-	for (i = 0; i < n; i++)
-		t[i].listen_fd = t[i].cli = t[i].srv = -1;
-	ASSERT_OK(ca_open(&c, "st_ref"));
-	ASSERT_OK(ca_register(&c));
 	for (i = 0; i < n; i++) {
-		ASSERT_OK(st_tcp_open(&t[i], "st_ref"));
-		ASSERT_OK(ca_lookup(&c, v));
-		ASSERT(st_refcnt(v) == 2 + i, "refcnt %u with %u sockets, want %u",
-		       st_refcnt(v), i + 1, 2 + i);
+		t[i].listen_fd = -1;
+		t[i].cli = -1;
+		t[i].srv = -1;
+	}
+	if (!ASSERT_OK(ca_open(&c, "st_ref")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (!ASSERT_OK(st_tcp_open(&t[i], "st_ref")))
+			goto out;
+		if (!ASSERT_OK(ca_lookup(&c, v)))
+			goto out;
+		if (!ASSERT(st_refcnt(v) == 2 + i, "refcnt %u with %u sockets, want %u",
+			    st_refcnt(v), i + 1, 2 + i))
+			goto out;
 	}
 	for (i = 0; i < n; i++) {
 		st_tcp_close(&t[i]);
-		ASSERT(st_wait(ca_lookup(&c, v) == 0 && st_refcnt(v) == n - i, 2000),
-		       "refcnt %u after closing %u sockets, want %u",
-		       st_refcnt(v), i + 1, n - i);
+		if (!ASSERT(st_wait(ca_lookup(&c, v) == 0 && st_refcnt(v) == n - i, 2000),
+			    "refcnt %u after closing %u sockets, want %u",
+			    st_refcnt(v), i + 1, n - i))
+			goto out;
 	}
-	ASSERT_OK(ca_delete(&c));
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(st_refcnt(v) == 0, "refcnt %u after delete, want 0", st_refcnt(v));
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(st_refcnt(v) == 0, "refcnt %u after delete, want 0", st_refcnt(v)))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
@@ -674,22 +815,27 @@ static int test_get_next_key(void)
 	__u32 key = 0, next = 7;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_next"));
-	ASSERT_OK(bpf_map_get_next_key(c.map_fd, NULL, &next));
-	ASSERT(next == 0, "first key %u, want 0", next);
+	if (!ASSERT_OK(ca_open(&c, "st_next")))
+		goto out;
+	if (!ASSERT_OK(bpf_map_get_next_key(c.map_fd, NULL, &next)))
+		goto out;
+	if (!ASSERT(next == 0, "first key %u, want 0", next))
+		goto out;
 	key = 5;
 	next = 7;
-	ASSERT_OK(bpf_map_get_next_key(c.map_fd, &key, &next));
-	ASSERT(next == 0, "key after 5 is %u, want 0", next);
+	if (!ASSERT_OK(bpf_map_get_next_key(c.map_fd, &key, &next)))
+		goto out;
+	if (!ASSERT(next == 0, "key after 5 is %u, want 0", next))
+		goto out;
 	key = 0;
-	ASSERT_ERRNO(bpf_map_get_next_key(c.map_fd, &key, &next), ENOENT);
+	if (!ASSERT_ERRNO(bpf_map_get_next_key(c.map_fd, &key, &next), ENOENT))
+		goto out;
 	ca_close(&c);
 	return 0;
 out:
 	ca_close(&c);
 	return -1;
 }
-
 
 /* Lines of /proc/kallsyms naming exactly @sym. */
 static int count_ksyms(const char *sym)
@@ -715,18 +861,25 @@ static int test_trampoline_ksyms(void)
 	__u32 id;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_ksym"));
+	if (!ASSERT_OK(ca_open(&c, "st_ksym")))
+		goto out;
 	before = count_ksyms(sym);
-	ASSERT(before >= 0, "read /proc/kallsyms: %s", strerror(errno));
-	ASSERT_OK(ca_register(&c));
+	if (!ASSERT(before >= 0, "read /proc/kallsyms: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
 	n = count_ksyms(sym);
-	ASSERT(n == before + 1, "%d %s after register, want %d", n, sym, before + 1);
+	if (!ASSERT(n == before + 1, "%d %s after register, want %d", n, sym, before + 1))
+		goto out;
 	id = st_map_id(c.map_fd);
-	ASSERT_OK(ca_delete(&c));
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
 	ca_close(&c);
-	ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed", id);
+	if (!ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed", id))
+		goto out;
 	n = count_ksyms(sym);
-	ASSERT(n == before, "%d %s after free, want %d", n, sym, before);
+	if (!ASSERT(n == before, "%d %s after free, want %d", n, sym, before))
+		goto out;
 	return 0;
 out:
 	ca_close(&c);
@@ -754,18 +907,29 @@ static int test_pinned_map_shows_value(void)
 	struct ca c;
 
 	unlink(pin);
-	ASSERT_OK(ca_open(&c, "st_pin"));
-	ASSERT_OK(bpf_obj_pin(c.map_fd, pin));
-	ASSERT(read_file(pin, buf, sizeof(buf)) >= 0, "read %s: %s", pin, strerror(errno));
-	ASSERT(strstr(buf, "BPF_STRUCT_OPS_STATE_INIT"), "INIT map shows: %.200s", buf);
-	ASSERT_OK(ca_register(&c));
-	ASSERT(read_file(pin, buf, sizeof(buf)) > 0, "read %s: %s", pin, strerror(errno));
-	ASSERT(strstr(buf, "{{{{1,},},BPF_STRUCT_OPS_STATE_INUSE,}"),
-	       "registered map shows: %.200s", buf);
-	ASSERT(strstr(buf, "['s','t','_','p','i','n',]"), "name missing: %.300s", buf);
-	ASSERT_OK(ca_delete(&c));
-	ASSERT(read_file(pin, buf, sizeof(buf)) > 0, "read %s: %s", pin, strerror(errno));
-	ASSERT(strstr(buf, "BPF_STRUCT_OPS_STATE_TOBEFREE"), "deleted map shows: %.200s", buf);
+	if (!ASSERT_OK(ca_open(&c, "st_pin")))
+		goto out;
+	if (!ASSERT_OK(bpf_obj_pin(c.map_fd, pin)))
+		goto out;
+	if (!ASSERT(read_file(pin, buf, sizeof(buf)) >= 0, "read %s: %s", pin, strerror(errno)))
+		goto out;
+	if (!ASSERT(strstr(buf, "BPF_STRUCT_OPS_STATE_INIT"), "INIT map shows: %.200s", buf))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
+	if (!ASSERT(read_file(pin, buf, sizeof(buf)) > 0, "read %s: %s", pin, strerror(errno)))
+		goto out;
+	if (!ASSERT(strstr(buf, "{{{{1,},},BPF_STRUCT_OPS_STATE_INUSE,}"),
+		    "registered map shows: %.200s", buf))
+		goto out;
+	if (!ASSERT(strstr(buf, "['s','t','_','p','i','n',]"), "name missing: %.300s", buf))
+		goto out;
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
+	if (!ASSERT(read_file(pin, buf, sizeof(buf)) > 0, "read %s: %s", pin, strerror(errno)))
+		goto out;
+	if (!ASSERT(strstr(buf, "BPF_STRUCT_OPS_STATE_TOBEFREE"), "deleted map shows: %.200s", buf))
+		goto out;
 	unlink(pin);
 	ca_close(&c);
 	return 0;
@@ -783,22 +947,30 @@ struct dummy_state {
 
 static int test_dummy_test_run(void)
 {
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	struct dummy_state state = { .val = 0xbeef };
 	__u64 args[5] = { (unsigned long)&state };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args[0]));
 	struct dummy_ops *s;
 	int fd;
 
+	opts.ctx_in = args;
+	opts.ctx_size_in = sizeof(args[0]);
 	s = dummy_ops__open_and_load();
-	ASSERT(s, "load dummy_ops: %s", strerror(errno));
+	if (!ASSERT(s, "load dummy_ops: %s", strerror(errno)))
+		goto out;
 	fd = bpf_program__fd(s->progs.dummy_test_1);
-	ASSERT_OK(bpf_prog_test_run_opts(fd, &opts));
-	ASSERT(opts.retval == 0xbeef, "test_1 returned %#x, want 0xbeef", opts.retval);
-	ASSERT(state.val == 0x5a, "state.val %#x after test_1, want 0x5a", state.val);
+	if (!ASSERT_OK(bpf_prog_test_run_opts(fd, &opts)))
+		goto out;
+	if (!ASSERT(opts.retval == 0xbeef, "test_1 returned %#x, want 0xbeef", opts.retval))
+		goto out;
+	if (!ASSERT(state.val == 0x5a, "state.val %#x after test_1, want 0x5a", state.val))
+		goto out;
 	/* NULL for the __nullable argument is allowed and reaches the prog. */
 	args[0] = 0;
-	ASSERT_OK(bpf_prog_test_run_opts(fd, &opts));
-	ASSERT(opts.retval == 0xf2f3f4f5, "test_1(NULL) returned %#x", opts.retval);
+	if (!ASSERT_OK(bpf_prog_test_run_opts(fd, &opts)))
+		goto out;
+	if (!ASSERT(opts.retval == 0xf2f3f4f5, "test_1(NULL) returned %#x", opts.retval))
+		goto out;
 	/* test_2: every argument reaches the program through the trampoline. */
 	args[0] = (unsigned long)&state;
 	args[1] = (__u64)-100;
@@ -807,13 +979,20 @@ static int test_dummy_test_run(void)
 	args[4] = 0x1234567890abcdefULL;
 	opts.ctx_size_in = sizeof(args);
 	fd = bpf_program__fd(s->progs.dummy_test_2);
-	ASSERT_OK(bpf_prog_test_run_opts(fd, &opts));
-	ASSERT(s->bss->test_2_args[0] != 0, "test_2 got a NULL state");
-	ASSERT((__s64)s->bss->test_2_args[1] == -100, "a1 %lld", (__s64)s->bss->test_2_args[1]);
-	ASSERT(s->bss->test_2_args[2] == 0x8a5f, "a2 %#llx", s->bss->test_2_args[2]);
-	ASSERT(s->bss->test_2_args[3] == 'c', "a3 %#llx", s->bss->test_2_args[3]);
-	ASSERT(s->bss->test_2_args[4] == 0x1234567890abcdefULL, "a4 %#llx",
-	       s->bss->test_2_args[4]);
+	if (!ASSERT_OK(bpf_prog_test_run_opts(fd, &opts)))
+		goto out;
+	if (!ASSERT(s->bss->test_2_args[0] != 0, "test_2 got a NULL state"))
+		goto out;
+	if (!ASSERT((__s64)s->bss->test_2_args[1] == -100, "a1 %lld",
+		    (__s64)s->bss->test_2_args[1]))
+		goto out;
+	if (!ASSERT(s->bss->test_2_args[2] == 0x8a5f, "a2 %#llx", s->bss->test_2_args[2]))
+		goto out;
+	if (!ASSERT(s->bss->test_2_args[3] == 'c', "a3 %#llx", s->bss->test_2_args[3]))
+		goto out;
+	if (!ASSERT(s->bss->test_2_args[4] == 0x1234567890abcdefULL, "a4 %#llx",
+		    s->bss->test_2_args[4]))
+		goto out;
 	dummy_ops__destroy(s);
 	return 0;
 out:
@@ -826,7 +1005,8 @@ static int test_dummy_nullable_enforced(void)
 	struct dummy_unchecked *s;
 
 	s = dummy_unchecked__open_and_load();
-	ASSERT(!s, "a program dereferencing a __nullable argument unchecked was loaded");
+	if (!ASSERT(!s, "a program dereferencing a __nullable argument unchecked was loaded"))
+		goto out;
 	return 0;
 out:
 	dummy_unchecked__destroy(s);
@@ -843,14 +1023,18 @@ static int test_init_member_failure_rolls_back(void)
 	int i;
 
 	s = dummy_ops__open_and_load();
-	ASSERT(s, "load dummy_ops: %s", strerror(errno));
+	if (!ASSERT(s, "load dummy_ops: %s", strerror(errno)))
+		goto out;
 	for (i = 0; i < 2; i++) {
 		link = bpf_map__attach_struct_ops(s->maps.dummy_1);
-		ASSERT(!link && errno == EOPNOTSUPP, "attempt %d: want EOPNOTSUPP, got %s",
-		       i, link ? "success" : strerror(errno));
-		ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(s->maps.dummy_1), &key, v));
-		ASSERT(all_zero(v, bpf_map__value_size(s->maps.dummy_1)),
-		       "map not back to INIT after init_member() refused");
+		if (!ASSERT(!link && errno == EOPNOTSUPP, "attempt %d: want EOPNOTSUPP, got %s",
+			    i, link ? "success" : strerror(errno)))
+			goto out;
+		if (!ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(s->maps.dummy_1), &key, v)))
+			goto out;
+		if (!ASSERT(all_zero(v, bpf_map__value_size(s->maps.dummy_1)),
+			    "map not back to INIT after init_member() refused"))
+			goto out;
 	}
 	dummy_ops__destroy(s);
 	return 0;
@@ -873,11 +1057,14 @@ static int test_refcnt_race_with_delete(void)
 	__u32 id;
 	struct ca c;
 
-	ASSERT_OK(ca_open(&c, "st_race"));
-	ASSERT_OK(ca_register(&c));
+	if (!ASSERT_OK(ca_open(&c, "st_race")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
 	id = st_map_id(c.map_fd);
 	child = fork();
-	ASSERT(child >= 0, "fork: %s", strerror(errno));
+	if (!ASSERT(child >= 0, "fork: %s", strerror(errno)))
+		goto out;
 	if (child == 0) {
 		for (i = 0; i < 4000; i++) {
 			int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -888,15 +1075,21 @@ static int test_refcnt_race_with_delete(void)
 		_exit(0);
 	}
 	usleep(20000);
-	ASSERT_OK(ca_delete(&c));
-	ASSERT(waitpid(child, &status, 0) == child && WIFEXITED(status), "child failed");
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
+	if (!ASSERT(waitpid(child, &status, 0) == child && WIFEXITED(status), "child failed"))
+		goto out;
 	child = -1;
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(st_state(v) == ST_TOBEFREE, "state %u, want TOBEFREE", st_state(v));
-	ASSERT(st_refcnt(v) == 0 || !st_impl_is_rust(),
-	       "refcnt %u with no user left, want 0", st_refcnt(v));
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(st_state(v) == ST_TOBEFREE, "state %u, want TOBEFREE", st_state(v)))
+		goto out;
+	if (!ASSERT(st_refcnt(v) == 0 || !st_impl_is_rust(),
+		    "refcnt %u with no user left, want 0", st_refcnt(v)))
+		goto out;
 	ca_close(&c);
-	ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed after the race", id);
+	if (!ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed after the race", id))
+		goto out;
 	return 0;
 out:
 	if (child > 0) {
@@ -951,44 +1144,70 @@ static int test_link_lifecycle(void)
 	__u32 id;
 	struct ca c;
 
-	ASSERT_OK(ca_open_flags(&c, "st_link", BPF_F_LINK));
+	if (!ASSERT_OK(ca_open_flags(&c, "st_link", BPF_F_LINK)))
+		goto out;
 	id = st_map_id(c.map_fd);
-	ASSERT_OK(ca_register(&c));
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(st_state(v) == ST_READY, "state %u after update, want READY", st_state(v));
-	ASSERT(!st_ca_available("st_link"), "READY map registered without a link");
-	ASSERT_ERRNO(ca_delete(&c), EOPNOTSUPP);
-	ASSERT_ERRNO(ca_register(&c), EBUSY);
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(st_state(v) == ST_READY, "state %u after update, want READY", st_state(v)))
+		goto out;
+	if (!ASSERT(!st_ca_available("st_link"), "READY map registered without a link"))
+		goto out;
+	if (!ASSERT_ERRNO(ca_delete(&c), EOPNOTSUPP))
+		goto out;
+	if (!ASSERT_ERRNO(ca_register(&c), EBUSY))
+		goto out;
 
 	lfd = link_create(c.map_fd);
-	ASSERT(lfd >= 0, "link_create: %s", strerror(errno));
-	ASSERT(st_ca_available("st_link"), "CA not registered by its link");
-	ASSERT(link_map_id(lfd) == id, "link info map_id %u, want %u", link_map_id(lfd), id);
-	ASSERT(fdinfo_map_id(lfd) == id, "fdinfo map_id %u, want %u", fdinfo_map_id(lfd), id);
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(st_state(v) == ST_READY, "state %u with a link, want READY", st_state(v));
-	ASSERT(st_refcnt(v) == 1 || !st_impl_is_rust(), "refcnt %u with a link, want 1",
-	       st_refcnt(v));
-	ASSERT_OK(st_tcp_open(&t, "st_link"));
-	ASSERT_OK(ca_lookup(&c, v));
-	ASSERT(st_refcnt(v) == 2 || !st_impl_is_rust(),
-	       "refcnt %u with a link and a connection, want 2", st_refcnt(v));
+	if (!ASSERT(lfd >= 0, "link_create: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT(st_ca_available("st_link"), "CA not registered by its link"))
+		goto out;
+	if (!ASSERT(link_map_id(lfd) == id, "link info map_id %u, want %u", link_map_id(lfd), id))
+		goto out;
+	if (!ASSERT(fdinfo_map_id(lfd) == id, "fdinfo map_id %u, want %u", fdinfo_map_id(lfd), id))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(st_state(v) == ST_READY, "state %u with a link, want READY", st_state(v)))
+		goto out;
+	if (!ASSERT(st_refcnt(v) == 1 || !st_impl_is_rust(), "refcnt %u with a link, want 1",
+		    st_refcnt(v)))
+		goto out;
+	if (!ASSERT_OK(st_tcp_open(&t, "st_link")))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&c, v)))
+		goto out;
+	if (!ASSERT(st_refcnt(v) == 2 || !st_impl_is_rust(),
+		    "refcnt %u with a link and a connection, want 2", st_refcnt(v)))
+		goto out;
 
 	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
-	ASSERT(poll(&pfd, 1, 0) == 0, "attached link polls ready (%#x)", pfd.revents);
-	ASSERT_OK(bpf_link_detach(lfd));
-	ASSERT(!st_ca_available("st_link"), "CA still listed after detach");
-	ASSERT(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP), "no POLLHUP after detach");
-	ASSERT(link_map_id(lfd) == 0, "detached link still shows map %u", link_map_id(lfd));
-	ASSERT_OK(bpf_link_detach(lfd));	/* twice is fine */
+	if (!ASSERT(poll(&pfd, 1, 0) == 0, "attached link polls ready (%#x)", pfd.revents))
+		goto out;
+	if (!ASSERT_OK(bpf_link_detach(lfd)))
+		goto out;
+	if (!ASSERT(!st_ca_available("st_link"), "CA still listed after detach"))
+		goto out;
+	if (!ASSERT(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP), "no POLLHUP after detach"))
+		goto out;
+	if (!ASSERT(link_map_id(lfd) == 0, "detached link still shows map %u", link_map_id(lfd)))
+		goto out;
+	if (!ASSERT_OK(bpf_link_detach(lfd)))	/* twice is fine */
+		goto out;
 	/* The connection keeps its CA: the map stays until it closes. */
-	ASSERT_OK(st_tcp_push(&t, MB));
+	if (!ASSERT_OK(st_tcp_push(&t, MB)))
+		goto out;
 	close(lfd);
 	lfd = -1;
 	ca_close(&c);
-	ASSERT(!st_map_gone(id), "map %u freed under a connection", id);
+	if (!ASSERT(!st_map_gone(id), "map %u freed under a connection", id))
+		goto out;
 	st_tcp_close(&t);
-	ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed", id);
+	if (!ASSERT(st_wait(st_map_gone(id), 3000), "map %u not freed", id))
+		goto out;
 	return 0;
 out:
 	if (lfd >= 0)
@@ -1003,30 +1222,47 @@ static int test_link_errors(void)
 	int lfd = -1, dup_fd = -1;
 	struct ca c, plain, dup;
 
-	plain.skel = dup.skel = NULL;
-	ASSERT_OK(ca_open_flags(&c, "st_lerr", BPF_F_LINK));
-	ASSERT_ERRNO(link_create(c.map_fd), EINVAL);		/* INIT, not READY */
-	ASSERT_OK(ca_open(&plain, "st_lplain"));
-	ASSERT_OK(ca_register(&plain));
-	ASSERT_ERRNO(link_create(plain.map_fd), EINVAL);	/* no BPF_F_LINK */
+	plain.skel = NULL;
+	dup.skel = NULL;
+	if (!ASSERT_OK(ca_open_flags(&c, "st_lerr", BPF_F_LINK)))
+		goto out;
+	if (!ASSERT_ERRNO(link_create(c.map_fd), EINVAL))	/* INIT, not READY */
+		goto out;
+	if (!ASSERT_OK(ca_open(&plain, "st_lplain")))
+		goto out;
+	if (!ASSERT_OK(ca_register(&plain)))
+		goto out;
+	if (!ASSERT_ERRNO(link_create(plain.map_fd), EINVAL))	/* no BPF_F_LINK */
+		goto out;
 
 	/* reg() refuses (the name is taken): no link is left behind, and the
 	 * READY map links fine once the name is free.
 	 */
-	ASSERT_OK(ca_open_flags(&dup, "st_lplain", BPF_F_LINK));
-	ASSERT_OK(ca_register(&dup));
-	ASSERT_ERRNO(link_create(dup.map_fd), EEXIST);
-	ASSERT_OK(ca_delete(&plain));
+	if (!ASSERT_OK(ca_open_flags(&dup, "st_lplain", BPF_F_LINK)))
+		goto out;
+	if (!ASSERT_OK(ca_register(&dup)))
+		goto out;
+	if (!ASSERT_ERRNO(link_create(dup.map_fd), EEXIST))
+		goto out;
+	if (!ASSERT_OK(ca_delete(&plain)))
+		goto out;
 	dup_fd = link_create(dup.map_fd);
-	ASSERT(dup_fd >= 0, "link_create after the name was freed: %s", strerror(errno));
-	ASSERT(st_ca_available("st_lplain"), "CA not registered by its link");
+	if (!ASSERT(dup_fd >= 0, "link_create after the name was freed: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT(st_ca_available("st_lplain"), "CA not registered by its link"))
+		goto out;
 
-	ASSERT_OK(ca_register(&c));
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
 	lfd = link_create(c.map_fd);
-	ASSERT(lfd >= 0, "link_create: %s", strerror(errno));
-	ASSERT_ERRNO(bpf_link_update(lfd, plain.map_fd, NULL), EINVAL);	/* not a link map */
-	ASSERT_OK(bpf_link_detach(lfd));
-	ASSERT_ERRNO(bpf_link_update(lfd, c.map_fd, NULL), ENOLINK);
+	if (!ASSERT(lfd >= 0, "link_create: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT_ERRNO(bpf_link_update(lfd, plain.map_fd, NULL), EINVAL))	/* not a link map */
+		goto out;
+	if (!ASSERT_OK(bpf_link_detach(lfd)))
+		goto out;
+	if (!ASSERT_ERRNO(bpf_link_update(lfd, c.map_fd, NULL), ENOLINK))
+		goto out;
 	close(lfd);
 	close(dup_fd);
 	ca_close(&dup);
@@ -1046,54 +1282,75 @@ out:
 
 static int test_link_update(void)
 {
+	LIBBPF_OPTS(bpf_link_update_opts, opts);
 	struct st_tcp t1 = { .listen_fd = -1, .cli = -1, .srv = -1 };
 	struct st_tcp t2 = { .listen_fd = -1, .cli = -1, .srv = -1 };
-	LIBBPF_OPTS(bpf_link_update_opts, opts);
 	unsigned char v[4096];
 	__u64 a_inits, b_inits;
 	int lfd = -1;
 	struct ca a, b;
 
 	b.skel = NULL;
-	ASSERT_OK(ca_open_flags(&a, "st_lupd", BPF_F_LINK));
-	ASSERT_OK(ca_open_flags(&b, "st_lupd", BPF_F_LINK));
-	ASSERT_OK(ca_register(&a));
-	ASSERT_OK(ca_register(&b));
+	if (!ASSERT_OK(ca_open_flags(&a, "st_lupd", BPF_F_LINK)))
+		goto out;
+	if (!ASSERT_OK(ca_open_flags(&b, "st_lupd", BPF_F_LINK)))
+		goto out;
+	if (!ASSERT_OK(ca_register(&a)))
+		goto out;
+	if (!ASSERT_OK(ca_register(&b)))
+		goto out;
 	lfd = link_create(a.map_fd);
-	ASSERT(lfd >= 0, "link_create: %s", strerror(errno));
-	ASSERT_OK(st_tcp_open(&t1, "st_lupd"));
+	if (!ASSERT(lfd >= 0, "link_create: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT_OK(st_tcp_open(&t1, "st_lupd")))
+		goto out;
 	a_inits = a.skel->bss->cnt_init;
-	ASSERT(a_inits > 0, "first connection did not run map a's init");
+	if (!ASSERT(a_inits > 0, "first connection did not run map a's init"))
+		goto out;
 
 	/* BPF_F_REPLACE with the wrong old map. */
 	opts.flags = BPF_F_REPLACE;
 	opts.old_map_fd = b.map_fd;
-	ASSERT_ERRNO(bpf_link_update(lfd, b.map_fd, &opts), EPERM);
+	if (!ASSERT_ERRNO(bpf_link_update(lfd, b.map_fd, &opts), EPERM))
+		goto out;
 	opts.old_map_fd = a.map_fd;
-	ASSERT_OK(bpf_link_update(lfd, b.map_fd, &opts));
-	ASSERT(link_map_id(lfd) == st_map_id(b.map_fd), "link shows map %u after update",
-	       link_map_id(lfd));
-	ASSERT(st_ca_available("st_lupd"), "CA gone during update");
+	if (!ASSERT_OK(bpf_link_update(lfd, b.map_fd, &opts)))
+		goto out;
+	if (!ASSERT(link_map_id(lfd) == st_map_id(b.map_fd), "link shows map %u after update",
+		    link_map_id(lfd)))
+		goto out;
+	if (!ASSERT(st_ca_available("st_lupd"), "CA gone during update"))
+		goto out;
 
-	ASSERT_OK(st_tcp_open(&t2, "st_lupd"));
+	if (!ASSERT_OK(st_tcp_open(&t2, "st_lupd")))
+		goto out;
 	b_inits = b.skel->bss->cnt_init;
-	ASSERT(b_inits > 0, "new connection did not get map b");
-	ASSERT(a.skel->bss->cnt_init == a_inits, "new connection ran map a's init");
+	if (!ASSERT(b_inits > 0, "new connection did not get map b"))
+		goto out;
+	if (!ASSERT(a.skel->bss->cnt_init == a_inits, "new connection ran map a's init"))
+		goto out;
 	/* The old connection keeps map a. */
-	ASSERT_OK(st_tcp_push(&t1, MB));
-	ASSERT_OK(ca_lookup(&a, v));
-	ASSERT(st_refcnt(v) == 1 || !st_impl_is_rust(),
-	       "map a refcnt %u with one connection left, want 1", st_refcnt(v));
-	ASSERT_OK(ca_lookup(&b, v));
-	ASSERT(st_refcnt(v) == 2 || !st_impl_is_rust(),
-	       "map b refcnt %u with the link and a connection, want 2", st_refcnt(v));
-	ASSERT_OK(bpf_link_detach(lfd));
+	if (!ASSERT_OK(st_tcp_push(&t1, MB)))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&a, v)))
+		goto out;
+	if (!ASSERT(st_refcnt(v) == 1 || !st_impl_is_rust(),
+		    "map a refcnt %u with one connection left, want 1", st_refcnt(v)))
+		goto out;
+	if (!ASSERT_OK(ca_lookup(&b, v)))
+		goto out;
+	if (!ASSERT(st_refcnt(v) == 2 || !st_impl_is_rust(),
+		    "map b refcnt %u with the link and a connection, want 2", st_refcnt(v)))
+		goto out;
+	if (!ASSERT_OK(bpf_link_detach(lfd)))
+		goto out;
 	close(lfd);
 	lfd = -1;
 	st_tcp_close(&t1);
 	st_tcp_close(&t2);
-	ASSERT(st_wait(ca_lookup(&a, v) == 0 && st_refcnt(v) == 0, 3000) || !st_impl_is_rust(),
-	       "map a refcnt %u after everything closed", st_refcnt(v));
+	if (!ASSERT(st_wait(ca_lookup(&a, v) == 0 && st_refcnt(v) == 0, 3000) || !st_impl_is_rust(),
+		    "map a refcnt %u after everything closed", st_refcnt(v)))
+		goto out;
 	ca_close(&a);
 	ca_close(&b);
 	return 0;
@@ -1143,25 +1400,34 @@ static int test_module_struct_ops(void)
 	struct testmod_ops *s = NULL;
 	int map_fd = -1;
 
-	if (access("/sys/module/bpf_testmod", F_OK))
-		ASSERT(system("insmod " TESTMOD) == 0, "insmod %s failed", TESTMOD);
+	if (access("/sys/module/bpf_testmod", F_OK)) {
+		if (!ASSERT(system("insmod " TESTMOD) == 0, "insmod %s failed", TESTMOD))
+			goto out;
+	}
 	btf_id = testmod_btf_id();
-	ASSERT(btf_id, "no BTF object for bpf_testmod");
+	if (!ASSERT(btf_id, "no BTF object for bpf_testmod"))
+		goto out;
 	s = testmod_ops__open_and_load();
-	ASSERT(s, "load testmod_ops: %s", strerror(errno));
+	if (!ASSERT(s, "load testmod_ops: %s", strerror(errno)))
+		goto out;
 	map_fd = dup(bpf_map__fd(s->maps.testmod_1));
-	ASSERT(map_fd >= 0, "dup: %s", strerror(errno));
-	ASSERT_OK(bpf_map_get_info_by_fd(map_fd, &info, &len));
-	ASSERT(info.btf_vmlinux_id == btf_id, "value BTF object %u, want bpf_testmod's %u",
-	       info.btf_vmlinux_id, btf_id);
+	if (!ASSERT(map_fd >= 0, "dup: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT_OK(bpf_map_get_info_by_fd(map_fd, &info, &len)))
+		goto out;
+	if (!ASSERT(info.btf_vmlinux_id == btf_id, "value BTF object %u, want bpf_testmod's %u",
+		    info.btf_vmlinux_id, btf_id))
+		goto out;
 	testmod_ops__destroy(s);
 	s = NULL;
-	ASSERT(rmmod_testmod() < 0 && errno == EWOULDBLOCK,
-	       "bpf_testmod unloaded under a map of its type (%s)", strerror(errno));
+	if (!ASSERT(rmmod_testmod() < 0 && errno == EWOULDBLOCK,
+		    "bpf_testmod unloaded under a map of its type (%s)", strerror(errno)))
+		goto out;
 	close(map_fd);
 	map_fd = -1;
-	ASSERT(st_wait(rmmod_testmod() == 0, 3000), "bpf_testmod still pinned after its map went: %s",
-	       strerror(errno));
+	if (!ASSERT(st_wait(rmmod_testmod() == 0, 3000),
+		    "bpf_testmod still pinned after its map went: %s", strerror(errno)))
+		goto out;
 	return 0;
 out:
 	if (map_fd >= 0)
@@ -1187,7 +1453,8 @@ static const struct {
 	{ ST_T_MANY8, "st_many8" },
 	{ ST_T_MANY9, "st_many9" },
 };
-#define N_MANY (sizeof(many_tab) / sizeof(many_tab[0]))
+
+#define N_MANY ARRAY_SIZE(many_tab)
 
 /*
  * st_testmod calls op0 of its first registered map of type @type with @arg
@@ -1228,14 +1495,19 @@ static int test_many_types(void)
 	unsigned int i, j;
 	__u32 zero = 0;
 
-	ASSERT_OK(st_testmod_load());
+	if (!ASSERT_OK(st_testmod_load()))
+		goto out;
 	refcnt = st_module_refcnt("st_testmod");
 	base = st_testmod_get("registered");
-	ASSERT(refcnt >= 0 && base >= 0, "st_testmod: refcnt %d, registered %lld", refcnt, base);
-	ASSERT(st_layout_get_mod("st_ops1", "st_testmod", &mod) == 0,
-	       "no bpf_struct_ops_st_ops1 in st_testmod's BTF");
+	if (!ASSERT(refcnt >= 0 && base >= 0, "st_testmod: refcnt %d, registered %lld",
+		    refcnt, base))
+		goto out;
+	if (!ASSERT(st_layout_get_mod("st_ops1", "st_testmod", &mod) == 0,
+		    "no bpf_struct_ops_st_ops1 in st_testmod's BTF"))
+		goto out;
 	s = many_types__open_and_load();
-	ASSERT(s, "load many_types: %s", strerror(errno));
+	if (!ASSERT(s, "load many_types: %s", strerror(errno)))
+		goto out;
 
 	for (i = 0; i < N_MANY; i++) {
 		const char *name = many_tab[i].name;
@@ -1246,39 +1518,56 @@ static int test_many_types(void)
 		__u32 prog_id;
 
 		arg = 17 * t - 50;
-		ASSERT_ERRNO(many_call(t, arg, &ret), ENOENT);
+		if (!ASSERT_ERRNO(many_call(t, arg, &ret), ENOENT))
+			goto out;
 		map = bpf_object__find_map_by_name(s->obj, name);
 		snprintf(pname, sizeof(pname), "%s_op0", name);
 		prog = bpf_object__find_program_by_name(s->obj, pname);
-		ASSERT(map && prog, "no map %s or program %s in many_types", name, pname);
-		ASSERT(st_layout_find(mod.btf, name, &l) == 0,
-		       "no bpf_struct_ops_%s in st_testmod's BTF", name);
-		ASSERT(bpf_map__value_size(map) == l.value_size && l.value_size <= sizeof(v),
-		       "%s: value size %u, BTF says %u", name, bpf_map__value_size(map),
-		       l.value_size);
+		if (!ASSERT(map && prog, "no map %s or program %s in many_types", name, pname))
+			goto out;
+		if (!ASSERT(st_layout_find(mod.btf, name, &l) == 0,
+			    "no bpf_struct_ops_%s in st_testmod's BTF", name))
+			goto out;
+		if (!ASSERT(bpf_map__value_size(map) == l.value_size && l.value_size <= sizeof(v),
+			    "%s: value size %u, BTF says %u", name, bpf_map__value_size(map),
+			    l.value_size))
+			goto out;
 		prog_id = st_prog_id(bpf_program__fd(prog));
-		ASSERT(prog_id, "%s: no id: %s", pname, strerror(errno));
+		if (!ASSERT(prog_id, "%s: no id: %s", pname, strerror(errno)))
+			goto out;
 
 		links[i] = bpf_map__attach_struct_ops(map);
-		ASSERT(links[i], "register %s (type %d): %s", name, t, strerror(errno));
-		ASSERT(st_testmod_get("registered") == base + i + 1,
-		       "%s registered: st_testmod counts %lld registered maps, want %lld", name,
-		       st_testmod_get("registered"), base + i + 1);
+		if (!ASSERT(links[i], "register %s (type %d): %s", name, t, strerror(errno)))
+			goto out;
+		if (!ASSERT(st_testmod_get("registered") == base + i + 1,
+			    "%s registered: st_testmod counts %lld registered maps, want %lld",
+			    name, st_testmod_get("registered"), base + i + 1))
+			goto out;
 		fd = bpf_map__fd(map);
-		ASSERT_OK(bpf_map_lookup_elem(fd, &zero, v));
-		ASSERT(st_state(v) == ST_INUSE, "%s: state %u, want INUSE", name, st_state(v));
-		ASSERT(st_refcnt(v) == 1, "%s: refcnt %u, want 1 (the registration)", name,
-		       st_refcnt(v));
-		ASSERT(all_zero(v + 8, l.data_off - 8), "%s: non-zero bytes before the ops", name);
-		ASSERT(*(__u64 *)(v + l.data_off) == prog_id, "%s: op0 holds %llu, want prog id %u",
-		       name, (unsigned long long)*(__u64 *)(v + l.data_off), prog_id);
-		ASSERT(all_zero(v + l.data_off + 8, l.value_size - l.data_off - 8),
-		       "%s: non-zero bytes after op0, which is its only op set", name);
+		if (!ASSERT_OK(bpf_map_lookup_elem(fd, &zero, v)))
+			goto out;
+		if (!ASSERT(st_state(v) == ST_INUSE, "%s: state %u, want INUSE", name, st_state(v)))
+			goto out;
+		if (!ASSERT(st_refcnt(v) == 1, "%s: refcnt %u, want 1 (the registration)", name,
+			    st_refcnt(v)))
+			goto out;
+		if (!ASSERT(all_zero(v + 8, l.data_off - 8),
+			    "%s: non-zero bytes before the ops", name))
+			goto out;
+		if (!ASSERT(*(__u64 *)(v + l.data_off) == prog_id,
+			    "%s: op0 holds %llu, want prog id %u",
+			    name, (unsigned long long)*(__u64 *)(v + l.data_off), prog_id))
+			goto out;
+		if (!ASSERT(all_zero(v + l.data_off + 8, l.value_size - l.data_off - 8),
+			    "%s: non-zero bytes after op0, which is its only op set", name))
+			goto out;
 
-		ASSERT(many_call(t, arg, &ret) == 0, "%s: st_testmod's call of op0: %s", name,
-		       strerror(errno));
-		ASSERT(ret == ST_MANY_RET(t, arg), "%s: op0(%d) returned %lld, want %d", name, arg,
-		       ret, ST_MANY_RET(t, arg));
+		if (!ASSERT(many_call(t, arg, &ret) == 0, "%s: st_testmod's call of op0: %s", name,
+			    strerror(errno)))
+			goto out;
+		if (!ASSERT(ret == ST_MANY_RET(t, arg), "%s: op0(%d) returned %lld, want %d",
+			    name, arg, ret, ST_MANY_RET(t, arg)))
+			goto out;
 	}
 
 	/* All nine registered at once: each call reaches its own type's map. */
@@ -1286,11 +1575,13 @@ static int test_many_types(void)
 		int t = many_tab[i].type;
 
 		arg = -7 * t;
-		ASSERT(many_call(t, arg, &ret) == 0, "%s: st_testmod's call of op0: %s",
-		       many_tab[i].name, strerror(errno));
-		ASSERT(ret == ST_MANY_RET(t, arg),
-		       "%s, all registered: op0(%d) returned %lld, want %d",
-		       many_tab[i].name, arg, ret, ST_MANY_RET(t, arg));
+		if (!ASSERT(many_call(t, arg, &ret) == 0, "%s: st_testmod's call of op0: %s",
+			    many_tab[i].name, strerror(errno)))
+			goto out;
+		if (!ASSERT(ret == ST_MANY_RET(t, arg),
+			    "%s, all registered: op0(%d) returned %lld, want %d",
+			    many_tab[i].name, arg, ret, ST_MANY_RET(t, arg)))
+			goto out;
 	}
 
 	for (i = 0; i < N_MANY; i++) {
@@ -1299,32 +1590,43 @@ static int test_many_types(void)
 		int t = many_tab[i].type;
 
 		links[i] = NULL;
-		ASSERT(bpf_link__destroy(link) == 0, "unregister %s: %s", name, strerror(errno));
-		ASSERT(st_testmod_get("registered") == base + N_MANY - i - 1,
-		       "%s unregistered: st_testmod counts %lld registered maps, want %lld", name,
-		       st_testmod_get("registered"), base + (long long)(N_MANY - i - 1));
-		ASSERT_ERRNO(many_call(t, 1, &ret), ENOENT);
+		if (!ASSERT(bpf_link__destroy(link) == 0, "unregister %s: %s", name,
+			    strerror(errno)))
+			goto out;
+		if (!ASSERT(st_testmod_get("registered") == base + N_MANY - i - 1,
+			    "%s unregistered: st_testmod counts %lld registered maps, want %lld",
+			    name, st_testmod_get("registered"),
+			    base + (long long)(N_MANY - i - 1)))
+			goto out;
+		if (!ASSERT_ERRNO(many_call(t, 1, &ret), ENOENT))
+			goto out;
 		fd = bpf_map__fd(bpf_object__find_map_by_name(s->obj, name));
-		ASSERT_OK(bpf_map_lookup_elem(fd, &zero, v));
-		ASSERT(st_state(v) == ST_TOBEFREE, "%s: state %u after unregister, want TOBEFREE",
-		       name, st_state(v));
+		if (!ASSERT_OK(bpf_map_lookup_elem(fd, &zero, v)))
+			goto out;
+		if (!ASSERT(st_state(v) == ST_TOBEFREE,
+			    "%s: state %u after unregister, want TOBEFREE", name, st_state(v)))
+			goto out;
 		/* The types still registered are still called. */
 		for (j = i + 1; j < N_MANY; j++) {
 			t = many_tab[j].type;
-			ASSERT(many_call(t, 3, &ret) == 0 && ret == ST_MANY_RET(t, 3),
-			       "%s unregistered: %s's op0(3) returned %lld, want %d (%s)", name,
-			       many_tab[j].name, ret, ST_MANY_RET(t, 3), strerror(errno));
+			if (!ASSERT(many_call(t, 3, &ret) == 0 && ret == ST_MANY_RET(t, 3),
+				    "%s unregistered: %s's op0(3) returned %lld, want %d (%s)",
+				    name, many_tab[j].name, ret, ST_MANY_RET(t, 3),
+				    strerror(errno)))
+				goto out;
 		}
 	}
-	ASSERT(st_testmod_get("registered") == base,
-	       "st_testmod counts %lld registered maps, want %lld",
-	       st_testmod_get("registered"), base);
+	if (!ASSERT(st_testmod_get("registered") == base,
+		    "st_testmod counts %lld registered maps, want %lld",
+		    st_testmod_get("registered"), base))
+		goto out;
 
 	many_types__destroy(s);
 	s = NULL;
-	ASSERT(st_wait(st_module_refcnt("st_testmod") == refcnt, 10000),
-	       "st_testmod has %d references, %d before: a map or program of it was not freed",
-	       st_module_refcnt("st_testmod"), refcnt);
+	if (!ASSERT(st_wait(st_module_refcnt("st_testmod") == refcnt, 10000),
+		    "st_testmod has %d references, %d before: a map or program of it was not freed",
+		    st_module_refcnt("st_testmod"), refcnt))
+		goto out;
 	btf__free(mod.btf);
 	return 0;
 out:
@@ -1361,48 +1663,64 @@ static int test_sleepable_release(void)
 	pid_t child = -1;
 	__u32 id;
 
-	ASSERT_OK(st_testmod_load());
+	if (!ASSERT_OK(st_testmod_load()))
+		goto out;
 	base = st_module_refcnt("st_testmod");
-	ASSERT(st_testmod_set("state", 0) == 0,
-	       "an earlier op is still in st_testmod (parked: its trampoline was freed)");
+	if (!ASSERT(st_testmod_set("state", 0) == 0,
+		    "an earlier op is still in st_testmod (parked: its trampoline was freed)"))
+		goto out;
 	s = st_sleep__open_and_load();
-	ASSERT(s, "load st_sleep: %s", strerror(errno));
+	if (!ASSERT(s, "load st_sleep: %s", strerror(errno)))
+		goto out;
 	link = bpf_map__attach_struct_ops(s->maps.sleeper);
-	ASSERT(link, "register st_sleep_ops: %s", strerror(errno));
+	if (!ASSERT(link, "register st_sleep_ops: %s", strerror(errno)))
+		goto out;
 	id = st_map_id(bpf_map__fd(s->maps.sleeper));
 	child = fork();
-	ASSERT(child >= 0, "fork: %s", strerror(errno));
+	if (!ASSERT(child >= 0, "fork: %s", strerror(errno)))
+		goto out;
 	if (child == 0) {
 		/* Without the map's and programs' fds: they would keep them. */
 		syscall(SYS_close_range, 3, ~0U, 0);
 		_exit(st_testmod_set("sleep", 41) ? 1 : 0);
 	}
-	ASSERT(st_wait(sleep_state() & SLEEP_ENTERED, 5000), "the sleepable op did not run");
+	if (!ASSERT(st_wait(sleep_state() & SLEEP_ENTERED, 5000), "the sleepable op did not run"))
+		goto out;
 
 	/* Unregister, then close the last fd: the map is released. */
 	bpf_link__destroy(link);
 	link = NULL;
 	st_sleep__destroy(s);
 	s = NULL;
-	ASSERT(st_wait(st_map_gone(id), 5000), "map %u outlived its last fd", id);
+	if (!ASSERT(st_wait(st_map_gone(id), 5000), "map %u outlived its last fd", id))
+		goto out;
 	/* 6.12 frees the trampoline within this time (two grace periods). */
 	intact = !st_wait(!(sleep_state() & SLEEP_INTACT), 3000);
-	ASSERT_OK(st_testmod_set("release", 1));
+	if (!ASSERT_OK(st_testmod_set("release", 1)))
+		goto out;
 	if (!intact) {
-		ASSERT(st_wait(sleep_state() & SLEEP_PARKED, 3000), "the op neither returned nor parked");
+		if (!ASSERT(st_wait(sleep_state() & SLEEP_PARKED, 3000),
+			    "the op neither returned nor parked"))
+			goto out;
 		child = -1;	/* parked for good: do not wait for it */
-		ASSERT(0, "the trampoline was freed while its sleepable program still ran in it "
-		       "(the op is parked in st_testmod instead of returning into freed text)");
+		ASSERT(0,
+		       "the trampoline was freed while its sleepable program still ran in it (the op is parked in st_testmod instead of returning into freed text)");
+		goto out;
 	}
-	ASSERT(st_wait(waitpid(child, &status, WNOHANG) == child, 5000), "the op did not return");
+	if (!ASSERT(st_wait(waitpid(child, &status, WNOHANG) == child, 5000),
+		    "the op did not return"))
+		goto out;
 	child = -1;
-	ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "calling the op failed");
-	ASSERT(st_testmod_get("sleep_ret") == 42, "the op returned %lld, want 42",
-	       st_testmod_get("sleep_ret"));
+	if (!ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "calling the op failed"))
+		goto out;
+	if (!ASSERT(st_testmod_get("sleep_ret") == 42, "the op returned %lld, want 42",
+		    st_testmod_get("sleep_ret")))
+		goto out;
 	/* Now the map's free goes on, and lets go of the module and the programs. */
-	ASSERT(st_wait(st_module_refcnt("st_testmod") == base, 5000),
-	       "st_testmod still has %d references, %d before: the map was not freed",
-	       st_module_refcnt("st_testmod"), base);
+	if (!ASSERT(st_wait(st_module_refcnt("st_testmod") == base, 5000),
+		    "st_testmod still has %d references, %d before: the map was not freed",
+		    st_module_refcnt("st_testmod"), base))
+		goto out;
 	return 0;
 out:
 	if (child > 0) {
@@ -1483,7 +1801,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1)
 		only = argv[1];
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
 		if (only ? !strstr(tests[i].name, only) : tests[i].last != last)
 			continue;
 		st_msg[0] = 0;

@@ -22,14 +22,14 @@ char _license[] SEC("license") = "GPL";
 	SEC(".struct_ops")						\
 	struct type type = {						\
 		.op0 = (void *)type##_op0,				\
-	};
+	}
 
-OP0_MAP(st_ops1, ST_T_OPS1)
-OP0_MAP(st_ops3, ST_T_OPS3)
-OP0_MAP(st_ops10, ST_T_OPS10)
-OP0_MAP(st_ops40, ST_T_OPS40)
-OP0_MAP(st_many5, ST_T_MANY5)
-OP0_MAP(st_many6, ST_T_MANY6)
-OP0_MAP(st_many7, ST_T_MANY7)
-OP0_MAP(st_many8, ST_T_MANY8)
-OP0_MAP(st_many9, ST_T_MANY9)
+OP0_MAP(st_ops1, ST_T_OPS1);
+OP0_MAP(st_ops3, ST_T_OPS3);
+OP0_MAP(st_ops10, ST_T_OPS10);
+OP0_MAP(st_ops40, ST_T_OPS40);
+OP0_MAP(st_many5, ST_T_MANY5);
+OP0_MAP(st_many6, ST_T_MANY6);
+OP0_MAP(st_many7, ST_T_MANY7);
+OP0_MAP(st_many8, ST_T_MANY8);
+OP0_MAP(st_many9, ST_T_MANY9);

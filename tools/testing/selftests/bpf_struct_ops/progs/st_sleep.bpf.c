@@ -7,7 +7,8 @@
 
 char _license[] SEC("license") = "GPL";
 
-extern int st_testmod_wait(void) __ksym;
+extern int st_testmod_wait(void)
+	__ksym;
 
 SEC("struct_ops.s/sleep")
 int BPF_PROG(sleep, int arg)
