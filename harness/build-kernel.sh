@@ -34,10 +34,24 @@ if [ ! -f "$out/.config" ] || ! cat "${frags[@]}" | cmp -s - "$stamp"; then
 fi
 
 log="$out/build.log"
+# Progress every 30 s: kbuild's steps done, out of those of the last build
+# from scratch of this variant (harness/build-steps on a fresh machine).
+. "$here/progress.sh"
+variant=$impl
+[ "$debug" = 1 ] && variant+=-debug
+total=0
+if [ ! -f "$out/vmlinux" ]; then
+	total=$(cat "$out/.build-steps" 2>/dev/null ||
+		awk -v v="$variant" '$1 == v { print $2 }' "$here/build-steps")
+fi
 set +e
-kmake -j"$(($(nproc) + 1))" bzImage modules 2>&1 | tee "$log" | grep -E '^(  (LD|BTF|AR) .*vmlinux|.*(error|warning|WARN)[: ])' | grep -v '^  '
-rc=${PIPESTATUS[0]}
+{ kmake -j"$(($(nproc) + 1))" bzImage modules; echo "$?" > "$out/.build-rc"; } 2>&1 | tee "$log" |
+	grep -E '^(  (LD|BTF|AR) .*vmlinux|.*(error|warning|WARN)[: ])' | grep -v '^  ' &
+progress $! "kernel: $variant: build steps" "${total:-0}" grep -cE '^  [A-Z]' "$log"
+wait
+rc=$(cat "$out/.build-rc")
 set -e
+if [ "$rc" = 0 ] && [ "${total:-0}" != 0 ]; then grep -cE '^  [A-Z]' "$log" > "$out/.build-steps" || true; fi
 if [ "$rc" != 0 ]; then
 	grep -E 'error|Error' "$log" | head -40 >&2
 	echo "kernel: build failed, see $log" >&2

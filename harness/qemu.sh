@@ -4,7 +4,8 @@
 #   results (ttyS1)     -> $out/logs/$mode.results
 # Exit status: the guest's, or 124 on timeout, 125 when the guest died.
 #
-# usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]	(QEMU_SMP: CPUs, 2 by default)
+# usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]	(QEMU_SMP: CPUs, 2 by default;
+# QEMU_QUIET=1: no progress lines)
 set -uo pipefail
 out=$1 mode=$2 tmo=${3:-600} verbose=${4:-}
 logs="$out/logs"
@@ -18,7 +19,13 @@ extra=
 case "$out" in *-debug) extra="slub_debug=P init_on_alloc=0" ;; esac
 # loglevel=5: the console shows KERN_WARNING, where WARN() and lockdep
 # print their reports (check-log.sh reads the console); info stays out.
-args=(-m 2G -smp "${QEMU_SMP:-2}" -no-reboot -cpu max
+# ICOUNT=1: QEMU's instruction counting. The guest's clock then advances
+# one nanosecond per instruction executed (shift=0), and jumps to the next
+# timer when the guest idles (sleep=off), whatever the host's load; it needs
+# single-threaded TCG.
+accel=()
+[ "${ICOUNT:-0}" = 1 ] && accel=(-accel tcg,thread=single -icount shift=0,sleep=off)
+args=("${accel[@]}" -m 2G -smp "${QEMU_SMP:-2}" -no-reboot -cpu max
       -kernel "$out/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
       -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra ${KCMDLINE:-}")
 if [ "$mode" = shell ]; then
@@ -34,8 +41,17 @@ if [ -n "$verbose" ]; then
 else
 	timeout -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none -serial file:"$console" \
 		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
-		-monitor none < /dev/null > /dev/null
+		-monitor none < /dev/null > /dev/null &
+	qpid=$!
+	# Progress every 30 s: results so far, out of the last run's.
+	if [ -z "${QEMU_QUIET:-}" ]; then
+		. "$(dirname "$0")/progress.sh"
+		progress $qpid "guest: $mode: results" "$(cat "$logs/$mode.count" 2>/dev/null || echo 0)" \
+			grep -cvE '^(#|\s*$)' "$results"
+	fi
+	wait $qpid
 	rc=$?
+	[ $rc = 0 ] && grep -cvE '^(#|\s*$)' "$results" > "$logs/$mode.count"
 fi
 end=$(date +%s.%N)
 printf 'guest: %s mode ran %.1f s\n' "$mode" "$(echo "$end - $start" | bc)" >&2
