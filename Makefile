@@ -7,7 +7,8 @@
 #   make lint    clippy, rustfmt and checkpatch on our code
 #   make conformance  the upstream struct_ops selftests, C and Rust side by side
 #   make scx     sched_ext (selftests, example schedulers, our checks), C and Rust side by side
-#   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5)
+#   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5; ICOUNT=1 adds instruction counts)
+#   make bench-profile  instructions per syscall and function of a registration cycle, C and Rust
 #   make stress  concurrency stress (STRESS_SECS, 60) and fault injection on the debug kernel (STRESS_DEBUG=1)
 #   make series  the patch series in build/series/; series-check checks it (BISECT=0: no build per step)
 #   make clean   remove this implementation's build; distclean removes all
@@ -34,7 +35,7 @@ ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench stress series series-check clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile stress series series-check clean distclean
 all: userspace
 
 deps:
@@ -94,10 +95,29 @@ stress:
 # medians and Rust/C ratios.
 BENCH_ROUNDS ?= 5
 BENCH_PAIRED ?= 1
+# ICOUNT=1: ICOUNT_ROUNDS more rounds under QEMU's instruction counting,
+# every time figure in guest instructions per operation (BENCH_ROUNDS=0:
+# those only).
+ICOUNT ?= 0
+ICOUNT_ROUNDS ?= 3
 bench:
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
-	@BENCH_PAIRED=$(BENCH_PAIRED) $(TIMED) bench $(H)/bench.sh $(BUILD)/rust $(BUILD)/c $(BENCH_ROUNDS) $(BUILD)/bench
+	@BENCH_PAIRED=$(BENCH_PAIRED) ICOUNT=$(ICOUNT) ICOUNT_ROUNDS=$(ICOUNT_ROUNDS) $(TIMED) bench \
+		$(H)/bench.sh $(BUILD)/rust $(BUILD)/c $(BENCH_ROUNDS) $(BUILD)/bench
+
+# make bench-profile: both kernels under QEMU's instruction counting with
+# ftrace on the registration cycles of st_bench (harness/guest/profile):
+# instructions per syscall and per traced function, C against Rust.
+bench-profile:
+	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
+	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
+	@mkdir -p $(BUILD)/bench
+	@QEMU_QUIET=1 ICOUNT=1 QEMU_SMP=1 KCMDLINE="tsc=reliable $(KCMDLINE)" $(H)/qemu.sh $(BUILD)/rust profile 1800 & \
+	 ICOUNT=1 QEMU_SMP=1 KCMDLINE="tsc=reliable $(KCMDLINE)" $(H)/qemu.sh $(BUILD)/c profile 1800; \
+	 c=$$?; wait $$! && [ $$c = 0 ] || { echo "bench-profile: a guest failed" >&2; exit 1; }
+	@python3 $(H)/bench-profile.py $(BUILD)/c/logs/profile.results $(BUILD)/rust/logs/profile.results \
+		| tee $(BUILD)/bench/profile.txt
 
 lint: kernel
 	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)

@@ -12,63 +12,77 @@
 # both alike, and each round's ratio compares runs made side by side.
 # BENCH_PAIRED=0 boots them one after the other (Rust, C, Rust, C, ...).
 #
+# ICOUNT=1 adds ICOUNT_ROUNDS (3) rounds under QEMU's instruction counting
+# (qemu.sh): the guest's clock then counts executed instructions, so every
+# time figure becomes instructions per operation, which host load cannot
+# move. Both tables go into the same summary. DEST/bench.svg plots the
+# per-round ratios of both (bench-plot.py).
+#
 # usage: bench.sh RUST_OUT C_OUT ROUNDS DEST
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 rust=$1 c=$2 rounds=$3 dest=$4
 mkdir -p "$dest"
-rm -f "$dest"/round*.* "$dest/summary.txt"
+rm -rf "$dest"/round*.* "$dest/summary.txt" "$dest/wall" "$dest/icount" "$dest/ratios.tsv"
 bad=0
 paired=${BENCH_PAIRED:-1}
 
-# boot IMPL OUT ROUND: one guest; its verdict goes to DEST/roundR.IMPL.status.
+# boot KIND IMPL OUT ROUND: one guest; its verdict goes to DEST/KIND/roundR.IMPL.status.
 boot() {
-	local impl=$1 out=$2 r=$3 status
-	QEMU_SMP=${BENCH_SMP:-1} KCMDLINE="tsc=reliable ${KCMDLINE:-}" \
-		"$here/qemu.sh" "$out" bench 900 2>/dev/null
+	local kind=$1 impl=$2 out=$3 r=$4 status icount=0
+	[ "$kind" = icount ] && icount=1
+	QEMU_QUIET=1 ICOUNT=$icount QEMU_SMP=${BENCH_SMP:-1} KCMDLINE="tsc=reliable ${KCMDLINE:-}" \
+		"$here/qemu.sh" "$out" bench 1800 2>/dev/null
 	status=$?
-	tr -d '\r' < "$out/logs/bench.results" > "$dest/round$r.$impl" 2>/dev/null
-	echo "$status" > "$dest/round$r.$impl.status"
+	tr -d '\r' < "$out/logs/bench.results" > "$dest/$kind/round$r.$impl" 2>/dev/null
+	cp "$out/logs/bench.console" "$dest/$kind/round$r.$impl.console" 2>/dev/null
+	echo "$status" > "$dest/$kind/round$r.$impl.status"
 }
 
-# verdict IMPL OUT ROUND: reports a failed guest, an error or a splat.
+# verdict KIND IMPL ROUND: reports a failed guest, an error or a splat.
 verdict() {
-	local impl=$1 out=$2 r=$3 status splat
-	status=$(cat "$dest/round$r.$impl.status")
-	rm -f "$dest/round$r.$impl.status"
-	if [ "$status" != 0 ] || grep -q '^error' "$dest/round$r.$impl"; then
-		echo "bench: round $r on $impl: guest status $status" >&2
-		grep '^error' "$dest/round$r.$impl" >&2
+	local kind=$1 impl=$2 r=$3 status splat f="$dest/$1/round$3.$2"
+	status=$(cat "$f.status")
+	rm -f "$f.status"
+	if [ "$status" != 0 ] || grep -q '^error' "$f"; then
+		echo "bench: $kind round $r on $impl: guest status $status" >&2
+		grep '^error' "$f" >&2
 		bad=1
 	fi
-	if splat=$("$here/check-log.sh" "$out/logs/bench.console"); then :; else
-		echo "bench: round $r on $impl: kernel log has:" >&2
+	if splat=$("$here/check-log.sh" "$f.console"); then :; else
+		echo "bench: $kind round $r on $impl: kernel log has:" >&2
 		echo "$splat" >&2
 		bad=1
 	fi
 }
 
-for r in $(seq 1 "$rounds"); do
-	if [ "$paired" = 1 ]; then
-		boot rust "$rust" "$r" &
-		boot c "$c" "$r" &
-		wait
-	else
-		boot rust "$rust" "$r"
-		boot c "$c" "$r"
-	fi
-	verdict rust "$rust" "$r"
-	verdict c "$c" "$r"
-	echo "bench: round $r/$rounds done" >&2
-done
+# rounds KIND N: N rounds of both kernels.
+run_rounds() {
+	local kind=$1 n=$2 r
+	mkdir -p "$dest/$kind"
+	for r in $(seq 1 "$n"); do
+		if [ "$paired" = 1 ]; then
+			boot "$kind" rust "$rust" "$r" &
+			boot "$kind" c "$c" "$r" &
+			wait
+		else
+			boot "$kind" rust "$rust" "$r"
+			boot "$kind" c "$c" "$r"
+		fi
+		verdict "$kind" rust "$r"
+		verdict "$kind" c "$r"
+		echo "bench: $kind round $r/$n done" >&2
+	done
+}
 
-{
-	if [ "$paired" = 1 ]; then how="Rust and C side by side"; else how="alternating"; fi
-	echo "struct_ops benchmarks: $rounds rounds per implementation, $how"
-	echo "Guest timings under QEMU TCG (no KVM): absolute numbers mean little,"
-	echo "compare the ratios. Ratio = Rust/C per round; 'better' says which way."
-	echo
-	awk '
+# table KIND: the summary table of one kind of rounds; appends the per-round
+# ratios to DEST/ratios.tsv. Under icount, time figures are turned into
+# instructions per operation (the guest's nanosecond is one instruction):
+# ns -> insns, µs -> 1000 insns, a rate per second -> 1e9 / rate insns per
+# unit; figures that are not times (bytes, ratios of two times) are left out.
+table() {
+	local kind=$1
+	awk -v kind="$kind" -v tsv="$dest/ratios.tsv" '
 	function median(s, n,   a, i, j, t, k) {
 		k = split(s, a, " ")
 		for (i = 2; i <= k; i++)
@@ -83,14 +97,24 @@ done
 		m = split(p[n - 1], q, "round"); round = q[m]
 	}
 	$1 == "bench" {
-		name = $2
+		name = $2; x = $3; u = $4; b = $5
+		if (kind == "icount") {
+			if (u ~ /^ns/) { sub(/^ns/, "insns", u) }
+			else if (u ~ /^us/) { x = x * 1000; sub(/^us/, "insns", u) }
+			else if (u == "MiB/s") { x = x > 0 ? 1e9 / (x * 1048576) : 0; u = "insns/byte" }
+			else if (u ~ /\/s$/) {
+				x = x > 0 ? 1e9 / x : 0; sub(/\/s$/, "", u)
+				sub(/s$/, "", u); u = "insns/" u
+			} else next
+			b = "lower"
+		}
 		if (!(name in unit)) { order[++names] = name }
-		unit[name] = $4; better[name] = $5
-		val[name, impl] = val[name, impl] " " $3
-		v[name, impl, round] = $3; rounds[round] = 1
+		unit[name] = u; better[name] = b
+		val[name, impl] = val[name, impl] " " x
+		v[name, impl, round] = x; rounds[round] = 1
 	}
 	END {
-		printf "%-22s %-9s %14s %14s %9s %9s %9s  %s\n", "figure", "unit",
+		printf "%-24s %-12s %14s %14s %9s %9s %9s  %s\n", "figure", "unit",
 			"C median", "Rust median", "Rust/C", "min", "max", "better"
 		for (i = 1; i <= names; i++) {
 			name = order[i]; ratios = ""; lo = ""; hi = ""
@@ -100,14 +124,42 @@ done
 					ratios = ratios " " x
 					if (lo == "" || x < lo) lo = x
 					if (hi == "" || x > hi) hi = x
+					printf "%s\t%s\t%s\t%.6f\t%s\n", kind, name, r, x, better[name] >> tsv
 				}
 			med = median(ratios)
-			printf "%-22s %-9s %14.3f %14.3f %9s %9s %9s  %s\n", name, unit[name],
+			printf "%-24s %-12s %14.3f %14.3f %9s %9s %9s  %s\n", name, unit[name],
 				median(val[name, "c"]), median(val[name, "rust"]),
 				med == "-" ? "-" : sprintf("%.3f", med),
 				lo == "" ? "-" : sprintf("%.3f", lo), hi == "" ? "-" : sprintf("%.3f", hi),
 				better[name]
 		}
-	}' "$dest"/round*.rust "$dest"/round*.c
+	}' "$dest/$kind"/round*.rust "$dest/$kind"/round*.c
+}
+
+[ "$rounds" -gt 0 ] && run_rounds wall "$rounds"
+icount_rounds=0
+[ "${ICOUNT:-0}" = 1 ] && icount_rounds=${ICOUNT_ROUNDS:-3} && run_rounds icount "$icount_rounds"
+
+{
+	if [ "$paired" = 1 ]; then how="Rust and C side by side"; else how="alternating"; fi
+	if [ "$rounds" -gt 0 ]; then
+		echo "struct_ops benchmarks, wall clock: $rounds rounds per implementation, $how"
+		echo "Guest timings under QEMU TCG (no KVM): absolute numbers mean little,"
+		echo "compare the ratios. Ratio = Rust/C per round; 'better' says which way."
+		echo
+		table wall
+	fi
+	if [ "$icount_rounds" -gt 0 ]; then
+		[ "$rounds" -gt 0 ] && echo
+		echo "struct_ops benchmarks, instructions (QEMU -icount shift=0,sleep=off):"
+		echo "$icount_rounds rounds per implementation; guest instructions per operation,"
+		echo "timer interrupts and preemptions included; Rust/C per round."
+		echo
+		table icount
+	fi
 } | tee "$dest/summary.txt"
+if [ -s "$dest/ratios.tsv" ]; then
+	python3 "$here/bench-plot.py" "$dest/ratios.tsv" "$dest/bench.svg" &&
+		echo "bench: plot in $dest/bench.svg"
+fi
 [ "$bad" = 0 ]

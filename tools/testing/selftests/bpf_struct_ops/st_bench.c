@@ -12,8 +12,9 @@
  *   and a C function the same way (native_call);
  * - reg_N: BPF_MAP_UPDATE_ELEM + BPF_MAP_DELETE_ELEM on a new map of a type
  *   with N func ptrs, cycles per second (create and close included) from
- *   the median cycle; map_create and map_close: creating a map of st_ops40
- *   and closing its only fd, maps per second;
+ *   the median cycle, and reg_N_create, _update, _delete and _close: the
+ *   median time of each syscall of a cycle; map_create and map_close:
+ *   creating a map of st_ops40 and closing its only fd, maps per second;
  * - mem_N: N registered maps of st_ops3: executable memory charged to BPF,
  *   the memlock their fdinfo reports, and slab growth;
  * - tcp_CA: loopback TCP throughput with the kernel's cubic and dctcp and
@@ -24,11 +25,15 @@
  *   perf bench sched pipe does it (per round trip), and fork + exit + wait
  *   (per child).
  *
+ * ST_BENCH_TRACE=1 turns tracing on over the timed registration cycles only
+ * (harness/guest/profile, make bench-profile).
+ *
  * usage: st_bench [-q] [WORKLOAD]
  *	-q: few iterations, to check that it works
  *	WORKLOAD: only op_call, reg, mem, tcp or sched
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -66,6 +71,39 @@ static void bench_error(const char *name, const char *why)
 {
 	printf("error %s - %s (%s)\n", name, why, strerror(errno));
 	errors++;
+}
+
+/* ST_BENCH_TRACE=1 (make bench-profile, whose guest set up a tracer with
+ * tracing off): tracing is on only over the timed cycles of each reg_N, and
+ * a marker "reg_N STEP" goes before each syscall of a cycle.
+ */
+static int trace_fd = -1;
+
+static void trace_cycles(int on)
+{
+	int fd;
+
+	if (!getenv("ST_BENCH_TRACE"))
+		return;
+	if (on && trace_fd < 0)
+		trace_fd = open("/sys/kernel/tracing/trace_marker", O_WRONLY);
+	fd = open("/sys/kernel/tracing/tracing_on", O_WRONLY);
+	if (fd < 0 || write(fd, on ? "1" : "0", 1) != 1)
+		bench_error("trace", "tracing_on");
+	if (fd >= 0)
+		close(fd);
+}
+
+static void trace_step(const char *name, const char *step)
+{
+	char m[64];
+	int n;
+
+	if (trace_fd < 0)
+		return;
+	n = snprintf(m, sizeof(m), "%s %s\n", name, step);
+	if (write(trace_fd, m, n) != n)
+		trace_fd = -1;
 }
 
 /*
@@ -174,22 +212,28 @@ static double median(double *d, int n)
 	return n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
 }
 
+/* The syscalls of one registration cycle, timed one by one. */
+enum { REG_CREATE, REG_UPDATE, REG_DELETE, REG_CLOSE, REG_STEPS };
+static const char * const reg_step[REG_STEPS] = { "create", "update", "delete", "close" };
+
 static void bench_reg(int nops, int base)
 {
 	int iters = quick ? 5 : nops >= 40 ? 100 : 300;
-	char type[16], name[32];
+	double *d, *step[REG_STEPS], t[REG_STEPS + 1];
+	char type[16], name[48];
 	struct value v = {};
 	__u32 zero = 0;
-	double *d, t;
-	int i, fd;
+	int i, j, fd;
 
 	snprintf(type, sizeof(type), "st_ops%d", nops);
 	snprintf(name, sizeof(name), "reg_%d", nops);
-	d = calloc(iters * 10, sizeof(*d));
+	d = calloc(iters * (10 + REG_STEPS), sizeof(*d));
 	if (!d || value_init(&v, type, nops)) {
 		bench_error(name, "value layout");
 		goto out;
 	}
+	for (j = 0; j < REG_STEPS; j++)
+		step[j] = d + iters * (10 + j);
 	/* Warm up (the worker pool the deferred frees use grows), then time. */
 	for (i = 0; i < iters / 5; i++) {
 		fd = value_map(&v);
@@ -200,41 +244,60 @@ static void bench_reg(int nops, int base)
 		close(fd);
 	}
 	settle(base);
+	trace_cycles(1);
 	for (i = 0; i < iters; i++) {
-		const char *step = NULL;
+		int failed = -1;
 
-		t = now();
+		trace_step(name, "create");
+		t[REG_CREATE] = now();
 		fd = value_map(&v);
+		t[REG_UPDATE] = now();
+		trace_step(name, "update");
 		if (fd < 0)
-			step = "create";
+			failed = REG_CREATE;
 		else if (bpf_map_update_elem(fd, &zero, v.buf, 0))
-			step = "update";
-		else if (bpf_map_delete_elem(fd, &zero))
-			step = "delete";
-		if (step) {
-			bench_error(name, step);
+			failed = REG_UPDATE;
+		t[REG_DELETE] = now();
+		trace_step(name, "delete");
+		if (failed < 0 && bpf_map_delete_elem(fd, &zero))
+			failed = REG_DELETE;
+		if (failed >= 0) {
+			trace_cycles(0);
+			bench_error(name, reg_step[failed]);
 			if (fd >= 0)
 				close(fd);
 			goto out;
 		}
+		trace_step(name, "close");
+		t[REG_CLOSE] = now();
 		close(fd);
-		d[i] = now() - t;
+		t[REG_STEPS] = now();
+		d[i] = t[REG_STEPS] - t[REG_CREATE];
+		for (j = 0; j < REG_STEPS; j++)
+			step[j][i] = (t[j + 1] - t[j]) * 1e9;
 	}
+	trace_cycles(0);
 	report(name, 1 / median(d, iters), "cycles/s", "higher");
+	/* Where a cycle's time goes, syscall by syscall. */
+	for (j = 0; j < REG_STEPS; j++) {
+		snprintf(name, sizeof(name), "reg_%d_%s", nops, reg_step[j]);
+		report(name, median(step[j], iters), "ns/call", "lower");
+	}
 	settle(base);
 	if (nops == 40) {
 		double *c = d + iters * 5;
 
 		for (i = 0; i < iters * 5; i++) {
-			t = now();
+			double t0 = now();
+
 			fd = value_map(&v);
 			if (fd < 0) {
 				bench_error("map_create", "map create");
 				goto out;
 			}
-			c[i] = now() - t;
+			c[i] = now() - t0;
 			close(fd);
-			d[i] = now() - t - c[i];
+			d[i] = now() - t0 - c[i];
 		}
 		report("map_create", 1 / median(c, iters * 5), "maps/s", "higher");
 		report("map_close", 1 / median(d, iters * 5), "maps/s", "higher");
