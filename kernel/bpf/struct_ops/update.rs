@@ -78,7 +78,7 @@ fn register(upd: &mut Update<'_>, t: &BtfType) -> Result {
             continue;
         }
 
-        if btf.resolve_func_ptr(member.type_id()).is_none() {
+        let Some(func_ptr) = map.func_ptr(&member) else {
             // Anything else the subsystem did not take must be zero.
             let size = btf.size_of(member.type_id())? as usize;
             let data = upd.uvalue()?.get(uoff..uoff + size).ok_or(EINVAL)?;
@@ -86,7 +86,7 @@ fn register(upd: &mut Update<'_>, t: &BtfType) -> Result {
                 return Err(EINVAL);
             }
             continue;
-        }
+        };
 
         // As in C, the fd is the low 32 bits of the slot, which then shows
         // the program's id.
@@ -96,7 +96,7 @@ fn register(upd: &mut Update<'_>, t: &BtfType) -> Result {
         }
         let prog = Prog::from_fd(prog_fd)?;
         let id = prog.id();
-        plan.add(&member, prog)?;
+        plan.add(func_ptr, prog)?;
         write_u64(upd.uvalue()?, uoff, u64::from(id))?;
     }
     upd.commit(plan)

@@ -111,8 +111,12 @@ impl Btf {
     /// type pointed to (modifiers skipped) with its id.
     #[inline]
     pub fn resolve_ptr(&self, id: u32) -> Option<(&BtfType, u32)> {
+        // The C walk dereferences the type of `id` unchecked.
+        self.type_by_id(id)?;
         let mut res_id = 0u32;
-        // SAFETY: `self` is valid and `res_id` is writable.
+        // SAFETY: `self` is valid, `id` one of its types (checked above), whose
+        // chain of referenced types BTF verification made valid; `res_id` is
+        // writable.
         let t = unsafe { bindings::btf_type_resolve_ptr(self.as_raw(), id, &mut res_id) };
         // SAFETY: Types live as long as their BTF object.
         NonNull::new(t.cast_mut()).map(|t| (unsafe { BtfType::from_raw(t.as_ptr()) }, res_id))
@@ -121,7 +125,11 @@ impl Btf {
     /// The function prototype `id` points to, when `id` is a function pointer.
     #[inline]
     pub fn resolve_func_ptr(&self, id: u32) -> Option<&BtfType> {
-        // SAFETY: `self` is valid; a NULL `res_id` is allowed.
+        // The C walk dereferences the type of `id` unchecked.
+        self.type_by_id(id)?;
+        // SAFETY: `self` is valid, `id` one of its types (checked above), whose
+        // chain of referenced types BTF verification made valid; a NULL
+        // `res_id` is allowed.
         let t = unsafe {
             bindings::btf_type_resolve_func_ptr(self.as_raw(), id, core::ptr::null_mut())
         };

@@ -34,6 +34,25 @@ struct Tramp {
     moff: usize,
 }
 
+/// A member of a map's struct that is a function pointer, where a
+/// trampoline can go: made by [`StructOpsMap::func_ptr`], which looks it up
+/// in the map's BTF once for both the caller and [`TrampPlan::add`].
+///
+/// # Invariants
+///
+/// The member is one of the struct of the map that made it, and its type in
+/// that map's BTF, which holds the struct, is a function pointer.
+#[derive(Clone, Copy)]
+pub struct FuncPtr<'a>(Member<'a>);
+
+impl<'a> FuncPtr<'a> {
+    /// The member.
+    #[inline]
+    pub fn member(&self) -> Member<'a> {
+        self.0
+    }
+}
+
 /// The trampolines an update will build: one per func ptr member that has
 /// a program, each checked against its member.
 pub struct TrampPlan<'a> {
@@ -57,16 +76,20 @@ impl<'a> TrampPlan<'a> {
         })
     }
 
-    /// Plans the trampoline through which `member` of the map's struct calls
-    /// `prog`. `EINVAL`, as in C, unless `prog` is a struct_ops program
-    /// loaded for that member (its type, its index) of this BTF; errors of
-    /// sizing the trampoline, `ENOMEM`.
-    pub fn add(&mut self, member: &Member<'_>, prog: ARef<Prog>) -> Result {
+    /// Plans the trampoline through which `func_ptr`, a member of the map's
+    /// struct, calls `prog`. `EINVAL`, as in C, unless `prog` is a struct_ops
+    /// program loaded for that member (its type, its index) of this BTF (or
+    /// when `func_ptr` is of another struct); errors of sizing the
+    /// trampoline, `ENOMEM`.
+    pub fn add(&mut self, func_ptr: FuncPtr<'_>, prog: ARef<Prog>) -> Result {
         let map = self.map;
+        let member = &func_ptr.member();
+        // The member is of this map's struct type (the same `BtfType`, so of
+        // the same BTF): by `FuncPtr`'s invariant, a function pointer in it,
+        // whichever map made `func_ptr`.
         let t = map.member_of_type(member)?;
         let btf = map.btf();
-        if btf.resolve_func_ptr(member.type_id()).is_none()
-            || prog.prog_type() != bindings::bpf_prog_type_BPF_PROG_TYPE_STRUCT_OPS
+        if prog.prog_type() != bindings::bpf_prog_type_BPF_PROG_TYPE_STRUCT_OPS
             || prog.attach_btf_id() != map.desc().type_id()
             || prog.expected_attach_type() as usize != member.index()
             || !prog.attaches_to(btf)
@@ -81,7 +104,8 @@ impl<'a> TrampPlan<'a> {
         // SAFETY: `t` is the map's struct, the type of its struct_ops, whose
         // stubs instance it.
         let stub = unsafe { st_ops.cfi_stub(t, moff) };
-        // SAFETY: The model and stub of the member, a function pointer, as
+        // SAFETY: The model and stub of the member, a function pointer
+        // (`FuncPtr`'s invariant, for this map's struct as checked above), as
         // the descriptor's init computed them.
         let size = unsafe { trampoline::size_of(&mut self.tlinks, &link, &model, stub) }?;
         let ksym = Ksym::new(btf.type_name(t), btf.name_by_offset(member.name_off()))?;
@@ -341,6 +365,19 @@ impl StructOpsMap {
     pub fn btf(&self) -> &Btf {
         // SAFETY: By the type invariant it is set; it outlives the map.
         unsafe { Btf::from_raw((*self.raw()).btf) }
+    }
+
+    /// `member` as a function pointer, if it is a member of the map's struct
+    /// and its type is one (through typedefs and modifiers); `None`
+    /// otherwise.
+    #[inline]
+    pub fn func_ptr<'m>(&self, member: &Member<'m>) -> Option<FuncPtr<'m>> {
+        self.member_of_type(member).ok()?;
+        self.btf()
+            .resolve_func_ptr(member.type_id())
+            // INVARIANT: A member of this map's struct, a function pointer in
+            // its BTF.
+            .map(|_| FuncPtr(*member))
     }
 
     /// The number of func ptr members.
