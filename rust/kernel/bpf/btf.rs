@@ -127,9 +127,21 @@ impl Btf {
     pub fn resolve_func_ptr(&self, id: u32) -> Option<&BtfType> {
         // The C walk dereferences the type of `id` unchecked.
         self.type_by_id(id)?;
-        // SAFETY: `self` is valid, `id` one of its types (checked above), whose
-        // chain of referenced types BTF verification made valid; a NULL
-        // `res_id` is allowed.
+        // SAFETY: `id` is one of the types of `self`, checked above.
+        unsafe { self.resolve_func_ptr_unchecked(id) }
+    }
+
+    /// [`Btf::resolve_func_ptr`] without checking that `id` is one of the
+    /// types of `self`, for ids known to be (one C call less).
+    ///
+    /// # Safety
+    ///
+    /// `id` is a type of `self`, e.g. that of a member of a struct of `self`.
+    #[inline]
+    pub unsafe fn resolve_func_ptr_unchecked(&self, id: u32) -> Option<&BtfType> {
+        // SAFETY: `self` is valid, `id` one of its types (the caller's
+        // promise), whose chain of referenced types BTF verification made
+        // valid; a NULL `res_id` is allowed.
         let t = unsafe {
             bindings::btf_type_resolve_func_ptr(self.as_raw(), id, core::ptr::null_mut())
         };

@@ -283,7 +283,9 @@ impl StructOpsMap {
         }
         let mut funcs_cnt = 0u32;
         for m in t.members() {
-            if b.resolve_func_ptr(m.type_id()).is_some() {
+            // SAFETY: `t`, the descriptor's struct, is a type of `b`, where it
+            // was found; so is the type of each of its members.
+            if unsafe { b.resolve_func_ptr_unchecked(m.type_id()) }.is_some() {
                 funcs_cnt += 1;
             }
         }
@@ -373,8 +375,9 @@ impl StructOpsMap {
     #[inline]
     pub fn func_ptr<'m>(&self, member: &Member<'m>) -> Option<FuncPtr<'m>> {
         self.member_of_type(member).ok()?;
-        self.btf()
-            .resolve_func_ptr(member.type_id())
+        // SAFETY: A member of the map's struct, which is in the map's BTF:
+        // its type is one of that BTF's.
+        unsafe { self.btf().resolve_func_ptr_unchecked(member.type_id()) }
             // INVARIANT: A member of this map's struct, a function pointer in
             // its BTF.
             .map(|_| FuncPtr(*member))
