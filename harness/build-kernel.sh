@@ -47,7 +47,7 @@ fi
 set +e
 { kmake -j"$(($(nproc) + 1))" bzImage modules; echo "$?" > "$out/.build-rc"; } 2>&1 | tee "$log" |
 	grep -E '^(  (LD|BTF|AR) .*vmlinux|.*(error|warning|WARN)[: ])' | grep -v '^  ' &
-progress $! "kernel: $variant: build steps" "${total:-0}" grep -cE '^  [A-Z]' "$log"
+progress $! "kernel: $variant: build steps" "${total:-0}" 0 grep -cE '^  [A-Z]' "$log"
 wait
 rc=$(cat "$out/.build-rc")
 set -e

@@ -42,16 +42,21 @@ else
 	timeout -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none -serial file:"$console" \
 		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
 		-monitor none < /dev/null > /dev/null &
-	qpid=$!
-	# Progress every 30 s: results so far, out of the last run's.
+	qpid=$! qstart=$SECONDS
+	# Progress every 30 s: results so far, out of the last run's, and the
+	# time left by the last run's duration.
 	if [ -z "${QEMU_QUIET:-}" ]; then
 		. "$(dirname "$0")/progress.sh"
 		progress $qpid "guest: $mode: results" "$(cat "$logs/$mode.count" 2>/dev/null || echo 0)" \
+			"$(cat "$logs/$mode.secs" 2>/dev/null || echo 0)" \
 			grep -cvE '^(#|\s*$)' "$results"
 	fi
 	wait $qpid
 	rc=$?
-	[ $rc = 0 ] && grep -cvE '^(#|\s*$)' "$results" > "$logs/$mode.count"
+	if [ $rc = 0 ]; then
+		grep -cvE '^(#|\s*$)' "$results" > "$logs/$mode.count"
+		echo $((${SECONDS} - qstart)) > "$logs/$mode.secs"
+	fi
 fi
 end=$(date +%s.%N)
 printf 'guest: %s mode ran %.1f s\n' "$mode" "$(echo "$end - $start" | bc)" >&2
