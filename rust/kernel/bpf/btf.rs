@@ -138,7 +138,7 @@ impl Btf {
     ///
     /// `id` is a type of `self`, e.g. that of a member of a struct of `self`.
     #[inline]
-    pub unsafe fn resolve_func_ptr_unchecked(&self, id: u32) -> Option<&BtfType> {
+    pub(crate) unsafe fn resolve_func_ptr_unchecked(&self, id: u32) -> Option<&BtfType> {
         // SAFETY: `self` is valid, `id` one of its types (the caller's
         // promise), whose chain of referenced types BTF verification made
         // valid; a NULL `res_id` is allowed.
