@@ -119,6 +119,17 @@ bench-profile:
 	@python3 $(H)/bench-profile.py $(BUILD)/c/logs/profile.results $(BUILD)/rust/logs/profile.results \
 		| tee $(BUILD)/bench/profile.txt
 
+# make bench-pcprof: both kernels log every kernel instruction of st_bench's
+# registration cycles (harness/pcprof.py): instructions per step and per
+# function, Rust functions included, C against Rust.
+bench-pcprof:
+	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
+	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
+	@mkdir -p $(BUILD)/bench
+	@python3 $(H)/pcprof.py run $(BUILD)/rust & python3 $(H)/pcprof.py run $(BUILD)/c; \
+	 c=$$?; wait $$! && [ $$c = 0 ] || { echo "bench-pcprof: a guest failed" >&2; exit 1; }
+	@python3 $(H)/pcprof.py report $(BUILD)/c $(BUILD)/rust | tee $(BUILD)/bench/pcprof.txt
+
 lint: kernel
 	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)
 

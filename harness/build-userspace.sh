@@ -39,7 +39,7 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
 	"$repo/harness/guest/scx" "$repo/harness/guest/stress" "$repo/harness/guest/kmemleak" \
-	"$repo/harness/guest/profile" "$repo/harness/guest/profile.funcs" \
+	"$repo/harness/guest/profile" "$repo/harness/guest/profile.funcs" "$repo/harness/guest/pcprof" \
 	"$root/opt/st/"
 cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" "$us/st/st_fault" \
 	"$repo/harness/guest/with-scx" "$root/opt/st/bin/"

@@ -5,7 +5,8 @@
 # Exit status: the guest's, or 124 on timeout, 125 when the guest died.
 #
 # usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]	(QEMU_SMP: CPUs, 2 by default;
-# QEMU_QUIET=1: no progress lines)
+# QEMU_QUIET=1: no progress lines; QEMU_MONITOR=PATH: the human monitor on
+# that unix socket; QEMU_EXTRA: more QEMU arguments, split on spaces)
 set -uo pipefail
 out=$1 mode=$2 tmo=${3:-600} verbose=${4:-}
 logs="$out/logs"
@@ -28,6 +29,11 @@ accel=()
 args=("${accel[@]}" -m 2G -smp "${QEMU_SMP:-2}" -no-reboot -cpu max
       -kernel "$out/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
       -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra ${KCMDLINE:-}")
+monitor=none
+# After the results port, so that it stays ttyS1.
+# shellcheck disable=SC2206 # QEMU_EXTRA is a list of arguments
+extra_args=(${QEMU_EXTRA:-})
+[ -n "${QEMU_MONITOR:-}" ] && monitor="unix:$QEMU_MONITOR,server=on,wait=off"
 if [ "$mode" = shell ]; then
 	exec qemu-system-x86_64 "${args[@]}" -nographic
 fi
@@ -41,7 +47,7 @@ if [ -n "$verbose" ]; then
 else
 	timeout -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none -serial file:"$console" \
 		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
-		-monitor none < /dev/null > /dev/null &
+		-monitor "$monitor" "${extra_args[@]}" < /dev/null > /dev/null &
 	qpid=$! qstart=$SECONDS
 	# Progress every 30 s: results so far, out of the last run's, and the
 	# time left by the last run's duration.

@@ -26,7 +26,9 @@
  *   (per child).
  *
  * ST_BENCH_TRACE=1 turns tracing on over the timed registration cycles only
- * (harness/guest/profile, make bench-profile).
+ * (harness/guest/profile, make bench-profile). ST_BENCH_PCPROF=1 (make
+ * bench-pcprof) runs 5 timed cycles per reg_N, each step after a getppid()
+ * marker, between lines that ask the host to log every kernel instruction.
  *
  * usage: st_bench [-q] [WORKLOAD]
  *	-q: few iterations, to check that it works
@@ -36,6 +38,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +81,39 @@ static void bench_error(const char *name, const char *why)
  * a marker "reg_N STEP" goes before each syscall of a cycle.
  */
 static int trace_fd = -1;
+static int pcprof;
+
+/* ST_BENCH_PCPROF=1: the host logs each kernel instruction the guest runs
+ * between "# pcprof on" and "# pcprof off" (harness/pcprof.py, which
+ * watches the results for them), and answers each with a line on ttyS2
+ * once it has switched: under instruction counting the guest's sleeps take
+ * no host time, so it waits for that line instead.
+ */
+static void pcprof_switch(int on)
+{
+	char ack[16];
+	int fd;
+
+	if (!on)
+		syscall(SYS_getppid);
+	/* Open before asking: what arrives on a closed port is lost. */
+	fd = open("/dev/ttyS2", O_RDONLY | O_NOCTTY);
+	printf("# pcprof %s\n", on ? "on" : "off");
+	fflush(stdout);
+	if (fd < 0 || read(fd, ack, sizeof(ack)) <= 0)
+		bench_error("pcprof", "host answer on ttyS2");
+	if (fd >= 0)
+		close(fd);
+}
 
 static void trace_cycles(int on)
 {
 	int fd;
 
+	if (pcprof) {
+		pcprof_switch(on);
+		return;
+	}
 	if (!getenv("ST_BENCH_TRACE"))
 		return;
 	if (on && trace_fd < 0)
@@ -99,6 +130,11 @@ static void trace_step(const char *name, const char *step)
 	char m[64];
 	int n;
 
+	/* A syscall no cycle makes: its entry in the instruction log marks
+	 * where the next step starts.
+	 */
+	if (pcprof)
+		syscall(SYS_getppid);
 	if (trace_fd < 0)
 		return;
 	n = snprintf(m, sizeof(m), "%s %s\n", name, step);
@@ -218,7 +254,7 @@ static const char * const reg_step[REG_STEPS] = { "create", "update", "delete", 
 
 static void bench_reg(int nops, int base)
 {
-	int iters = quick ? 5 : nops >= 40 ? 100 : 300;
+	int iters = quick || pcprof ? 5 : nops >= 40 ? 100 : 300;
 	double *d, *step[REG_STEPS], t[REG_STEPS + 1];
 	char type[16], name[48];
 	struct value v = {};
@@ -235,7 +271,7 @@ static void bench_reg(int nops, int base)
 	for (j = 0; j < REG_STEPS; j++)
 		step[j] = d + iters * (10 + j);
 	/* Warm up (the worker pool the deferred frees use grows), then time. */
-	for (i = 0; i < iters / 5; i++) {
+	for (i = 0; i < (pcprof ? 20 : iters / 5); i++) {
 		fd = value_map(&v);
 		if (fd < 0)
 			break;
@@ -559,6 +595,7 @@ int main(int argc, char **argv)
 	int base;
 
 	quick = argc > 1 && !strcmp(argv[1], "-q");
+	pcprof = !!getenv("ST_BENCH_PCPROF");
 	if (argc > 1 + quick)
 		only = argv[1 + quick];
 	libbpf_set_print(quiet);
