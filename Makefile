@@ -9,6 +9,7 @@
 #   make scx     sched_ext (selftests, example schedulers, our checks), C and Rust side by side
 #   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5; ICOUNT=1 adds instruction counts)
 #   make bench-profile  instructions per syscall and function of a registration cycle, C and Rust
+#   make bench-pcprof   every kernel instruction of registration cycles, per function (Rust too)
 #   make stress  concurrency stress (STRESS_SECS, 60) and fault injection on the debug kernel (STRESS_DEBUG=1)
 #   make series  the patch series in build/series/; series-check checks it (BISECT=0: no build per step)
 #   make clean   remove this implementation's build; distclean removes all
@@ -35,7 +36,7 @@ ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile stress series series-check clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile bench-pcprof stress series series-check clean distclean
 all: userspace
 
 deps:

@@ -4,6 +4,7 @@
 #include <linux/btf.h>
 #include <linux/cfi.h>
 #include <linux/refcount.h>
+#include <linux/slab.h>
 
 int rust_helper_cfi_get_offset(void)
 {
@@ -121,3 +122,18 @@ void *rust_helper_bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
 }
 
 #endif /* CONFIG_BPF_STRUCT_OPS_RUST */
+
+/*
+ * A zeroed tramp link and kallsyms entry, one of each per trampoline: kzalloc()
+ * of a size known here takes the slab cache straight, where a Rust KBox goes
+ * through krealloc() and a lookup of the cache by size. Freed with kfree().
+ */
+struct bpf_tramp_link *rust_helper_bpf_tramp_link_zalloc(void)
+{
+	return kzalloc(sizeof(struct bpf_tramp_link), GFP_USER);
+}
+
+struct bpf_ksym *rust_helper_bpf_ksym_zalloc(void)
+{
+	return kzalloc(sizeof(struct bpf_ksym), GFP_USER);
+}

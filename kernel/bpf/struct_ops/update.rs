@@ -15,7 +15,7 @@ use kernel::{
     bpf::{
         btf::BtfType,
         prog::Prog,
-        struct_ops::{StructOpsMap, TrampPlan, Update, COMMON_VALUE_SIZE, DATA_OFFSET},
+        struct_ops::{MemberKind, StructOpsMap, TrampPlan, Update, COMMON_VALUE_SIZE, DATA_OFFSET},
     },
     error::{code::*, Result},
 };
@@ -64,8 +64,9 @@ fn register(upd: &mut Update<'_>, t: &BtfType) -> Result {
 
     for member in t.members() {
         let uoff = DATA_OFFSET + member.offset();
+        let kind = map.member_kind(&member)?;
 
-        if upd.is_module_owner(&member) {
+        if let MemberKind::ModuleOwner = kind {
             // The subsystem counts the map's users through this owner, which
             // `commit` sets; the user's value must leave it zero.
             if read_u64(upd.uvalue()?, uoff)? != 0 {
@@ -78,7 +79,7 @@ fn register(upd: &mut Update<'_>, t: &BtfType) -> Result {
             continue;
         }
 
-        let Some(func_ptr) = map.func_ptr(&member) else {
+        let MemberKind::FuncPtr(func_ptr) = kind else {
             // Anything else the subsystem did not take must be zero.
             let size = btf.size_of(member.type_id())? as usize;
             let data = upd.uvalue()?.get(uoff..uoff + size).ok_or(EINVAL)?;

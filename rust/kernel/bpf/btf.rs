@@ -113,10 +113,22 @@ impl Btf {
     pub fn resolve_ptr(&self, id: u32) -> Option<(&BtfType, u32)> {
         // The C walk dereferences the type of `id` unchecked.
         self.type_by_id(id)?;
+        // SAFETY: `id` is one of the types of `self`, checked above.
+        unsafe { self.resolve_ptr_unchecked(id) }
+    }
+
+    /// [`Btf::resolve_ptr`] without checking that `id` is one of the types
+    /// of `self`, for ids known to be (one C call less).
+    ///
+    /// # Safety
+    ///
+    /// `id` is a type of `self`, e.g. that of a member of a struct of `self`.
+    #[inline]
+    pub(crate) unsafe fn resolve_ptr_unchecked(&self, id: u32) -> Option<(&BtfType, u32)> {
         let mut res_id = 0u32;
-        // SAFETY: `self` is valid, `id` one of its types (checked above), whose
-        // chain of referenced types BTF verification made valid; `res_id` is
-        // writable.
+        // SAFETY: `self` is valid, `id` one of its types (the caller's
+        // promise), whose chain of referenced types BTF verification made
+        // valid; `res_id` is writable.
         let t = unsafe { bindings::btf_type_resolve_ptr(self.as_raw(), id, &mut res_id) };
         // SAFETY: Types live as long as their BTF object.
         NonNull::new(t.cast_mut()).map(|t| (unsafe { BtfType::from_raw(t.as_ptr()) }, res_id))

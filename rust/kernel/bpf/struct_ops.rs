@@ -23,7 +23,7 @@ mod map;
 
 pub use desc::{Desc, DescSlot, NullableArgs, NullableError, StructOps, VerifierLog, MAX_RET_SIZE};
 pub use link::{LinksGuard, StructOpsLink, StructOpsMapRef};
-pub use map::{FuncPtr, StructOpsMap, TrampPlan, Trampolines, Update};
+pub use map::{FuncPtr, MemberKind, StructOpsMap, TrampPlan, Trampolines, Update};
 
 /// Where a struct_ops map is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

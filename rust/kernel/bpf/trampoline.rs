@@ -23,7 +23,7 @@ use crate::{
     str::{CStr, CString},
     types::{ARef, AlwaysRefCounted, Opaque},
 };
-use core::{pin::Pin, ptr::NonNull};
+use core::ptr::NonNull;
 
 const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 
@@ -241,23 +241,22 @@ unsafe impl Sync for TrampLink {}
 impl TrampLink {
     /// Wraps `prog` in a new link.
     pub fn new(prog: ARef<Prog>, ops: &'static TrampLinkOps) -> Result<ARef<Self>> {
-        // SAFETY: `bpf_tramp_link` is a C struct; zero is its initial state.
-        let link = unsafe { zeroed_box::<bindings::bpf_tramp_link>() }?;
-        let raw = KBox::into_raw(link);
-        // SAFETY: `raw` is a fresh tramp link; `bpf_link_init` takes over the
-        // program reference, which `bpf_link_free` puts.
+        // SAFETY: No preconditions; it returns a zeroed (initial state)
+        // `kmalloc()`'ed tramp link, or NULL.
+        let raw = NonNull::new(unsafe { bindings::bpf_tramp_link_zalloc() }).ok_or(ENOMEM)?;
+        // SAFETY: `raw` is a fresh tramp link, ours alone; `bpf_link_init`
+        // takes over the program reference, which `bpf_link_free` puts.
         unsafe {
             bindings::bpf_link_init(
-                &raw mut (*raw).link,
+                &raw mut (*raw.as_ptr()).link,
                 bindings::bpf_link_type_BPF_LINK_TYPE_STRUCT_OPS,
                 &ops.0,
                 ARef::into_raw(prog).as_ptr().cast(),
             )
         };
-        let ptr = NonNull::new(raw.cast::<TrampLink>()).ok_or(ENOMEM)?;
-        // SAFETY: Initialised with one reference, which we hand over; `KBox`
-        // allocates with kmalloc, which the ops' `kfree` matches.
-        Ok(unsafe { ARef::from_raw(ptr) })
+        // SAFETY: Initialised with one reference, which we hand over; its
+        // memory is `kmalloc()`'s, which the ops' `kfree` matches.
+        Ok(unsafe { ARef::from_raw(raw.cast::<TrampLink>()) })
     }
 
     /// The raw link, for C calls.
@@ -631,43 +630,58 @@ pub fn cfi_offset() -> usize {
 ///
 /// # Invariants
 ///
-/// `added` says whether `ksym` is in the BPF kallsyms tree.
+/// `ksym` is a `kmalloc()`'ed symbol owned by this value; `added` says
+/// whether it is in the BPF kallsyms tree.
 pub struct Ksym {
-    ksym: Pin<KBox<Opaque<bindings::bpf_ksym>>>,
+    ksym: NonNull<bindings::bpf_ksym>,
     added: bool,
 }
 
 // SAFETY: The symbol is plain data, added and removed under the kernel's
 // locks from any thread.
 unsafe impl Send for Ksym {}
-// SAFETY: Shared references do not touch the symbol.
+// SAFETY: Shared references only read the name, which nothing writes after
+// `new`.
 unsafe impl Sync for Ksym {}
 
 impl Ksym {
     /// A symbol named `bpf__<tname>_<mname>`, for a range set later with
     /// [`Ksym::set_range`].
     pub fn new(tname: &CStr, mname: &CStr) -> Result<Self> {
-        // SAFETY: `bpf_ksym` is a C struct; zero is its initial state.
-        let ksym = Pin::from(unsafe { zeroed_box::<Opaque<bindings::bpf_ksym>>() }?);
-        let k = ksym.get();
-        let name = b"bpf__"
-            .iter()
-            .chain(tname.as_bytes())
-            .chain(b"_")
-            .chain(mname.as_bytes());
+        // SAFETY: No preconditions; it returns a zeroed (initial state)
+        // `kmalloc()`'ed symbol, or NULL.
+        let ksym = NonNull::new(unsafe { bindings::bpf_ksym_zalloc() }).ok_or(ENOMEM)?;
+        let k = ksym.as_ptr();
         // SAFETY: The symbol is new and ours alone, not published: writing
-        // its name and list head in place is fine.
-        let (dst, node) = unsafe { (&mut (*k).name, &raw mut (*k).lnode) };
-        let room = dst.len().saturating_sub(1);
-        for (d, s) in dst.iter_mut().take(room).zip(name) {
-            *d = *s as crate::ffi::c_char;
+        // its name and list head in place is fine. `c_char` and `u8` have the
+        // same layout.
+        let (dst, node) = unsafe {
+            let name = &mut (*k).name;
+            (
+                core::slice::from_raw_parts_mut(name.as_mut_ptr().cast::<u8>(), name.len()),
+                &raw mut (*k).lnode,
+            )
+        };
+        // The name, cut to leave the last byte its NUL.
+        let mut at = 0;
+        for part in [
+            b"bpf__".as_slice(),
+            tname.as_bytes(),
+            b"_",
+            mname.as_bytes(),
+        ] {
+            let n = part.len().min(dst.len().saturating_sub(1 + at));
+            if let (Some(d), Some(s)) = (dst.get_mut(at..at + n), part.get(..n)) {
+                d.copy_from_slice(s);
+            }
+            at += n;
         }
         // SAFETY: As above.
         unsafe {
             (*node).next = node;
             (*node).prev = node;
         }
-        // INVARIANT: Not added yet.
+        // INVARIANT: `kmalloc()`'ed above and handed over; not added yet.
         Ok(Ksym { ksym, added: false })
     }
 
@@ -675,7 +689,7 @@ impl Ksym {
     pub fn name(&self) -> &CStr {
         // SAFETY: Only the name is borrowed, which nobody writes after `new`
         // (other fields change while the symbol is published).
-        let name = unsafe { &(*self.ksym.get()).name };
+        let name = unsafe { &(*self.ksym.as_ptr()).name };
         // SAFETY: `c_char` and `u8` have the same layout.
         let bytes = unsafe { core::slice::from_raw_parts(name.as_ptr().cast::<u8>(), name.len()) };
         bytes
@@ -714,8 +728,14 @@ impl Ksym {
 
     /// Withdraws the symbol; kallsyms readers (under RCU) may still see it
     /// until a grace period has passed.
+    ///
+    /// # Safety
+    ///
+    /// An RCU grace period passes between this call and the drop of `self`,
+    /// which frees the symbol: owners that withdraw many symbols call this
+    /// on each, then wait once.
     #[inline]
-    pub(crate) fn del(&mut self) {
+    pub(crate) unsafe fn del(&mut self) {
         if self.added {
             // SAFETY: In the tree, by the type invariant.
             unsafe { bindings::bpf_image_ksym_del(self.raw()) };
@@ -726,7 +746,7 @@ impl Ksym {
 
     #[inline]
     fn raw(&self) -> *mut bindings::bpf_ksym {
-        self.ksym.get()
+        self.ksym.as_ptr()
     }
 }
 
@@ -734,13 +754,18 @@ impl Drop for Ksym {
     #[inline]
     fn drop(&mut self) {
         if self.added {
-            self.del();
+            // SAFETY: The grace period follows.
+            unsafe { self.del() };
             // Readers walk the symbols under RCU: wait for them before the
             // memory goes. Owners that withdraw many symbols do it first and
             // wait once, so this only runs when they did not.
             // SAFETY: No preconditions; dropping a symbol may sleep.
             unsafe { bindings::synchronize_rcu() };
         }
+        // SAFETY: `kmalloc()`'ed in `new` and ours (type invariant); never
+        // added, or withdrawn a grace period ago (above, or by `del`'s
+        // contract), so no kallsyms reader can reach it.
+        unsafe { bindings::kfree(self.ksym.as_ptr().cast()) };
     }
 }
 

@@ -35,8 +35,9 @@ struct Tramp {
 }
 
 /// A member of a map's struct that is a function pointer, where a
-/// trampoline can go: made by [`StructOpsMap::func_ptr`], which looks it up
-/// in the map's BTF once for both the caller and [`TrampPlan::add`].
+/// trampoline can go: made by [`StructOpsMap::member_kind`] (and
+/// [`StructOpsMap::func_ptr`] on it), which looks it up in the map's BTF
+/// once for both the caller and [`TrampPlan::add`].
 ///
 /// # Invariants
 ///
@@ -51,6 +52,19 @@ impl<'a> FuncPtr<'a> {
     pub fn member(&self) -> Member<'a> {
         self.0
     }
+}
+
+/// What a member of a map's struct holds, by its type in the map's BTF:
+/// made by [`StructOpsMap::member_kind`], which resolves the type once.
+#[derive(Clone, Copy)]
+pub enum MemberKind<'a> {
+    /// A `struct module *`, through which the subsystem counts the map's
+    /// users: the update sets it (see [`Update::is_module_owner`]).
+    ModuleOwner,
+    /// A function pointer, where a trampoline can go.
+    FuncPtr(FuncPtr<'a>),
+    /// Anything else.
+    Other,
 }
 
 /// The trampolines an update will build: one per func ptr member that has
@@ -172,7 +186,9 @@ impl Drop for Trampolines {
             // Never reachable: nothing can be running them.
             return;
         }
-        self.tramps.iter_mut().for_each(|t| t.ksym.del());
+        // SAFETY: `wait_trampolines` below waits for an RCU grace period
+        // before the symbols go with `self`.
+        self.tramps.iter_mut().for_each(|t| unsafe { t.ksym.del() });
         // An op may have dropped the last subsystem reference while still
         // running on a trampoline (a CA switching its own socket to another
         // CA): wait for the programs (RCU) and for the trampolines' last
@@ -374,13 +390,38 @@ impl StructOpsMap {
     /// otherwise.
     #[inline]
     pub fn func_ptr<'m>(&self, member: &Member<'m>) -> Option<FuncPtr<'m>> {
-        self.member_of_type(member).ok()?;
+        match self.member_kind(member) {
+            Ok(MemberKind::FuncPtr(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// What `member`, a member of the map's struct, holds; `EINVAL` when
+    /// it is a member of another struct. One lookup of its type, as C's
+    /// update makes, for both [`Update::is_module_owner`] and
+    /// [`StructOpsMap::func_ptr`].
+    pub fn member_kind<'m>(&self, member: &Member<'m>) -> Result<MemberKind<'m>> {
+        self.member_of_type(member)?;
         // SAFETY: A member of the map's struct, which is in the map's BTF:
         // its type is one of that BTF's.
-        unsafe { self.btf().resolve_func_ptr_unchecked(member.type_id()) }
+        let Some((ptype, res_id)) = (unsafe { self.btf().resolve_ptr_unchecked(member.type_id()) })
+        else {
+            return Ok(MemberKind::Other);
+        };
+        if ptype.is_func_proto() {
             // INVARIANT: A member of this map's struct, a function pointer in
             // its BTF.
-            .map(|_| FuncPtr(*member))
+            return Ok(MemberKind::FuncPtr(FuncPtr(*member)));
+        }
+        // The map's BTF is vmlinux's or a module's, which is split on
+        // vmlinux's: a pointer to vmlinux's `struct module` resolves to its
+        // id in both, as C's compare of the type pointers finds.
+        let module = super::module_type_id();
+        Ok(if module != 0 && res_id == module {
+            MemberKind::ModuleOwner
+        } else {
+            MemberKind::Other
+        })
     }
 
     /// The number of func ptr members.
@@ -750,20 +791,7 @@ impl<'a> Update<'a> {
     /// Whether `member` of the map's struct is a `struct module *`: the
     /// subsystem counts the map's users through such an owner.
     pub fn is_module_owner(&self, member: &Member<'_>) -> bool {
-        let module_type = super::module_type_id();
-        if module_type == 0 || self.map.member_of_type(member).is_err() {
-            return false;
-        }
-        let Ok(Some(vmlinux)) = Btf::vmlinux() else {
-            return false;
-        };
-        let module = vmlinux.type_by_id(module_type).map(BtfType::as_raw);
-        let ptype = self
-            .map
-            .btf()
-            .resolve_ptr(member.type_id())
-            .map(|(p, _)| p.as_raw());
-        module.is_some() && ptype == module
+        matches!(self.map.member_kind(member), Ok(MemberKind::ModuleOwner))
     }
 
     /// Sets every module owner member of the struct to the value through
