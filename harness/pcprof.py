@@ -42,7 +42,10 @@ def monitor(path, *cmds):
             if c:
                 s.sendall(c.encode() + b"\n")
             while got.count(b"(qemu)") < 1:
-                got += s.recv(4096)
+                more = s.recv(4096)
+                if not more:
+                    sys.exit("pcprof: QEMU's monitor closed")
+                got += more
             got = got[got.index(b"(qemu)") + 6:]
 
 

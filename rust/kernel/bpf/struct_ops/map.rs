@@ -35,9 +35,8 @@ struct Tramp {
 }
 
 /// A member of a map's struct that is a function pointer, where a
-/// trampoline can go: made by [`StructOpsMap::member_kind`] (and
-/// [`StructOpsMap::func_ptr`] on it), which looks it up in the map's BTF
-/// once for both the caller and [`TrampPlan::add`].
+/// trampoline can go: made by [`StructOpsMap::member_kind`], which looks it
+/// up in the map's BTF once for both the caller and [`TrampPlan::add`].
 ///
 /// # Invariants
 ///
@@ -385,21 +384,10 @@ impl StructOpsMap {
         unsafe { Btf::from_raw((*self.raw()).btf) }
     }
 
-    /// `member` as a function pointer, if it is a member of the map's struct
-    /// and its type is one (through typedefs and modifiers); `None`
-    /// otherwise.
-    #[inline]
-    pub fn func_ptr<'m>(&self, member: &Member<'m>) -> Option<FuncPtr<'m>> {
-        match self.member_kind(member) {
-            Ok(MemberKind::FuncPtr(f)) => Some(f),
-            _ => None,
-        }
-    }
-
     /// What `member`, a member of the map's struct, holds; `EINVAL` when
     /// it is a member of another struct. One lookup of its type, as C's
-    /// update makes, for both [`Update::is_module_owner`] and
-    /// [`StructOpsMap::func_ptr`].
+    /// update makes, for both [`Update::is_module_owner`] and the
+    /// trampolines ([`FuncPtr`]).
     pub fn member_kind<'m>(&self, member: &Member<'m>) -> Result<MemberKind<'m>> {
         self.member_of_type(member)?;
         // SAFETY: A member of the map's struct, which is in the map's BTF:
