@@ -12,22 +12,28 @@
 #   make bench-pcprof   every kernel instruction of registration cycles, per function (Rust too)
 #   make stress  concurrency stress (STRESS_SECS, 60) and fault injection on the debug kernel (STRESS_DEBUG=1)
 #   make series  the patch series in build/series/; series-check checks it (BISECT=0: no build per step)
+#   make check-all  every check: what CI runs (.ci/run), then arm64 on C, kCFI, C's debug suite, ...
 #   make clean   remove this implementation's build; distclean removes all
 #
 # IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
-# DEBUG=1 adds KASAN, lockdep, atomic-sleep checks and kmemleak.
+# DEBUG=1 adds KASAN, lockdep, atomic-sleep checks and kmemleak;
+# ARCH=arm64 builds for arm64 and boots qemu-system-aarch64 (x86_64 by
+# default); CFI=1 turns on clang's kernel control-flow integrity (kCFI).
 
 IMPL  ?= rust
 DEBUG ?= 0
 BISECT ?= 1
 FIXES ?= 0
+ARCH  ?= x86_64
+CFI   ?= 0
 BUILD ?= $(CURDIR)/build
 # FIXES=1: our fixes of 6.12's C (fixes/) on top, in a tree of their own,
 # laid out as build/ is so that ccache finds build/linux's objects.
 FIX   := $(if $(filter 1,$(FIXES)),-fixes)
 TREE  := $(BUILD)$(if $(FIX),/fixes)
 SRC   := $(TREE)/linux
-OUT   := $(TREE)/$(IMPL)$(if $(filter 1,$(DEBUG)),-debug)
+VAR   := $(if $(filter 1,$(DEBUG)),-debug)$(if $(filter arm64,$(ARCH)),-arm64)$(if $(filter 1,$(CFI)),-cfi)
+OUT   := $(TREE)/$(IMPL)$(VAR)
 H     := $(CURDIR)/harness
 TIMED := $(H)/timed.sh
 GUEST_TIMEOUT ?= $(if $(filter 1,$(DEBUG)),1800,600)
@@ -35,8 +41,14 @@ GUEST_TIMEOUT ?= $(if $(filter 1,$(DEBUG)),1800,600)
 ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
+ifeq ($(filter $(ARCH),x86_64 arm64),)
+$(error ARCH must be x86_64 or arm64)
+endif
+# The harness's scripts read the target arch and kCFI from these.
+export ST_ARCH := $(ARCH)
+export ST_CFI := $(CFI)
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile bench-pcprof stress series series-check clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile bench-pcprof stress series series-check check-all clean distclean
 all: userspace
 
 deps:
@@ -101,11 +113,13 @@ BENCH_PAIRED ?= 1
 # those only).
 ICOUNT ?= 0
 ICOUNT_ROUNDS ?= 3
+# ARCH=arm64: the arm64 kernels (results in build/bench-arm64).
+BENCH_VAR := $(if $(filter arm64,$(ARCH)),-arm64)$(if $(filter 1,$(CFI)),-cfi)
 bench:
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
 	@BENCH_PAIRED=$(BENCH_PAIRED) ICOUNT=$(ICOUNT) ICOUNT_ROUNDS=$(ICOUNT_ROUNDS) $(TIMED) bench \
-		$(H)/bench.sh $(BUILD)/rust $(BUILD)/c $(BENCH_ROUNDS) $(BUILD)/bench
+		$(H)/bench.sh $(BUILD)/rust$(BENCH_VAR) $(BUILD)/c$(BENCH_VAR) $(BENCH_ROUNDS) $(BUILD)/bench$(BENCH_VAR)
 
 # make bench-profile: both kernels under QEMU's instruction counting with
 # ftrace on the registration cycles of st_bench (harness/guest/profile):
@@ -144,6 +158,10 @@ series: deps
 series-check: series
 	@BISECT=$(BISECT) $(TIMED) series-check python3 $(H)/series.py check $(CURDIR) \
 		$(BUILD)/series-work $(BUILD)/series
+
+# Everything CI runs and everything it leaves out (.ci/run all): hours.
+check-all:
+	@bash $(CURDIR)/.ci/run all
 
 clean:
 	rm -rf $(OUT)

@@ -6,17 +6,17 @@
 # of the tree, which our small config cannot; this builds the subset with the
 # tree's own sources, libbpf and bpftool, and the upstream Makefile's flags.
 #
-# usage: build-conformance.sh SRC OUT DEST
-#   DEST gets test_progs, the modules and the tests' list (conformance.tests)
+# usage: build-conformance.sh SRC OUT DEST BPFTOOL
+#   DEST gets test_progs, the modules and the tests' list (conformance.tests);
+#   BPFTOOL is a bpftool that runs on the host
 set -euo pipefail
-src=$1 out=$2 dest=$3
+src=$1 out=$2 dest=$3 bpftool=$4
 us="$out/userspace"
 work="$us/conformance"
 st="$work/bpf"			# our copy of tools/testing/selftests/bpf
 gen="$work/gen"			# BPF objects, skeletons, vmlinux.h
 obj="$work/obj"			# userspace objects
 libbpf="$us/libbpf-root"
-bpftool="$us/bpftool/bpftool"
 clang=clang-19
 jobs=$(($(nproc) + 1))
 
@@ -51,6 +51,7 @@ cp -rL "$src/tools/testing/selftests/bpf" "$st"
 
 # The test modules, against this kernel (their split BTF must match it).
 . "$(dirname "$0")/kmake.sh"
+. "$(dirname "$0")/cross.sh"
 for m in bpf_testmod bpf_test_no_cfi; do
 	kmake -s M="$st/$m" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
 		-j"$jobs" modules >/dev/null
@@ -59,9 +60,9 @@ done
 
 # BPF programs and their skeletons, as the upstream Makefile builds them.
 "$bpftool" btf dump file "$out/vmlinux" format c > "$gen/vmlinux.h"
-sysinc=$($clang -v -E - </dev/null 2>&1 |
+sysinc=$($clang --target=$triple -v -E - </dev/null 2>&1 |
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
-bpf_cflags="-g -Wall -Werror -D__TARGET_ARCH_x86 -mlittle-endian -I$gen
+bpf_cflags="-g -Wall -Werror -D__TARGET_ARCH_$bpf_arch -mlittle-endian -I$gen
 	-I$libbpf/include -I$st -I$src/tools/include/uapi
 	-Wno-compare-distinct-pointer-types $sysinc -DENABLE_ATOMICS_TESTS
 	-O2 --target=bpf -mcpu=v3"
@@ -89,9 +90,9 @@ done
 sed -n 's/^DEFINE_TEST(\(.*\))$/\1/p' "$st/prog_tests/tests.h" > "$dest/conformance.tests"
 
 # The framework and the tests, linked statically for the initramfs.
-ucflags="-g -O0 -Wall -Werror -fno-omit-frame-pointer -I$st -I$gen
+ucflags="--target=$triple -g -O0 -Wall -Werror -fno-omit-frame-pointer -I$st -I$gen
 	-I$libbpf/include -I$out/include/generated -I$src/tools/lib
-	-I$src/tools/include -I$src/tools/arch/x86/include
+	-I$src/tools/include -I$src/tools/arch/$bpf_arch/include
 	-I$src/tools/include/uapi -Wno-unused-command-line-argument
 	-Wno-address-of-packed-member -Wno-gnu-variable-sized-type-not-at-end
 	-D_GNU_SOURCE="

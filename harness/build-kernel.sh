@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures and builds one kernel: tinyconfig + our fragments.
+# Configures and builds one kernel: tinyconfig + our fragments, for the
+# arch in ST_ARCH (x86_64 or arm64), with kCFI if ST_CFI=1.
 #
 # usage: build-kernel.sh SRC OUT IMPL DEBUG
 set -euo pipefail
@@ -8,8 +9,9 @@ src=$1 out=$2 impl=$3 debug=$4
 . "$here/kmake.sh"
 mkdir -p "$out"
 
-frags=("$here/kernel.config" "$here/impl-$impl.config")
+frags=("$here/kernel.config" "$here/arch-$karch.config" "$here/impl-$impl.config")
 [ "$debug" = 1 ] && frags+=("$here/debug.config")
+[ "${ST_CFI:-0}" = 1 ] && frags+=("$here/cfi.config")
 stamp="$out/.fragments"
 if [ ! -f "$out/.config" ] || ! cat "${frags[@]}" | cmp -s - "$stamp"; then
 	echo "kernel: configuring $out ($impl, debug=$debug)"
@@ -37,15 +39,14 @@ log="$out/build.log"
 # Progress every 30 s: kbuild's steps done, out of those of the last build
 # from scratch of this variant (harness/build-steps on a fresh machine).
 . "$here/progress.sh"
-variant=$impl
-[ "$debug" = 1 ] && variant+=-debug
+variant=$(basename "$out")
 total=0
 if [ ! -f "$out/vmlinux" ]; then
 	total=$(cat "$out/.build-steps" 2>/dev/null ||
 		awk -v v="$variant" '$1 == v { print $2 }' "$here/build-steps")
 fi
 set +e
-{ kmake -j"$(($(nproc) + 1))" bzImage modules; echo "$?" > "$out/.build-rc"; } 2>&1 | tee "$log" |
+{ kmake -j"$(($(nproc) + 1))" "$(basename "$kimage")" modules; echo "$?" > "$out/.build-rc"; } 2>&1 | tee "$log" |
 	grep -E '^(  (LD|BTF|AR) .*vmlinux|.*(error|warning|WARN)[: ])' | grep -v '^  ' &
 progress $! "kernel: $variant: build steps" "${total:-0}" 0 grep -cE '^  [A-Z]' "$log"
 wait
@@ -70,4 +71,4 @@ if [ -f "$out/.btfids-unresolved" ]; then
 		exit 1
 	fi
 fi
-echo "kernel: $out/arch/x86/boot/bzImage ($(kmake -s kernelrelease))"
+echo "kernel: $out/$kimage ($(kmake -s kernelrelease))"

@@ -11,7 +11,13 @@ set -euo pipefail
 src=$1 out=$2 dest=$3
 work="$out/userspace/scx"
 mkdir -p "$work/selftests" "$work/examples" "$dest"
-flags=(CLANG=clang-19 LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux")
+# For arm64 they cross-compile (CROSS_COMPILE). 6.12's tools/sched_ext
+# Makefile then links the schedulers with the host's libbpf and cannot
+# build its host bpftool: we hand it the target's libbpf for that, and
+# build-userspace.sh's host (bootstrap) bpftool.
+. "$(dirname "$0")/cross.sh"
+flags=(CLANG=clang-19 LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux" CROSS_COMPILE="$cross")
+[ -n "$cross" ] && flags+=(HOST_BPFOBJ='$(BPFOBJ)' BPFTOOL="$out/userspace/bpftool/bootstrap/bpftool")
 q="-s --no-print-directory"
 
 make $q -C "$src/tools/testing/selftests/sched_ext" "${flags[@]}" \

@@ -9,23 +9,31 @@ us="$out/userspace"
 mkdir -p "$us/libbpf" "$us/bpftool"
 # No llvm-config on PATH: bpftool would link the 130 MB libLLVM for its disassembler.
 q="-s --no-print-directory"
+# The arch (ST_ARCH) in karch; arm64's userspace is cross-compiled
+# (harness/cross.sh).
+. "$repo/harness/kmake.sh"
+. "$repo/harness/cross.sh"
 
-# libbpf (static, with headers) and bpftool, from the base tree.
+# libbpf (static, with headers) and bpftool, from the base tree. The host
+# runs bpftool too (vmlinux.h, skeletons): when cross-compiling, that is
+# the bootstrap bpftool bpftool's build makes for the host.
 make $q -C "$src/tools/lib/bpf" OUTPUT="$us/libbpf/" BUILD_STATIC_ONLY=1 \
-	DESTDIR="$us/libbpf-root" prefix= install >/dev/null
+	CROSS_COMPILE="$cross" DESTDIR="$us/libbpf-root" prefix= install >/dev/null
 make $q -C "$src/tools/bpf/bpftool" OUTPUT="$us/bpftool/" CLANG=clang-19 \
 	LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux" feature-llvm=0 \
-	feature-libbfd=0 >/dev/null 2>"$us/bpftool.err" ||
+	feature-libbfd=0 CROSS_COMPILE="$cross" >/dev/null 2>"$us/bpftool.err" ||
 	{ cat "$us/bpftool.err" >&2; exit 1; }
 bpftool="$us/bpftool/bpftool"
+host_bpftool=$bpftool
+[ -n "$cross" ] && host_bpftool="$us/bpftool/bootstrap/bpftool"
 
 # Our tests.
 make $q -C "$src/tools/testing/selftests/bpf_struct_ops" OUTPUT="$us/st" \
-	VMLINUX="$out/vmlinux" BPFTOOL="$bpftool" LIBBPF="$us/libbpf-root" CLANG=clang-19
+	VMLINUX="$out/vmlinux" BPFTOOL="$host_bpftool" LIBBPF="$us/libbpf-root" CLANG=clang-19 \
+	CC="${cross}gcc" BPF_ARCH="$bpf_arch" TRIPLE="$triple"
 
 # Our test module (st_testmod/), against this kernel: its split BTF must
 # match it. Built in a copy, as M= writes into the module's directory.
-. "$repo/harness/kmake.sh"
 rm -rf "$us/st_testmod"
 cp -r "$src/tools/testing/selftests/bpf_struct_ops/st_testmod" "$us/st_testmod"
 kmake -s M="$us/st_testmod" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
@@ -35,18 +43,19 @@ kmake -s M="$us/st_testmod" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolv
 root="$us/initramfs"
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,opt/st/bin,opt/st/bpf,opt/st/tests,opt/scx}
-cp /bin/busybox "$root/bin/busybox"
+busybox "$us" "$root/bin/busybox"
 cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
 	"$repo/harness/guest/scx" "$repo/harness/guest/stress" "$repo/harness/guest/kmemleak" \
 	"$repo/harness/guest/profile" "$repo/harness/guest/profile.funcs" "$repo/harness/guest/pcprof" \
+	"$repo/harness/guest/cfi" \
 	"$root/opt/st/"
 cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" "$us/st/st_fault" \
 	"$repo/harness/guest/with-scx" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
 cp "$us/st_testmod/st_testmod.ko" "$root/opt/st/"
 # The base tree's struct_ops selftests (test_progs and its test modules).
-"$repo/harness/build-conformance.sh" "$src" "$out" "$root/opt/st/conformance"
+"$repo/harness/build-conformance.sh" "$src" "$out" "$root/opt/st/conformance" "$host_bpftool"
 # The selftests' BPF cubic and dctcp, for the TCP benchmark.
 cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "$root/opt/st/bpf/"
 # sched_ext's selftests and example schedulers.
@@ -54,10 +63,7 @@ cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "
 for t in "$repo"/harness/guest/tests/*; do
 	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
 done
-ldd "$bpftool" "$root"/opt/scx/* | grep '^[[:space:]]' | grep -o '/[^ ]*' | sort -u | while read -r lib; do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
+shared_libs "$root" "$bpftool" "$root"/opt/scx/*
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
 echo "userspace: $out/initramfs.cpio.gz ($(du -h "$out/initramfs.cpio.gz" | cut -f1))"

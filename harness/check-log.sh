@@ -2,7 +2,7 @@
 # Fails when a guest console log holds a kernel splat, whatever the tests said.
 # usage: check-log.sh CONSOLE_LOG
 set -u
-pat='Kernel panic|Oops|BUG:|WARNING:|KASAN|UBSAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|lockdep|rcu.*(stall|self-detected)|blocked for more than|soft lockup|hard LOCKUP|general protection fault|kmemleak:.*new suspected|unreferenced object|Call Trace:|refcount_t:'
+pat='Kernel panic|Oops|CFI failure|BUG:|WARNING:|KASAN|UBSAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|lockdep|rcu.*(stall|self-detected)|blocked for more than|soft lockup|hard LOCKUP|general protection fault|kmemleak:.*new suspected|unreferenced object|Call Trace:|refcount_t:'
 # After "st_fault: start" (make stress injects allocation failures), the
 # kernel's reports of a failed allocation, stack dump included, are expected.
 hits=$(tr -d '\r' < "$1" | awk '

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Boots a kernel build under QEMU in one mode and carries back its output.
-#   console log (ttyS0) -> $out/logs/$mode.console (and the terminal with -v)
-#   results (ttyS1)     -> $out/logs/$mode.results
+#   console log (ttyS0; arm64: ttyAMA0) -> $out/logs/$mode.console (and the terminal with -v)
+#   results (ttyS1; arm64: hvc0)         -> $out/logs/$mode.results
 # Exit status: the guest's, or 124 on timeout, 125 when the guest died.
 #
 # usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]	(QEMU_SMP: CPUs, 2 by default;
 # QEMU_QUIET=1: no progress lines; QEMU_MONITOR=PATH: the human monitor on
-# that unix socket; QEMU_EXTRA: more QEMU arguments, split on spaces)
+# that unix socket; QEMU_EXTRA: more QEMU arguments, split on spaces;
+# ST_ARCH: x86_64 (the pc machine) or arm64 (the virt machine))
 set -uo pipefail
 out=$1 mode=$2 tmo=${3:-600} verbose=${4:-}
 logs="$out/logs"
@@ -17,7 +18,7 @@ rm -f "$console" "$results"
 # Debug kernels poison freed slab objects and leave allocations unzeroed
 # (see debug.config), so uninitialised reads see poison, not stale zeroes.
 extra=
-case "$out" in *-debug) extra="slub_debug=P init_on_alloc=0" ;; esac
+case "$out" in *-debug | *-debug-*) extra="slub_debug=P init_on_alloc=0" ;; esac
 # loglevel=5: the console shows KERN_WARNING, where WARN() and lockdep
 # print their reports (check-log.sh reads the console); info stays out.
 # ICOUNT=1: QEMU's instruction counting. The guest's clock then advances
@@ -26,27 +27,39 @@ case "$out" in *-debug) extra="slub_debug=P init_on_alloc=0" ;; esac
 # single-threaded TCG.
 accel=()
 [ "${ICOUNT:-0}" = 1 ] && accel=(-accel tcg,thread=single -icount shift=0,sleep=off)
-args=("${accel[@]}" -m 2G -smp "${QEMU_SMP:-2}" -no-reboot -cpu max
-      -kernel "$out/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz"
-      -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra ${KCMDLINE:-}")
+# arm64: virt has one UART (the console); the results go to a virtio
+# console. pauth-impdef: TCG's QARMA pointer authentication costs much
+# more than the implementation-defined one, which the guest cannot tell.
+case "${ST_ARCH:-x86_64}" in
+arm64)
+	qemu=qemu-system-aarch64 kcons=ttyAMA0
+	args=(-M virt -cpu max,pauth-impdef=on -kernel "$out/arch/arm64/boot/Image")
+	res_dev=(-device virtio-serial-device -device virtconsole,chardev=res) ;;
+*)
+	qemu=qemu-system-x86_64 kcons=ttyS0
+	args=(-cpu max -kernel "$out/arch/x86/boot/bzImage")
+	res_dev=(-device isa-serial,chardev=res) ;;
+esac
+args+=("${accel[@]}" -m 2G -smp "${QEMU_SMP:-2}" -no-reboot -initrd "$out/initramfs.cpio.gz"
+      -append "console=$kcons panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra ${KCMDLINE:-}")
 monitor=none
 # After the results port, so that it stays ttyS1.
 # shellcheck disable=SC2206 # QEMU_EXTRA is a list of arguments
 extra_args=(${QEMU_EXTRA:-})
 [ -n "${QEMU_MONITOR:-}" ] && monitor="unix:$QEMU_MONITOR,server=on,wait=off"
 if [ "$mode" = shell ]; then
-	exec qemu-system-x86_64 "${args[@]}" -nographic
+	exec $qemu "${args[@]}" -nographic
 fi
 start=$(date +%s.%N)
 if [ -n "$verbose" ]; then
-	timeout --foreground -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none \
+	timeout --foreground -k 5 "$tmo" $qemu "${args[@]}" -display none \
 		-monitor none -serial stdio \
-		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
+		-chardev file,id=res,path="$results" "${res_dev[@]}" \
 		< /dev/null | tee "$console" | grep --line-buffered -v '^rust_doctests_kernel: '
 	rc=${PIPESTATUS[0]}
 else
-	timeout -k 5 "$tmo" qemu-system-x86_64 "${args[@]}" -display none -serial file:"$console" \
-		-chardev file,id=res,path="$results" -device isa-serial,chardev=res \
+	timeout -k 5 "$tmo" $qemu "${args[@]}" -display none -serial file:"$console" \
+		-chardev file,id=res,path="$results" "${res_dev[@]}" \
 		-monitor "$monitor" "${extra_args[@]}" < /dev/null > /dev/null &
 	qpid=$! qstart=$SECONDS
 	# Progress every 30 s: results so far, out of the last run's, and the

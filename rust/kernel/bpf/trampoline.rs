@@ -4,7 +4,8 @@
 //! as a `u64` array and calls a BPF program with it.
 //!
 //! C headers: [`include/linux/bpf.h`](srctree/include/linux/bpf.h),
-//! [`arch/x86/net/bpf_jit_comp.c`](srctree/arch/x86/net/bpf_jit_comp.c).
+//! [`arch/x86/net/bpf_jit_comp.c`](srctree/arch/x86/net/bpf_jit_comp.c),
+//! [`arch/arm64/net/bpf_jit_comp.c`](srctree/arch/arm64/net/bpf_jit_comp.c).
 //!
 //! A trampoline is emitted into an [`Image`], executable memory charged to
 //! the BPF JIT limit; [`Images`] lays out the trampolines of one map in as
@@ -27,10 +28,14 @@ use core::ptr::NonNull;
 
 const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 
-/// Whether the arch's trampoline allocator hands out sub-page chunks (x86's
-/// BPF prog pack) that it keeps read-only and executable by itself; elsewhere
-/// images are whole pages that `arch_protect_bpf_trampoline()` protects.
-const EXACT_IMAGES: bool = cfg!(CONFIG_X86_64);
+/// Whether the arch's trampoline allocator hands out sub-page chunks of the
+/// BPF prog pack, which it keeps read-only and executable by itself (6.12's
+/// x86_64 and arm64: their `arch_alloc_bpf_trampoline()` is
+/// `bpf_prog_pack_alloc()`). Elsewhere images are whole pages, as the weak
+/// `arch_alloc_bpf_trampoline()` allocates and `arch_protect_bpf_trampoline()`
+/// protects: always correct, and what the C implementation does everywhere.
+/// Other arches that pack (riscv64) are left on pages until tested.
+const EXACT_IMAGES: bool = cfg!(any(CONFIG_X86_64, CONFIG_ARM64));
 
 /// A zeroed `T` on the heap, zeroed by the allocator (as `kzalloc()` does)
 /// instead of built on the stack and copied over: the C structs below are
@@ -69,7 +74,7 @@ unsafe impl Sync for Image {}
 
 impl Image {
     /// An image for `len` bytes of trampolines: exactly that big where the
-    /// arch packs images (x86), a whole page elsewhere.
+    /// arch packs images (x86_64, arm64), a whole page elsewhere.
     #[inline]
     pub fn new(len: usize) -> Result<Self> {
         if len == 0 || len > PAGE_SIZE {
@@ -508,7 +513,7 @@ impl Layout {
 ///
 /// Trampolines are laid out in order, as many in one image as fit in a page,
 /// and each image is only as big as its trampolines where the arch allows
-/// (x86): three small trampolines take a few hundred bytes, not a page. The
+/// (x86_64, arm64): three small trampolines take a few hundred bytes, not a page. The
 /// images are kept inline: laying them out allocates nothing but the images.
 ///
 /// Only this type writes; [`Images::protect`] turns it, by value, into

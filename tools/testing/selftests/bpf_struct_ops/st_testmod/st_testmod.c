@@ -25,6 +25,12 @@
  * TYPE (its index in st_testmod.h, 1 to 9) with ARG; "call_ret" reads what
  * it returned.
  *
+ * Writing N to "call_mistyped" calls op0 of the first registered st_ops3
+ * with N, but through a function pointer of another type: under kCFI the
+ * call traps at its check, since the trampoline carries the hash of op0's
+ * type (int (int)); without kCFI it runs the op, and "call_ret" reads what
+ * it returned.
+ *
  * "jit_current" reads the executable memory charged to BPF
  * (bpf_jit_current), when insmod got its address from /proc/kallsyms as
  * jit_current_addr=: it is not exported.
@@ -198,6 +204,27 @@ static int call_op_set(void *data, u64 n)
 
 static int call_type_ret;
 
+/* The wrong type for op0 (int op0(int)), on purpose: see "call_mistyped". */
+typedef long (*st_mistyped_fn)(long, long);
+
+static int call_mistyped_set(void *data, u64 arg)
+{
+	struct st_ops3 *ops;
+	st_mistyped_fn fn;
+	int err = -ENOENT;
+
+	mutex_lock(&st_lock);
+	ops = type_ops[ST_T_OPS3];
+	if (ops && ops->op0) {
+		fn = (st_mistyped_fn)(void *)ops->op0;
+		OPTIMIZER_HIDE_VAR(fn);
+		call_type_ret = fn(arg, 0);
+		err = 0;
+	}
+	mutex_unlock(&st_lock);
+	return err;
+}
+
 /* Calls op0 of the first registered map of @type, as call_op does. */
 static int call_type(unsigned int type, int arg)
 {
@@ -294,6 +321,7 @@ DEFINE_DEBUGFS_ATTRIBUTE(call_op_fops, NULL, call_op_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(call_native_fops, NULL, call_native_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(call_ns_fops, call_ns_get, NULL, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(call_ret_fops, call_ret_get, NULL, "%lld\n");
+DEFINE_DEBUGFS_ATTRIBUTE(call_mistyped_fops, NULL, call_mistyped_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(registered_fops, registered_get, NULL, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(jit_current_fops, jit_current_get, NULL, "%llu\n");
 
@@ -311,6 +339,7 @@ static const struct {
 	{ "call_ns", 0400, &call_ns_fops },
 	{ "call_type", 0200, &call_type_fops },
 	{ "call_ret", 0400, &call_ret_fops },
+	{ "call_mistyped", 0200, &call_mistyped_fops },
 	{ "registered", 0400, &registered_fops },
 	{ "jit_current", 0400, &jit_current_fops },
 };

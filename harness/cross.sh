@@ -1,0 +1,62 @@
+# Sourced: what building the guest's userspace for the arch in ST_ARCH
+# (x86_64 by default) takes. On arm64 the programs are cross-compiled with Debian's
+# aarch64-linux-gnu gcc (or clang --target) against the multiarch arm64
+# libraries (harness/deps.sh installs both).
+#   cross      CROSS_COMPILE prefix ("" for the host's arch)
+#   triple     the target's GNU triple, also its multiarch library dir
+#   bpf_arch   __TARGET_ARCH_<bpf_arch> for BPF programs (the SRCARCH)
+karch=${ST_ARCH:-x86_64}
+case "$karch" in
+x86_64) cross="" triple=x86_64-linux-gnu bpf_arch=x86 ;;
+arm64) cross=aarch64-linux-gnu- triple=aarch64-linux-gnu bpf_arch=arm64 ;;
+esac
+
+# busybox DIR DEST: a static busybox for the target at DEST; for another
+# arch than the host's, from Debian's busybox-static package of that arch
+# (unpacked in DIR: installing it would replace the host's).
+busybox() {
+	if [ -z "$cross" ]; then
+		cp /bin/busybox "$2"
+		return
+	fi
+	local deb="$1/busybox-$karch"
+	if [ ! -x "$deb/bin/busybox" ]; then
+		rm -rf "$deb" && mkdir -p "$deb"
+		(cd "$deb" && apt-get download -q "busybox-static:$karch" >/dev/null 2>&1 &&
+			dpkg-deb -x busybox-static_*.deb .) ||
+			{ echo "userspace: cannot fetch busybox-static:$karch" >&2; return 1; }
+	fi
+	cp "$deb/bin/busybox" "$2"
+}
+
+# shared_libs ROOT BIN...: copies the shared libraries BIN... need
+# (transitively) and their ELF interpreter into ROOT at their paths, read
+# from the ELF headers (ldd cannot run a foreign arch's binaries).
+shared_libs() {
+	local root=$1 todo lib path interp seen=" "
+	shift
+	todo=$(for b in "$@"; do readelf -d "$b" 2>/dev/null; done |
+		sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+	for b in "$@"; do
+		interp=$(readelf -l "$b" 2>/dev/null | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
+		[ -n "$interp" ] || continue
+		mkdir -p "$root$(dirname "$interp")"
+		cp -L "$interp" "$root$interp"
+	done
+	while [ -n "$todo" ]; do
+		set -- $todo
+		todo=
+		for lib in "$@"; do
+			case "$seen" in *" $lib "*) continue ;; esac
+			seen+="$lib "
+			path=
+			for d in /lib/$triple /usr/lib/$triple; do
+				[ -e "$d/$lib" ] && { path=$d/$lib; break; }
+			done
+			[ -n "$path" ] || { echo "userspace: $lib not found for $triple" >&2; return 1; }
+			mkdir -p "$root$(dirname "$path")"
+			cp -L "$path" "$root$path"
+			todo+=" $(readelf -d "$path" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
+		done
+	done
+}
