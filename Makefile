@@ -32,7 +32,9 @@ BUILD ?= $(CURDIR)/build
 FIX   := $(if $(filter 1,$(FIXES)),-fixes)
 TREE  := $(BUILD)$(if $(FIX),/fixes)
 SRC   := $(TREE)/linux
-VAR   := $(if $(filter 1,$(DEBUG)),-debug)$(if $(filter arm64,$(ARCH)),-arm64)$(if $(filter 1,$(CFI)),-cfi)
+# Build folders: build/<impl>[-debug][-arm64][-cfi].
+AVAR  := $(if $(filter arm64,$(ARCH)),-arm64)$(if $(filter 1,$(CFI)),-cfi)
+VAR   := $(if $(filter 1,$(DEBUG)),-debug)$(AVAR)
 OUT   := $(TREE)/$(IMPL)$(VAR)
 H     := $(CURDIR)/harness
 TIMED := $(H)/timed.sh
@@ -77,13 +79,13 @@ shell: userspace
 conformance:
 	-@$(MAKE) --no-print-directory test IMPL=c DEBUG=$(DEBUG) > $(BUILD)/conformance-c.log 2>&1
 	-@$(MAKE) --no-print-directory test IMPL=rust DEBUG=$(DEBUG) > $(BUILD)/conformance-rust.log 2>&1
-	@$(H)/conformance-table.sh $(BUILD)/c$(if $(filter 1,$(DEBUG)),-debug)/logs/test.results \
-		$(BUILD)/rust$(if $(filter 1,$(DEBUG)),-debug)/logs/test.results
+	@$(H)/conformance-table.sh $(BUILD)/c$(VAR)/logs/test.results \
+		$(BUILD)/rust$(VAR)/logs/test.results
 
 # sched_ext on both implementations, side by side (the guest script scx runs
 # tests/40-scx alone). A splat in either guest's log is a failed row.
-SCX_C    := $(BUILD)/c$(if $(filter 1,$(DEBUG)),-debug)
-SCX_RUST := $(BUILD)/rust$(if $(filter 1,$(DEBUG)),-debug)
+SCX_C    := $(BUILD)/c$(VAR)
+SCX_RUST := $(BUILD)/rust$(VAR)
 scx:
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=$(DEBUG)
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=$(DEBUG)
@@ -98,7 +100,7 @@ scx:
 # kmemleak watch; the log must stay clean).
 STRESS_SECS  ?= 60
 STRESS_DEBUG ?= 1
-STRESS_OUT   := $(BUILD)/$(IMPL)$(if $(filter 1,$(STRESS_DEBUG)),-debug)
+STRESS_OUT   := $(BUILD)/$(IMPL)$(if $(filter 1,$(STRESS_DEBUG)),-debug)$(AVAR)
 stress:
 	@$(MAKE) --no-print-directory userspace IMPL=$(IMPL) DEBUG=$(STRESS_DEBUG)
 	@KCMDLINE="stress_secs=$(STRESS_SECS) $(KCMDLINE)" $(TIMED) guest \
@@ -114,7 +116,7 @@ BENCH_PAIRED ?= 1
 ICOUNT ?= 0
 ICOUNT_ROUNDS ?= 3
 # ARCH=arm64: the arm64 kernels (results in build/bench-arm64).
-BENCH_VAR := $(if $(filter arm64,$(ARCH)),-arm64)$(if $(filter 1,$(CFI)),-cfi)
+BENCH_VAR := $(AVAR)
 bench:
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0

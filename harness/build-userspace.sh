@@ -7,6 +7,22 @@ set -euo pipefail
 repo=$1 src=$2 out=$3
 us="$out/userspace"
 mkdir -p "$us/libbpf" "$us/bpftool"
+
+# Progress every 30 s (harness/progress.sh): the files this build has
+# written so far, out of the last one's. The build itself is this script
+# again, in the background.
+if [ -z "${ST_US_BUILD:-}" ]; then
+	. "$repo/harness/progress.sh"
+	touch "$us/.start"
+	ST_US_BUILD=1 "$0" "$@" &
+	pid=$!
+	progress $pid "userspace: files written" "$(cat "$out/.userspace-files" 2>/dev/null || echo 0)" 0 \
+		bash -c 'find "$1" -type f -newer "$1/.start" | wc -l' _ "$us"
+	rc=0
+	wait $pid || rc=$?
+	[ $rc = 0 ] && find "$us" -type f -newer "$us/.start" | wc -l > "$out/.userspace-files"
+	exit $rc
+fi
 # No llvm-config on PATH: bpftool would link the 130 MB libLLVM for its disassembler.
 q="-s --no-print-directory"
 # The arch (ST_ARCH) in karch; arm64's userspace is cross-compiled

@@ -1648,6 +1648,49 @@ static int sleep_state(void)
 }
 
 /*
+ * Run alone, on a kCFI kernel (make test CFI=1, harness/cfi-check.sh):
+ * st_testmod calls a registered st_ops3's op0, int (*)(int), a BPF
+ * trampoline, first through its own type, which must work (cfi.right_type),
+ * then through a long (*)(long, long) pointer ("call_mistyped"). Under kCFI
+ * the second call traps at its check and never returns: the host finds
+ * the report in the console log. Should it return, kCFI did not stop it,
+ * and the test fails.
+ */
+static int test_cfi_mistyped_call(void)
+{
+	struct bpf_link *link = NULL;
+	struct many_types *s;
+	struct bpf_map *map;
+	long long ret = 0;
+
+	if (!ASSERT_OK(st_testmod_load()))
+		return -1;
+	s = many_types__open_and_load();
+	if (!ASSERT(s, "load many_types: %s", strerror(errno)))
+		return -1;
+	map = bpf_object__find_map_by_name(s->obj, "st_ops3");
+	if (!ASSERT(map, "no map st_ops3 in many_types"))
+		goto out;
+	link = bpf_map__attach_struct_ops(map);
+	if (!ASSERT(link, "register st_ops3: %s", strerror(errno)))
+		goto out;
+	if (many_call(ST_T_OPS3, 41, &ret) || ret != ST_MANY_RET(ST_T_OPS3, 41))
+		printf("not ok cfi.right_type - op0 through its own type: %s, returned %lld\n",
+		       strerror(errno), ret);
+	else
+		printf("ok cfi.right_type\n");
+	st_write_file("/dev/kmsg", "st_test: op0 through a mistyped pointer");
+	if (st_write_file("/sys/kernel/debug/st_testmod/call_mistyped", "41"))
+		ASSERT(0, "call_mistyped: %s", strerror(errno));
+	else
+		ASSERT(0, "the mistyped call returned %lld", st_testmod_get("call_ret"));
+out:
+	bpf_link__destroy(link);
+	many_types__destroy(s);
+	return -1;
+}
+
+/*
  * A sleepable op still running while its map is unregistered and released:
  * freeing the map must wait for the program (RCU tasks trace) and then for
  * the trampoline's tail (RCU tasks) before the trampoline goes. st_testmod
@@ -1734,14 +1777,20 @@ out:
 
 /*
  * Tests marked last run only with --last, after everything else in the
- * guest: on a kernel that fails them they leave something behind.
+ * guest: on a kernel that fails them they leave something behind. Those
+ * marked alone run only when named in full, as the only test of a boot.
  */
-#define T(fn) { #fn, test_##fn, false }
-#define T_LAST(fn) { #fn, test_##fn, true }
+#define T(fn) { #fn, test_##fn, ST_RUN_ALL }
+#define T_LAST(fn) { #fn, test_##fn, ST_RUN_LAST }
+#define T_ALONE(fn) { #fn, test_##fn, ST_RUN_ALONE }
 static const struct {
 	const char *name;
 	int (*fn)(void);
-	bool last;
+	enum {
+		ST_RUN_ALL,	/* in every run */
+		ST_RUN_LAST,	/* only with --last */
+		ST_RUN_ALONE,	/* only when named in full */
+	} when;
 } tests[] = {
 	T(lookup_before_update),
 	T(register_lookup_unregister),
@@ -1775,6 +1824,8 @@ static const struct {
 	T(many_types),
 	/* On a kernel that fails it, an op stays parked in st_testmod for good. */
 	T_LAST(sleepable_release),
+	/* On a kCFI kernel it oopses, on purpose. */
+	T_ALONE(cfi_mistyped_call),
 };
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -1782,7 +1833,10 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return level == LIBBPF_WARN && getenv("ST_VERBOSE") ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-/* usage: st_test [--last] [NAME]: all tests, or those whose name has NAME */
+/*
+ * usage: st_test [--last] [NAME]: all tests, or those whose name has NAME
+ * (a test marked alone: whose name is NAME)
+ */
 int main(int argc, char **argv)
 {
 	unsigned int i, failed = 0;
@@ -1802,7 +1856,9 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		only = argv[1];
 	for (i = 0; i < ARRAY_SIZE(tests); i++) {
-		if (only ? !strstr(tests[i].name, only) : tests[i].last != last)
+		if (tests[i].when == ST_RUN_ALONE ? !only || strcmp(tests[i].name, only) :
+		    only ? !strstr(tests[i].name, only) :
+		    tests[i].when != (last ? ST_RUN_LAST : ST_RUN_ALL))
 			continue;
 		st_msg[0] = 0;
 		if (tests[i].fn()) {
