@@ -50,7 +50,7 @@ endif
 export ST_ARCH := $(ARCH)
 export ST_CFI := $(CFI)
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile bench-pcprof stress series series-check check-all clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
 all: userspace
 
 deps:
@@ -126,7 +126,7 @@ bench:
 # make bench-profile: both kernels under QEMU's instruction counting with
 # ftrace on the registration cycles of st_bench (harness/guest/profile):
 # instructions per syscall and per traced function, C against Rust.
-bench-profile:
+bench-profile: x86-only
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
 	@mkdir -p $(BUILD)/bench
@@ -139,7 +139,7 @@ bench-profile:
 # make bench-pcprof: both kernels log every kernel instruction of st_bench's
 # registration cycles (harness/pcprof.py): instructions per step and per
 # function, Rust functions included, C against Rust.
-bench-pcprof:
+bench-pcprof: x86-only
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
 	@mkdir -p $(BUILD)/bench
@@ -160,6 +160,10 @@ series: deps
 series-check: series
 	@BISECT=$(BISECT) $(TIMED) series-check python3 $(H)/series.py check $(CURDIR) \
 		$(BUILD)/series-work $(BUILD)/series
+
+# The profiles boot build/rust and build/c with x86's serial ports.
+x86-only:
+	@[ "$(ARCH)$(CFI)" = x86_640 ] || { echo "this target is x86_64 only, without CFI" >&2; exit 1; }
 
 # Everything CI runs and everything it leaves out (.ci/run all): hours.
 check-all:

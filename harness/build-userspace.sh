@@ -16,6 +16,8 @@ if [ -z "${ST_US_BUILD:-}" ]; then
 	touch "$us/.start"
 	ST_US_BUILD=1 "$0" "$@" &
 	pid=$!
+	# A background job ignores SIGINT: pass an interrupt on to the build.
+	trap 'kill $pid 2>/dev/null; exit 130' INT TERM
 	progress $pid "userspace: files written" "$(cat "$out/.userspace-files" 2>/dev/null || echo 0)" 0 \
 		bash -c 'find "$1" -type f -newer "$1/.start" | wc -l' _ "$us"
 	rc=0
