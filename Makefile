@@ -116,12 +116,11 @@ BENCH_PAIRED ?= 1
 ICOUNT ?= 0
 ICOUNT_ROUNDS ?= 3
 # ARCH=arm64: the arm64 kernels (results in build/bench-arm64).
-BENCH_VAR := $(AVAR)
 bench:
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
 	@BENCH_PAIRED=$(BENCH_PAIRED) ICOUNT=$(ICOUNT) ICOUNT_ROUNDS=$(ICOUNT_ROUNDS) $(TIMED) bench \
-		$(H)/bench.sh $(BUILD)/rust$(BENCH_VAR) $(BUILD)/c$(BENCH_VAR) $(BENCH_ROUNDS) $(BUILD)/bench$(BENCH_VAR)
+		$(H)/bench.sh $(BUILD)/rust$(AVAR) $(BUILD)/c$(AVAR) $(BENCH_ROUNDS) $(BUILD)/bench$(AVAR)
 
 # make bench-profile: both kernels under QEMU's instruction counting with
 # ftrace on the registration cycles of st_bench (harness/guest/profile):

@@ -51,7 +51,6 @@ cp -rL "$src/tools/testing/selftests/bpf" "$st"
 
 # The test modules, against this kernel (their split BTF must match it).
 . "$(dirname "$0")/kmake.sh"
-. "$(dirname "$0")/cross.sh"
 for m in bpf_testmod bpf_test_no_cfi; do
 	kmake -s M="$st/$m" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
 		-j"$jobs" modules >/dev/null
@@ -62,7 +61,7 @@ done
 "$bpftool" btf dump file "$out/vmlinux" format c > "$gen/vmlinux.h"
 sysinc=$($clang --target=$triple -v -E - </dev/null 2>&1 |
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
-bpf_cflags="-g -Wall -Werror -D__TARGET_ARCH_$bpf_arch -mlittle-endian -I$gen
+bpf_cflags="-g -Wall -Werror -D__TARGET_ARCH_$kbarch -mlittle-endian -I$gen
 	-I$libbpf/include -I$st -I$src/tools/include/uapi
 	-Wno-compare-distinct-pointer-types $sysinc -DENABLE_ATOMICS_TESTS
 	-O2 --target=bpf -mcpu=v3"
@@ -92,7 +91,7 @@ sed -n 's/^DEFINE_TEST(\(.*\))$/\1/p' "$st/prog_tests/tests.h" > "$dest/conforma
 # The framework and the tests, linked statically for the initramfs.
 ucflags="--target=$triple -g -O0 -Wall -Werror -fno-omit-frame-pointer -I$st -I$gen
 	-I$libbpf/include -I$out/include/generated -I$src/tools/lib
-	-I$src/tools/include -I$src/tools/arch/$bpf_arch/include
+	-I$src/tools/include -I$src/tools/arch/$kbarch/include
 	-I$src/tools/include/uapi -Wno-unused-command-line-argument
 	-Wno-address-of-packed-member -Wno-gnu-variable-sized-type-not-at-end
 	-D_GNU_SOURCE="

@@ -15,7 +15,7 @@ mkdir -p "$work/selftests" "$work/examples" "$dest"
 # Makefile then links the schedulers with the host's libbpf and cannot
 # build its host bpftool: we hand it the target's libbpf for that, and
 # build-userspace.sh's host (bootstrap) bpftool.
-. "$(dirname "$0")/cross.sh"
+. "$(dirname "$0")/arch.sh"
 flags=(CLANG=clang-19 LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux" CROSS_COMPILE="$cross")
 [ -n "$cross" ] && flags+=(HOST_BPFOBJ='$(BPFOBJ)' BPFTOOL="$out/userspace/bpftool/bootstrap/bpftool")
 q="-s --no-print-directory"

@@ -27,10 +27,8 @@ if [ -z "${ST_US_BUILD:-}" ]; then
 fi
 # No llvm-config on PATH: bpftool would link the 130 MB libLLVM for its disassembler.
 q="-s --no-print-directory"
-# The arch (ST_ARCH) in karch; arm64's userspace is cross-compiled
-# (harness/cross.sh).
+# The arch (ST_ARCH): arm64's userspace is cross-compiled (harness/arch.sh).
 . "$repo/harness/kmake.sh"
-. "$repo/harness/cross.sh"
 
 # libbpf (static, with headers) and bpftool, from the base tree. The host
 # runs bpftool too (vmlinux.h, skeletons): when cross-compiling, that is
@@ -48,7 +46,7 @@ host_bpftool=$bpftool
 # Our tests.
 make $q -C "$src/tools/testing/selftests/bpf_struct_ops" OUTPUT="$us/st" \
 	VMLINUX="$out/vmlinux" BPFTOOL="$host_bpftool" LIBBPF="$us/libbpf-root" CLANG=clang-19 \
-	CC="${cross}gcc" BPF_ARCH="$bpf_arch" TRIPLE="$triple"
+	CC="${cross}gcc" BPF_ARCH="$kbarch" TRIPLE="$triple"
 
 # Our test module (st_testmod/), against this kernel: its split BTF must
 # match it. Built in a copy, as M= writes into the module's directory.

@@ -513,8 +513,9 @@ impl Layout {
 ///
 /// Trampolines are laid out in order, as many in one image as fit in a page,
 /// and each image is only as big as its trampolines where the arch allows
-/// (x86_64, arm64): three small trampolines take a few hundred bytes, not a page. The
-/// images are kept inline: laying them out allocates nothing but the images.
+/// (x86_64, arm64): three small trampolines take a few hundred bytes, not a
+/// page. The images are kept inline: laying them out allocates nothing but
+/// the images.
 ///
 /// Only this type writes; [`Images::protect`] turns it, by value, into
 /// [`ProtectedImages`], which nothing writes.

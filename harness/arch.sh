@@ -1,14 +1,18 @@
-# Sourced: what building the guest's userspace for the arch in ST_ARCH
-# (x86_64 by default) takes. On arm64 the programs are cross-compiled with Debian's
-# aarch64-linux-gnu gcc (or clang --target) against the multiarch arm64
-# libraries (harness/deps.sh installs both).
+# Sourced: what each arch we build for takes, for the one in ST_ARCH
+# (x86_64 by default). On arm64 the guest's programs are cross-compiled
+# with Debian's aarch64-linux-gnu gcc (or clang --target) against the
+# multiarch arm64 libraries (harness/deps.sh installs both).
+#   karch      the arch, as ST_ARCH names it
+#   kbarch     kbuild's ARCH (its SRCARCH): also __TARGET_ARCH_<kbarch>
+#              for BPF programs
+#   kimage     the boot image, under the kernel's build folder
 #   cross      CROSS_COMPILE prefix ("" for the host's arch)
 #   triple     the target's GNU triple, also its multiarch library dir
-#   bpf_arch   __TARGET_ARCH_<bpf_arch> for BPF programs (the SRCARCH)
 karch=${ST_ARCH:-x86_64}
 case "$karch" in
-x86_64) cross="" triple=x86_64-linux-gnu bpf_arch=x86 ;;
-arm64) cross=aarch64-linux-gnu- triple=aarch64-linux-gnu bpf_arch=arm64 ;;
+x86_64) kbarch=x86 kimage=arch/x86/boot/bzImage cross="" triple=x86_64-linux-gnu ;;
+arm64) kbarch=arm64 kimage=arch/arm64/boot/Image cross=aarch64-linux-gnu- triple=aarch64-linux-gnu ;;
+*) echo "unknown arch $karch" >&2; exit 1 ;;
 esac
 
 # busybox DIR DEST: a static busybox for the target at DEST; for another
