@@ -16,11 +16,14 @@
 #   make clean   remove this implementation's build; distclean removes all
 #
 # IMPL=rust (default) or IMPL=c (the stock kernel/bpf/bpf_struct_ops.c);
+# TCP=rust or TCP=c picks the TCP congestion control struct_ops type
+# (net/ipv4/bpf_tcp_ca_ops.rs or bpf_tcp_ca.c), IMPL's by default;
 # DEBUG=1 adds KASAN, lockdep, atomic-sleep checks and kmemleak;
 # ARCH=arm64 builds for arm64 and boots qemu-system-aarch64 (x86_64 by
 # default); CFI=1 turns on clang's kernel control-flow integrity (kCFI).
 
 IMPL  ?= rust
+TCP   ?= $(IMPL)
 DEBUG ?= 0
 BISECT ?= 1
 FIXES ?= 0
@@ -32,9 +35,10 @@ BUILD ?= $(CURDIR)/build
 FIX   := $(if $(filter 1,$(FIXES)),-fixes)
 TREE  := $(BUILD)$(if $(FIX),/fixes)
 SRC   := $(TREE)/linux
-# Build folders: build/<impl>[-debug][-arm64][-cfi].
+# Build folders: build/<impl>[-tcp<tcp>][-debug][-arm64][-cfi], -tcp<tcp>
+# when TCP is not IMPL.
 AVAR  := $(if $(filter arm64,$(ARCH)),-arm64)$(if $(filter 1,$(CFI)),-cfi)
-VAR   := $(if $(filter 1,$(DEBUG)),-debug)$(AVAR)
+VAR   := $(if $(filter-out $(IMPL),$(TCP)),-tcp$(TCP))$(if $(filter 1,$(DEBUG)),-debug)$(AVAR)
 OUT   := $(TREE)/$(IMPL)$(VAR)
 H     := $(CURDIR)/harness
 TIMED := $(H)/timed.sh
@@ -43,12 +47,17 @@ GUEST_TIMEOUT ?= $(if $(filter 1,$(DEBUG)),1800,600)
 ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif
+ifeq ($(filter $(TCP),rust c),)
+$(error TCP must be rust or c)
+endif
 ifeq ($(filter $(ARCH),x86_64 arm64),)
 $(error ARCH must be x86_64 or arm64)
 endif
 # The harness's scripts read the target arch and kCFI from these.
 export ST_ARCH := $(ARCH)
 export ST_CFI := $(CFI)
+export ST_IMPL := $(IMPL)
+export ST_TCP := $(TCP)
 
 .PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
 all: userspace

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds one kernel: tinyconfig + our fragments, for the
-# arch in ST_ARCH (x86_64 or arm64), with kCFI if ST_CFI=1.
+# arch in ST_ARCH (x86_64 or arm64), with kCFI if ST_CFI=1, and the TCP
+# congestion control struct_ops type in ST_TCP (rust or c; IMPL's if unset).
 #
 # usage: build-kernel.sh SRC OUT IMPL DEBUG
 set -euo pipefail
@@ -9,7 +10,8 @@ src=$1 out=$2 impl=$3 debug=$4
 . "$here/kmake.sh"
 mkdir -p "$out"
 
-frags=("$here/kernel.config" "$here/arch-$karch.config" "$here/impl-$impl.config")
+frags=("$here/kernel.config" "$here/arch-$karch.config" "$here/impl-$impl.config"
+	"$here/tcp-${ST_TCP:-$impl}.config")
 [ "$debug" = 1 ] && frags+=("$here/debug.config")
 [ "${ST_CFI:-0}" = 1 ] && frags+=("$here/cfi.config")
 stamp="$out/.fragments"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The code bar: clippy on the Rust we build (the kernel crate with
-# rust/kernel/bpf, and kernel/bpf/struct_ops.rs), rustfmt, checkpatch on our
-# C files and patches. Exit status 1 on any finding.
+# rust/kernel/bpf, kernel/bpf/struct_ops.rs and, when the build has it,
+# net/ipv4/bpf_tcp_ca_ops.rs), rustfmt, checkpatch on our C files and
+# patches. Exit status 1 on any finding.
 #
 # usage: lint.sh REPO SRC OUT
 set -uo pipefail
@@ -11,9 +12,9 @@ rc=0
 log="$out/lint.log"
 
 # clippy only speaks while a crate compiles: drop the objects so they do.
-rm -f "$out/rust/kernel.o" "$out/kernel/bpf/struct_ops.o"
+rm -f "$out/rust/kernel.o" "$out/kernel/bpf/struct_ops.o" "$out/net/ipv4/bpf_tcp_ca_ops.o"
 kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver -j"$(($(nproc) + 1))" \
-	rust/ kernel/bpf/ > "$log" 2>&1 || { echo "lint: build failed, see $log"; rc=1; }
+	rust/ kernel/bpf/ net/ipv4/ > "$log" 2>&1 || { echo "lint: build failed, see $log"; rc=1; }
 if grep -qE '^(warning|error)' "$log"; then
 	grep -E '^(warning|error)' -A12 "$log"
 	echo "lint: clippy findings, see $log"
@@ -27,7 +28,7 @@ if ! kmake rustfmtcheck > "$out/rustfmt.log" 2>&1; then
 fi
 
 cd "$repo"
-cfiles=$(git ls-files -- include kernel rust/helpers \
+cfiles=$(git ls-files -- include kernel net rust/helpers \
 	tools/testing/selftests/bpf_struct_ops/st_testmod | grep -E '\.[ch]$')
 for f in $cfiles; do
 	"$src/scripts/checkpatch.pl" --no-tree --quiet --strict -f "$f" || rc=1

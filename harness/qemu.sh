@@ -41,7 +41,7 @@ arm64)
 	res_dev=(-device isa-serial,chardev=res) ;;
 esac
 args+=("${accel[@]}" -m 2G -smp "${QEMU_SMP:-2}" -no-reboot -initrd "$out/initramfs.cpio.gz"
-      -append "console=$kcons panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra ${KCMDLINE:-}")
+      -append "console=$kcons panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra ${ST_IMPL:+st_impl=$ST_IMPL} ${ST_TCP:+st_tcp=$ST_TCP} ${KCMDLINE:-}")
 monitor=none
 # After the results port, so that it stays ttyS1.
 # shellcheck disable=SC2206 # QEMU_EXTRA is a list of arguments

@@ -347,9 +347,11 @@ def warnings_of(logpath, tree, out):
 
 
 def bisect(repo, work, tree):
-    """Builds every commit from base to the series' last, Rust map on and off."""
-    configs = {"rust": os.path.join(repo, "harness", "impl-rust.config"),
-               "c": os.path.join(repo, "harness", "impl-c.config")}
+    """Builds every commit from base to the series' last, the Rust map and
+    TCP type on and off."""
+    configs = {cfg: [os.path.join(repo, "harness", f"{kind}-{cfg}.config")
+                     for kind in ("impl", "tcp")]
+               for cfg in ("rust", "c")}
     commits = ["base"] + git_out(tree, "rev-list", "--reverse", "base..HEAD").split()
     head = git_out(tree, "rev-parse", "HEAD")
     baseline = {}
@@ -365,13 +367,15 @@ def bisect(repo, work, tree):
                 env = dict(os.environ, KCONFIG_CONFIG=os.path.join(out, ".config"))
                 run([os.path.join(tree, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", out,
                      os.path.join(out, ".config"), os.path.join(repo, "harness", "kernel.config"),
-                     frag], env=env, quiet=True)
+                     *frag], env=env, quiet=True)
                 shutil.copy(os.path.join(out, ".config"), os.path.join(out, ".config.wanted"))
             # Every step starts from the same wanted config; kconfig drops the
             # option while the tree does not have it yet.
             shutil.copy(os.path.join(out, ".config.wanted"), os.path.join(out, ".config"))
             kmake(tree, out, "olddefconfig", logf=subprocess.DEVNULL)
-            has = "CONFIG_BPF_STRUCT_OPS_RUST=y" in open(os.path.join(out, ".config")).read()
+            cfgtext = open(os.path.join(out, ".config")).read()
+            has = "CONFIG_BPF_STRUCT_OPS_RUST=y" in cfgtext
+            has_tcp = "CONFIG_BPF_TCP_CA_RUST=y" in cfgtext
             logpath = os.path.join(out, f"step{i:02d}.log")
             t = time.time()
             with open(logpath, "w") as lf:
@@ -382,7 +386,8 @@ def bisect(repo, work, tree):
                 baseline[cfg] = set(warns)
             new = [w for w in warns if w not in baseline[cfg]]
             status = "ok" if r.returncode == 0 and not new else "FAILED"
-            log(f"bisect {i:02d} {cfg:4s} (BPF_STRUCT_OPS_RUST={'y' if has else 'n'}): "
+            log(f"bisect {i:02d} {cfg:4s} (BPF_STRUCT_OPS_RUST={'y' if has else 'n'}, "
+                f"BPF_TCP_CA_RUST={'y' if has_tcp else 'n'}): "
                 f"{status}, {int(time.time() - t)} s, {len(new)} new warnings: {subj}")
             for w in new[:20]:
                 print("    " + w)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 #include <linux/bpf_struct_ops_map.h>
+#include <linux/bpf_verifier.h>
 #include <linux/btf.h>
 #include <linux/cfi.h>
 #include <linux/refcount.h>
@@ -29,6 +30,23 @@ void rust_helper_refcount_set(refcount_t *r, int n)
 void rust_helper_init_waitqueue_head(struct wait_queue_head *wq_head)
 {
 	init_waitqueue_head(wq_head);
+}
+
+bool rust_helper_bpf_tracing_btf_ctx_access(int off, int size, enum bpf_access_type type,
+					    const struct bpf_prog *prog,
+					    struct bpf_insn_access_aux *info)
+{
+	return bpf_tracing_btf_ctx_access(off, size, type, prog, info);
+}
+
+u32 rust_helper_base_type(u32 type)
+{
+	return base_type(type);
+}
+
+bool rust_helper_bpf_type_has_unsafe_modifiers(u32 type)
+{
+	return bpf_type_has_unsafe_modifiers(type);
 }
 
 #ifdef CONFIG_BPF_STRUCT_OPS_RUST

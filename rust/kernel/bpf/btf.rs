@@ -161,6 +161,19 @@ impl Btf {
         NonNull::new(t.cast_mut()).map(|t| unsafe { BtfType::from_raw(t.as_ptr()) })
     }
 
+    /// The type `id` names once modifiers and typedefs are skipped, with its
+    /// id.
+    #[inline]
+    pub fn skip_modifiers(&self, id: u32) -> Option<(&BtfType, u32)> {
+        self.type_by_id(id)?;
+        let mut res = 0u32;
+        // SAFETY: `self` is valid and `id` one of its types (checked above);
+        // `res` is writable.
+        let t = unsafe { bindings::btf_type_skip_modifiers(self.as_raw(), id, &mut res) };
+        // SAFETY: Types live as long as their BTF object.
+        NonNull::new(t.cast_mut()).map(|t| (unsafe { BtfType::from_raw(t.as_ptr()) }, res))
+    }
+
     /// The size in bytes of type `id`, modifiers and typedefs resolved.
     #[inline]
     pub fn size_of(&self, id: u32) -> Result<u32> {
@@ -280,7 +293,8 @@ impl Btf {
 /// # Invariants
 ///
 /// Wraps a `struct btf_type` inside a loaded BTF object; for kinds with a
-/// vlen, the `vlen` members or parameters follow it in memory.
+/// vlen, the `vlen` members or parameters follow it in memory, for arrays a
+/// `struct btf_array`, and for integers their `u32` encoding.
 #[repr(transparent)]
 pub struct BtfType(Opaque<bindings::btf_type>);
 
@@ -366,6 +380,43 @@ impl BtfType {
     #[inline]
     pub fn is_struct(&self) -> bool {
         self.kind() == bindings::BTF_KIND_STRUCT
+    }
+
+    /// Whether this is an integer.
+    #[inline]
+    pub fn is_int(&self) -> bool {
+        self.kind() == bindings::BTF_KIND_INT
+    }
+
+    /// Whether this is an integer that any bytes are a valid value of: not a
+    /// `bool` (`BTF_INT_BOOL` encoding).
+    #[inline]
+    pub fn is_plain_int(&self) -> bool {
+        if !self.is_int() {
+            return false;
+        }
+        // SAFETY: By the type invariant, an integer's `u32` encoding follows
+        // it in memory, as immutable as it is.
+        let enc = unsafe { self.as_raw().add(1).cast::<u32>().read_unaligned() };
+        // `BTF_INT_ENCODING()`: bits 24-27.
+        (enc >> 24) & 0xf & bindings::BTF_INT_BOOL == 0
+    }
+
+    /// Whether this is an enum (`BTF_KIND_ENUM` or `BTF_KIND_ENUM64`).
+    #[inline]
+    pub fn is_enum(&self) -> bool {
+        self.kind() == bindings::BTF_KIND_ENUM || self.kind() == bindings::BTF_KIND_ENUM64
+    }
+
+    /// The element type of an array, `None` for other kinds.
+    #[inline]
+    pub fn array_elem_type(&self) -> Option<u32> {
+        if self.kind() != bindings::BTF_KIND_ARRAY {
+            return None;
+        }
+        // SAFETY: By the type invariant, an array's `struct btf_array`
+        // follows it in memory, as immutable as it is.
+        Some(unsafe { (*self.as_raw().add(1).cast::<bindings::btf_array>()).type_ })
     }
 
     /// Whether this is a forward declaration.

@@ -112,3 +112,50 @@ impl Prog {
         unsafe { bindings::bpf_prog::sleepable_raw(self.as_raw()) != 0 }
     }
 }
+
+/// A BPF program the verifier is checking (`struct bpf_prog`), as the
+/// verifier callbacks of its type see it.
+///
+/// Unlike [`Prog`], it cannot be held: a program whose load fails is freed
+/// whatever its count.
+///
+/// # Invariants
+///
+/// Wraps a program being loaded, whose type, attach type and flags are
+/// fixed, alive for the lifetime of the reference.
+#[repr(transparent)]
+pub struct LoadingProg(Opaque<bindings::bpf_prog>);
+
+impl LoadingProg {
+    /// Creates a reference from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a program being loaded, alive for `'a`.
+    #[inline]
+    pub unsafe fn from_raw<'a>(ptr: *const bindings::bpf_prog) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity is the caller's promise.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw program, for C calls.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::bpf_prog {
+        self.0.get()
+    }
+
+    /// The expected attach type; for struct_ops, the member index.
+    #[inline]
+    pub fn expected_attach_type(&self) -> u32 {
+        // SAFETY: By the type invariant the program is alive and the field
+        // fixed; read in place.
+        unsafe { (*self.as_raw()).expected_attach_type }
+    }
+
+    /// Whether the program may sleep.
+    #[inline]
+    pub fn sleepable(&self) -> bool {
+        // SAFETY: As above; the bitfield is read through the raw pointer.
+        unsafe { bindings::bpf_prog::sleepable_raw(self.as_raw()) != 0 }
+    }
+}

@@ -21,7 +21,8 @@ mod desc;
 mod link;
 mod map;
 
-pub use desc::{Desc, DescSlot, NullableArgs, NullableError, StructOps, VerifierLog, MAX_RET_SIZE};
+pub use crate::bpf::verifier::VerifierLog;
+pub use desc::{Desc, DescSlot, NullableArgs, NullableError, StructOps, MAX_RET_SIZE};
 pub use link::{LinksGuard, StructOpsLink, StructOpsMapRef};
 pub use map::{FuncPtr, MemberKind, StructOpsMap, TrampPlan, Trampolines, Update};
 

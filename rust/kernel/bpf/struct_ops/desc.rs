@@ -9,6 +9,7 @@ use crate::{
     bpf::{
         btf::{Btf, BtfType, Member, KIND_FUNC, KIND_STRUCT},
         trampoline::CfiStub,
+        verifier::VerifierLog,
     },
     error::{code::*, to_result, Error, Result},
     ffi::{c_int, c_void},
@@ -193,23 +194,6 @@ impl StructOps {
                 .write(model)
         };
         Ok(())
-    }
-}
-
-/// A verifier log, where BTF parsing explains what it refused.
-#[repr(transparent)]
-pub struct VerifierLog(Opaque<bindings::bpf_verifier_log>);
-
-impl VerifierLog {
-    /// Creates a reference from a raw pointer, `None` for NULL.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` is NULL or a log nobody else writes for `'a`.
-    #[inline]
-    pub unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_verifier_log) -> Option<&'a mut Self> {
-        // SAFETY: Transparent wrapper; validity is the caller's promise.
-        NonNull::new(ptr).map(|p| unsafe { &mut *p.as_ptr().cast() })
     }
 }
 
@@ -588,7 +572,7 @@ impl<'a> DescSlot<'a> {
         // writable; `log` is the caller's (or NULL).
         to_result(unsafe {
             bindings::btf_distill_func_proto(
-                log.map_or(core::ptr::null_mut(), |l| l.0.get()),
+                log.map_or(core::ptr::null_mut(), |l| l.as_raw()),
                 self.btf.as_raw(),
                 proto.as_raw(),
                 name.as_char_ptr(),

@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 #include "st_lib.h"
 #include "ca_count.skel.h"
+#include "ca_write.skel.h"
 #include "ca_incomplete.skel.h"
 #include "ca_switch.skel.h"
 #include "dummy_ops.skel.h"
@@ -554,6 +555,198 @@ static int test_duplicate_name(void)
 out:
 	ca_close(&a);
 	ca_close(&b);
+	return -1;
+}
+
+/* ---- the TCP congestion control type's own checks ------------------------ */
+
+/* Offset of member @member of struct @type in vmlinux BTF, -1 if none. */
+static int vmlinux_member_off(const char *type, const char *member)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int id, i;
+
+	id = btf__find_by_name_kind(tcp.btf, type, BTF_KIND_STRUCT);
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(tcp.btf, id);
+	for (i = 0, m = btf_members(t); i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(tcp.btf, m->name_off), member))
+			return btf_member_bit_offset(t, i) / 8;
+	return -1;
+}
+
+static char ca_write_log[1 << 16];
+
+/*
+ * Loads ca_write with only struct_ops map @map created, so that only its
+ * program loads; the verifier's log of it is in ca_write_log.
+ */
+static int ca_write_load(const char *map)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts,
+		    .kernel_log_buf = ca_write_log,
+		    .kernel_log_size = sizeof(ca_write_log),
+		    .kernel_log_level = 1);
+	struct ca_write *s;
+	struct bpf_map *m;
+	int err;
+
+	ca_write_log[0] = 0;
+	s = ca_write__open_opts(&opts);
+	if (!s)
+		return -1;
+	bpf_object__for_each_map(m, s->obj)
+		if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
+			bpf_map__set_autocreate(m, !strcmp(bpf_map__name(m), map));
+	err = ca_write__load(s);
+	ca_write__destroy(s);
+	return err;
+}
+
+/* The last line of the verifier's log, for a failure's message. */
+static const char *ca_write_log_tail(void)
+{
+	size_t n = strlen(ca_write_log);
+	char *p;
+
+	while (n && ca_write_log[n - 1] == '\n')
+		ca_write_log[--n] = 0;
+	p = strrchr(ca_write_log, '\n');
+	return p ? p + 1 : ca_write_log;
+}
+
+/*
+ * @map's program must fail to load with errno @err, with line @want in the
+ * verifier's log.
+ */
+static int ca_write_refused(const char *map, int err, const char *want)
+{
+	char line[160];
+	int r;
+
+	r = ca_write_load(map);
+	if (!ASSERT(r == -err, "%s: load returned %d, want %d", map, r, -err))
+		return -1;
+	snprintf(line, sizeof(line), "\n%s\n", want);
+	if (!ASSERT(strstr(ca_write_log, line),
+		    "%s: no \"%s\" in the verifier's log, which ends \"%s\"",
+		    map, want, ca_write_log_tail()))
+		return -1;
+	return 0;
+}
+
+static int test_tcp_writes_refused(void)
+{
+	int una = vmlinux_member_off("tcp_sock", "snd_una");
+	int cwnd = vmlinux_member_off("tcp_sock", "snd_cwnd");
+	char want[128];
+
+	if (!ASSERT(una > 0 && cwnd > 0, "no snd_una or snd_cwnd in tcp_sock"))
+		return -1;
+	/* Each field the type lets a program write. */
+	if (!ASSERT_OK(ca_write_load("ca_w_allowed")))
+		return -1;
+	if (ca_write_refused("ca_w_other_struct", EACCES, "only read is supported"))
+		return -1;
+	snprintf(want, sizeof(want), "no write support to tcp_sock at off %d", una);
+	if (ca_write_refused("ca_w_other_field", EACCES, want))
+		return -1;
+	snprintf(want, sizeof(want),
+		 "write access at off %d with size 8 beyond the member of tcp_sock ended at %d",
+		 cwnd, cwnd + 4);
+	return ca_write_refused("ca_w_past_field", EACCES, want);
+}
+
+static int test_tcp_getsockopt_release(void)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "program of this type cannot use helper bpf_getsockopt#%d",
+		 BPF_FUNC_getsockopt);
+	if (ca_write_refused("ca_gso_release", EINVAL, want))
+		return -1;
+	return ASSERT_OK(ca_write_load("ca_gso_init")) ? 0 : -1;
+}
+
+/* init_member()'s rules for the two members it copies: flags and name. */
+static int test_tcp_flags_and_name(void)
+{
+	static const struct {
+		const char *name;	/* NULL: 16 letters, no NUL */
+		__u32 flags;
+		int err;
+	} cases[] = {
+		{ "st_rules", 0x100, EINVAL },		/* outside TCP_CONG_MASK */
+		{ "st_rules", 0x80000000, EINVAL },
+		{ "", 0, EINVAL },			/* empty */
+		{ "st-rules", 0, EINVAL },		/* '-' */
+		{ "st rules", 0, EINVAL },		/* ' ' */
+		{ NULL, 0, EINVAL },			/* no NUL in 16 bytes */
+		{ "st_rules.v1", 0, 0 },		/* letters, digits, '_', '.' */
+		{ "st_rules", 1, 0 },			/* TCP_CONG_NON_RESTRICTED */
+		{ "st_rules", 3, 0 },			/* and TCP_CONG_NEEDS_ECN */
+	};
+	int name_off = st_member_off(&tcp, "name"), flags_off = st_member_off(&tcp, "flags");
+	unsigned char v[4096];
+	char allowed[4096];
+	unsigned int i;
+	struct ca c;
+
+	if (!ASSERT(name_off > 0 && flags_off > 0, "no name or flags in the value"))
+		return -1;
+	if (!ASSERT_OK(ca_open(&c, "st_rules")))
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *name = (char *)c.value + name_off;
+		const char *listed = cases[i].name ?: "aaaaaaaaaaaaaaaa";
+
+		memset(name, 0, 16);
+		if (cases[i].name)
+			strcpy(name, cases[i].name);
+		else
+			memset(name, 'a', 16);
+		*(__u32 *)(c.value + flags_off) = cases[i].flags;
+		if (cases[i].err) {
+			if (!ASSERT_ERRNO(ca_register(&c), cases[i].err))
+				goto out;
+			if (!ASSERT(!*listed || !st_ca_available(listed), "case %u: %s registered",
+				    i, listed))
+				goto out;
+			if (!ASSERT(ca_lookup(&c, v) == 0 && all_zero(v, tcp.value_size),
+				    "case %u: map not back to INIT", i))
+				goto out;
+			continue;
+		}
+		if (!ASSERT_OK(ca_register(&c)))
+			goto out;
+		if (!ASSERT(st_ca_available(listed), "case %u: %s not registered", i, listed))
+			goto out;
+		/* The kernel's copy has the flags; non-restricted CAs are allowed to all. */
+		if (!ASSERT(ca_lookup(&c, v) == 0 &&
+			    *(__u32 *)(v + flags_off) == cases[i].flags &&
+			    !strcmp((char *)v + name_off, listed),
+			    "case %u: the kernel's value has other flags or name", i))
+			goto out;
+		if (!ASSERT(st_read_file("/proc/sys/net/ipv4/tcp_allowed_congestion_control",
+					 allowed, sizeof(allowed)) >= 0, "no allowed CAs"))
+			goto out;
+		if (!ASSERT(!!strstr(allowed, listed) == !!(cases[i].flags & 1),
+			    "case %u: %s is %sin tcp_allowed_congestion_control", i, listed,
+			    cases[i].flags & 1 ? "not " : ""))
+			goto out;
+		if (!ASSERT_OK(ca_delete(&c)))
+			goto out;
+		/* A map is registered once: the next case needs a new one. */
+		ca_close(&c);
+		if (!ASSERT_OK(ca_open(&c, "st_rules")))
+			goto out;
+	}
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
 	return -1;
 }
 
@@ -1806,6 +1999,9 @@ static const struct {
 	T(nonfunc_member),
 	T(duplicate_name),
 	T(incomplete_ca_refused),
+	T(tcp_writes_refused),
+	T(tcp_getsockopt_release),
+	T(tcp_flags_and_name),
 	T(closed_fds_keep_ca),
 	T(unregister_while_in_use),
 	T(refcnt_counts_sockets),

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! TCP congestion control implemented by BPF: `struct tcp_congestion_ops`
+//! as a struct_ops type, defined in Rust (`CONFIG_BPF_TCP_CA_RUST`, in
+//! place of `bpf_tcp_ca.c`).
+//!
+//! What BTF must see stays in `bpf_tcp_ca_btf.c`: the CFI stubs, the kfuncs
+//! and the initcall that registers the type, whose table this file exports.
+//!
+//! The crate denies `unsafe_code`: only the calls into TCP's own C
+//! (`tcp_cong.c`), the `bpf_tcp_send_ack()` helper, which BPF calls with
+//! arguments the verifier checked, and the type's decisions the verifier
+//! trusts (its CFI stubs, which helpers and writes its programs get, the
+//! `sock` to `tcp_sock` promotion) are allowed it, one by one.
+
+#![deny(unsafe_code)]
+
+use core::{
+    mem::offset_of,
+    sync::atomic::{AtomicU32, Ordering},
+};
+use kernel::{
+    bindings,
+    bpf::{
+        btf::{Btf, Member, KIND_STRUCT},
+        prog::LoadingProg,
+        struct_ops_type::{
+            InitMember, Link, Published, StructOpsTable, StructOpsType, VerifierOpsTable,
+            WritableField, WritableFields,
+        },
+        verifier::{AccessInfo, AccessType, FuncProto},
+    },
+    c_str,
+    error::{code::*, Result},
+    writable_field,
+};
+
+/// The struct_ops type of TCP congestion controls.
+pub struct TcpCongestionOps;
+
+type Ops = bindings::tcp_congestion_ops;
+type TcpSock = bindings::tcp_sock;
+
+/// BTF ids of `struct sock` and `struct tcp_sock` in vmlinux, set by `init`.
+static SOCK_ID: AtomicU32 = AtomicU32::new(0);
+static TCP_SOCK_ID: AtomicU32 = AtomicU32::new(0);
+
+/// What congestion controls may write in the `tcp_sock` they are given.
+const TCP_SOCK_WRITABLE: &[WritableField] = &[
+    writable_field!(TcpSock, inet_conn.icsk_inet.sk.sk_pacing_rate),
+    writable_field!(TcpSock, inet_conn.icsk_inet.sk.sk_pacing_status),
+    writable_field!(TcpSock, inet_conn.icsk_ca_priv, anywhere),
+    writable_field!(TcpSock, inet_conn.icsk_ack.pending),
+    writable_field!(TcpSock, snd_cwnd),
+    writable_field!(TcpSock, snd_cwnd_cnt),
+    writable_field!(TcpSock, snd_cwnd_stamp),
+    writable_field!(TcpSock, snd_ssthresh),
+    writable_field!(TcpSock, ecn_flags),
+    writable_field!(TcpSock, app_limited),
+];
+
+/// The type's table, which `bpf_tcp_ca_btf.c` registers.
+#[allow(unsafe_code)] // An entry point from C.
+#[no_mangle]
+pub static bpf_tcp_congestion_ops: StructOpsTable<TcpCongestionOps> =
+    // SAFETY: `bpf_tcp_ca_btf.c`'s stubs of `struct tcp_congestion_ops`, a
+    // const static of the kernel image, whose members are its functions.
+    unsafe {
+        StructOpsTable::new(
+            &TCP_VERIFIER_OPS,
+            &raw const bindings::__bpf_ops_tcp_congestion_ops,
+        )
+    };
+
+static TCP_VERIFIER_OPS: VerifierOpsTable<TcpCongestionOps> = VerifierOpsTable::new();
+
+/// `bpf_tcp_send_ack(tp, rcv_nxt)`: sends an ACK on a congestion control's
+/// socket.
+///
+/// # Safety
+///
+/// `tp` is a `tcp_sock` the caller holds locked (the verifier lets only a
+/// congestion control's trusted socket through, and TCP calls its ops with
+/// the socket locked).
+#[allow(unsafe_code)]
+unsafe extern "C" fn bpf_tcp_send_ack(tp: u64, rcv_nxt: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: The caller's promise; a congestion control's socket is never
+    // NULL. The helper takes the low 32 bits of `rcv_nxt`, as C does.
+    unsafe { bindings::__tcp_send_ack(tp as usize as *mut bindings::sock, rcv_nxt as u32, 0) };
+    0
+}
+
+#[allow(unsafe_code)]
+static SEND_ACK_PROTO: FuncProto<TcpCongestionOps> =
+    // SAFETY: The verifier passes `bpf_tcp_send_ack` a trusted `tcp_sock`
+    // (arg 1, `TCP_SOCK_ID`, a vmlinux id that `init` sets before any
+    // program is verified) and any integer; congestion control ops run with
+    // the socket locked. The helper is built in.
+    unsafe {
+        FuncProto::new_int(
+            bpf_tcp_send_ack,
+            [
+                bindings::bpf_arg_type_ARG_PTR_TO_BTF_ID,
+                bindings::bpf_arg_type_ARG_ANYTHING,
+                bindings::bpf_arg_type_ARG_DONTCARE,
+                bindings::bpf_arg_type_ARG_DONTCARE,
+                bindings::bpf_arg_type_ARG_DONTCARE,
+            ],
+            [Some(&TCP_SOCK_ID), None, None, None, None],
+        )
+    };
+
+impl TcpCongestionOps {
+    /// Whether `prog` implements `release()`, which may not change the
+    /// socket's options: it runs when the congestion control retires.
+    fn is_release(prog: &LoadingProg) -> bool {
+        Self::table().member_offset(prog) == Some(offset_of!(Ops, release))
+    }
+}
+
+#[kernel::macros::vtable]
+impl StructOpsType for TcpCongestionOps {
+    type Ops = Ops;
+    const NAME: &'static kernel::str::CStr = c_str!("tcp_congestion_ops");
+    #[allow(unsafe_code)]
+    // SAFETY: TCP keeps no state a program could break in these fields:
+    // they are its congestion control's own (window, threshold, private
+    // area, pacing, the pending-ACK flags, ECN state), which it clamps or
+    // only compares where it uses them.
+    const WRITABLE: WritableFields =
+        unsafe { WritableFields::new(c_str!("tcp_sock"), TCP_SOCK_WRITABLE) };
+
+    fn table() -> &'static StructOpsTable<Self> {
+        &bpf_tcp_congestion_ops
+    }
+
+    fn init(btf: &Btf) -> Result {
+        let sock = btf
+            .find_by_name_kind(c_str!("sock"), KIND_STRUCT)
+            .map_err(|_| EINVAL)?;
+        let tcp_sock = btf
+            .find_by_name_kind(c_str!("tcp_sock"), KIND_STRUCT)
+            .map_err(|_| EINVAL)?;
+        SOCK_ID.store(sock, Ordering::Relaxed);
+        TCP_SOCK_ID.store(tcp_sock, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn init_member(member: &mut InitMember<'_>) -> Result<bool> {
+        match member.name().as_bytes() {
+            b"flags" => {
+                let flags: u32 = member.read()?;
+                if flags & !bindings::TCP_CONG_MASK != 0 {
+                    return Err(EINVAL);
+                }
+                member.write(flags)?;
+                Ok(true)
+            }
+            b"name" => match member.copy_obj_name() {
+                Ok(len) if len > 0 => Ok(true),
+                _ => Err(EINVAL),
+            },
+            _ => Ok(false),
+        }
+    }
+
+    fn check_member(_member: &Member<'_>, prog: &LoadingProg) -> Result {
+        // The ops of a congestion control run in softirq: 6.12 lets a
+        // sleepable program implement one (fixes/04-bpf-tcp-sleepable).
+        if prog.sleepable() {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    #[allow(unsafe_code)]
+    fn validate(ops: &Published<Ops>) -> Result {
+        // SAFETY: `ops` is a complete congestion control, alive for the call.
+        kernel::error::to_result(unsafe { bindings::tcp_validate_congestion_control(ops.as_ptr()) })
+    }
+
+    #[allow(unsafe_code)]
+    fn reg(ops: &Published<Ops>, _link: Option<&Link>) -> Result {
+        // SAFETY: `ops` stays alive and in place until `unreg` returns for
+        // it, which takes it off TCP's list.
+        kernel::error::to_result(unsafe { bindings::tcp_register_congestion_control(ops.as_ptr()) })
+    }
+
+    #[allow(unsafe_code)]
+    fn unreg(ops: &Published<Ops>, _link: Option<&Link>) {
+        // SAFETY: `ops` is a congestion control `reg` or `update` listed.
+        unsafe { bindings::tcp_unregister_congestion_control(ops.as_ptr()) };
+    }
+
+    #[allow(unsafe_code)]
+    fn update(new: &Published<Ops>, old: &Published<Ops>, _link: &Link) -> Result {
+        // SAFETY: `new` stays alive and in place until `unreg` returns for
+        // it; `old` is listed, and TCP takes it off its list.
+        kernel::error::to_result(unsafe {
+            bindings::tcp_update_congestion_control(new.as_ptr(), old.as_ptr())
+        })
+    }
+
+    #[allow(unsafe_code)]
+    fn get_func_proto(func_id: u32, prog: &LoadingProg) -> Option<&'static FuncProto<Self>> {
+        // TCP calls a congestion control's ops with their socket locked,
+        // from its own processing of the socket, where its options may
+        // change; but `release()`, which gets neither `bpf_setsockopt()`
+        // (it runs as the congestion control retires, and setting options
+        // may allocate) nor, to keep the two together, `bpf_getsockopt()`.
+        match func_id {
+            bindings::bpf_func_id_BPF_FUNC_tcp_send_ack => Some(&SEND_ACK_PROTO),
+            bindings::bpf_func_id_BPF_FUNC_sk_storage_get => {
+                // SAFETY: The ops run with their socket locked (above).
+                Some(unsafe { FuncProto::sk_storage_get() })
+            }
+            bindings::bpf_func_id_BPF_FUNC_sk_storage_delete => {
+                // SAFETY: As above.
+                Some(unsafe { FuncProto::sk_storage_delete() })
+            }
+            bindings::bpf_func_id_BPF_FUNC_setsockopt if !Self::is_release(prog) => {
+                // SAFETY: As above, and not in `release()`.
+                Some(unsafe { FuncProto::sk_setsockopt() })
+            }
+            bindings::bpf_func_id_BPF_FUNC_getsockopt if !Self::is_release(prog) => {
+                // SAFETY: As above.
+                Some(unsafe { FuncProto::sk_getsockopt() })
+            }
+            bindings::bpf_func_id_BPF_FUNC_setsockopt
+            | bindings::bpf_func_id_BPF_FUNC_getsockopt => None,
+            bindings::bpf_func_id_BPF_FUNC_ktime_get_coarse_ns => {
+                Some(FuncProto::ktime_get_coarse_ns())
+            }
+            _ => FuncProto::base(func_id, prog),
+        }
+    }
+
+    fn is_valid_access(
+        off: i32,
+        size: i32,
+        ty: AccessType,
+        prog: &LoadingProg,
+        info: &mut AccessInfo,
+    ) -> bool {
+        if !info.check_tracing_ctx(off, size, ty, prog) {
+            return false;
+        }
+        if info.trusted_btf_id() == Some(SOCK_ID.load(Ordering::Relaxed)) {
+            #[allow(unsafe_code)]
+            // SAFETY: A congestion control's socket is a `tcp_sock`: TCP
+            // calls the ops of its sockets only; `TCP_SOCK_ID` is the id of
+            // `tcp_sock` in vmlinux BTF, as `SOCK_ID` is of `sock`.
+            unsafe {
+                info.set_trusted_btf_id(TCP_SOCK_ID.load(Ordering::Relaxed))
+            };
+        }
+        true
+    }
+}

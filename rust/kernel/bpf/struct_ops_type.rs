@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Defining a struct_ops type: a kernel struct of function pointers (e.g.
+//! `struct tcp_congestion_ops`) that BPF programs implement.
+//!
+//! C header: [`include/linux/bpf.h`](srctree/include/linux/bpf.h).
+//!
+//! A subsystem implements [`StructOpsType`] and declares its
+//! [`StructOpsTable`], the `struct bpf_struct_ops` the BPF core takes, as a
+//! static its C half registers. The callbacks never see a raw pointer:
+//!
+//! - `init_member` gets an [`InitMember`]: the member's name, and typed,
+//!   bounds-checked reads of the user's value and writes of the kernel's,
+//!   of integer members only;
+//! - `check_member` gets the member and the program;
+//! - `validate`, `reg`, `unreg` and `update` get the published struct as a
+//!   [`Published`] handle, never as a reference to memory C writes; a
+//!   subsystem keeps it alive past them as an `ARef<Held>`;
+//! - the verifier callbacks get the program, the access and its log; writes
+//!   through `btf_struct_access` are allowed from a compile-time table of
+//!   [`WritableFields`], checked against BTF when the type registers.
+//!
+//! Some of the type stays C, because BTF only describes C: the ops struct
+//! itself, its value type (`register_bpf_struct_ops()`), the CFI stubs of its
+//! members and its kfuncs. A short C file per type holds them, and registers
+//! the table from its initcall. See `Documentation/bpf/struct_ops_rust.rst`,
+//! "Defining a struct_ops type in Rust".
+//!
+//! The types here work with either implementation of the struct_ops map.
+
+use crate::{
+    bindings,
+    bpf::{
+        btf::{Btf, BtfType, Member},
+        prog::LoadingProg,
+        verifier::{AccessInfo, AccessType, FuncProto},
+    },
+    error::{code::*, Result},
+    str::CStr,
+    types::Opaque,
+};
+use core::{
+    marker::PhantomData,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+use macros::vtable;
+
+mod adapter;
+mod init_member;
+mod published;
+mod writable;
+
+pub use init_member::InitMember;
+pub use published::{Held, Link, Published};
+pub use writable::{field_size, WritableField, WritableFields};
+
+/// A struct_ops type defined in Rust.
+///
+/// The BPF core calls these when a map of the type is created, updated,
+/// registered and unregistered, and when a program for one of its members
+/// is verified. Methods a type does not implement behave as in a C type that
+/// leaves the callback NULL (or, where Linux 6.12 calls it unchecked, as a
+/// callback that accepts everything).
+#[vtable]
+pub trait StructOpsType: Sized + 'static {
+    /// The C struct of function pointers, as bindgen made it (e.g.
+    /// `bindings::tcp_congestion_ops`). Its size must be the one BTF gives
+    /// the struct named [`StructOpsType::NAME`], or the type does not
+    /// register.
+    type Ops: 'static;
+
+    /// The name of the C struct, as BTF knows it (e.g.
+    /// `c_str!("tcp_congestion_ops")`).
+    const NAME: &'static CStr;
+
+    /// The fields programs may write through pointers they were given, and
+    /// the struct they are in: none by default.
+    const WRITABLE: WritableFields = WritableFields::NONE;
+
+    /// The type's table: where the BPF core finds its callbacks and the BTF
+    /// it was registered with.
+    fn table() -> &'static StructOpsTable<Self>;
+
+    /// Called once, when the type registers, with the BTF that describes
+    /// it, after the size and writable fields were checked.
+    fn init(_btf: &Btf) -> Result {
+        Ok(())
+    }
+
+    /// Called for each member of a new value, to initialize the kernel's
+    /// copy of it from the user's: `Ok(true)` when this did it, `Ok(false)`
+    /// to leave it to the core (function pointers are its; other members
+    /// must then be zero).
+    fn init_member(_member: &mut InitMember<'_>) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Whether `prog` may implement `member` (e.g. only some members may be
+    /// sleepable).
+    fn check_member(_member: &Member<'_>, _prog: &LoadingProg) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Checks a complete value before it is registered or linked.
+    fn validate(_ops: &Published<Self::Ops>) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Registers `ops` with the subsystem: from now until the matching
+    /// [`StructOpsType::unreg`] returns, it may be called.
+    fn reg(ops: &Published<Self::Ops>, link: Option<&Link>) -> Result;
+
+    /// Unregisters `ops`: when this returns the subsystem no longer calls it
+    /// nor keeps a pointer to it, but through the references it holds.
+    fn unreg(ops: &Published<Self::Ops>, link: Option<&Link>);
+
+    /// Replaces `old` with `new` through `link`, as one step.
+    fn update(_new: &Published<Self::Ops>, _old: &Published<Self::Ops>, _link: &Link) -> Result {
+        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The helper `func_id` for `prog`, or `None` when it may not call it.
+    /// By default, the helpers any program type has.
+    fn get_func_proto(func_id: u32, prog: &LoadingProg) -> Option<&'static FuncProto<Self>> {
+        FuncProto::base(func_id, prog)
+    }
+
+    /// Whether `prog` may access its context (the member's arguments) at
+    /// `off`, filling `info` with what it loads. By default, as a tracing
+    /// program reads the arguments of the function it is attached to.
+    fn is_valid_access(
+        off: i32,
+        size: i32,
+        ty: AccessType,
+        prog: &LoadingProg,
+        info: &mut AccessInfo,
+    ) -> bool {
+        info.check_tracing_ctx(off, size, ty, prog)
+    }
+}
+
+/// What a type learns when it registers: its BTF and the structs in it.
+struct TypeState {
+    /// The BTF the type was registered with.
+    btf: AtomicPtr<bindings::btf>,
+    /// The ops struct in it.
+    ops_type: AtomicPtr<bindings::btf_type>,
+    /// The struct of [`StructOpsType::WRITABLE`] in it.
+    writable_type: AtomicPtr<bindings::btf_type>,
+}
+
+/// The struct_ops type's table: a `struct bpf_struct_ops` for
+/// `register_bpf_struct_ops()`, with what the type learns at registration.
+///
+/// # Examples
+///
+/// ```ignore
+/// /// Registered by the C half: `register_bpf_struct_ops(&my_struct_ops, my_ops)`.
+/// #[no_mangle]
+/// pub static my_struct_ops: StructOpsTable<MyOps> =
+///     // SAFETY: C's stubs of `struct my_ops`, in the kernel image.
+///     unsafe { StructOpsTable::new(&MY_VERIFIER_OPS, &raw const bindings::__bpf_ops_my_ops) };
+/// static MY_VERIFIER_OPS: VerifierOpsTable<MyOps> = VerifierOpsTable::new();
+/// ```
+#[repr(C)]
+pub struct StructOpsTable<T: StructOpsType> {
+    /// First, so that C may take the table as a `struct bpf_struct_ops`.
+    st_ops: Opaque<bindings::bpf_struct_ops>,
+    state: TypeState,
+    _type: PhantomData<T>,
+}
+
+// SAFETY: The BPF core writes the C struct (its func models) only while it
+// registers the type, before anything else uses it; the state is atomics.
+unsafe impl<T: StructOpsType> Sync for StructOpsTable<T> {}
+
+/// The verifier callbacks of a struct_ops type (`struct bpf_verifier_ops`).
+#[repr(transparent)]
+pub struct VerifierOpsTable<T: StructOpsType>(bindings::bpf_verifier_ops, PhantomData<T>);
+
+// SAFETY: Immutable function pointers.
+unsafe impl<T: StructOpsType> Sync for VerifierOpsTable<T> {}
+
+impl<T: StructOpsType> VerifierOpsTable<T> {
+    /// The verifier callbacks of `T`.
+    pub const fn new() -> Self {
+        Self(adapter::verifier_ops::<T>(), PhantomData)
+    }
+}
+
+impl<T: StructOpsType> Default for VerifierOpsTable<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: StructOpsType> StructOpsTable<T> {
+    /// The table of `T`, with its verifier callbacks and its CFI stubs: the
+    /// C struct whose members are the functions the BPF core takes the
+    /// names, prototypes and kCFI hashes of trampolines from. The type is
+    /// built into the kernel (its owner is NULL).
+    ///
+    /// # Safety
+    ///
+    /// `cfi_stubs` points to a C static, never written, of the struct BTF
+    /// names [`StructOpsType::NAME`], whose function members are NULL or
+    /// functions of that C file (the BPF core reads it before `init` can
+    /// check anything); the table and its type are in the kernel image.
+    pub const unsafe fn new(
+        verifier_ops: &'static VerifierOpsTable<T>,
+        cfi_stubs: *const T::Ops,
+    ) -> Self {
+        Self {
+            st_ops: Opaque::new(adapter::struct_ops::<T>(
+                &verifier_ops.0,
+                cfi_stubs.cast_mut().cast(),
+                T::NAME,
+            )),
+            state: TypeState {
+                btf: AtomicPtr::new(core::ptr::null_mut()),
+                ops_type: AtomicPtr::new(core::ptr::null_mut()),
+                writable_type: AtomicPtr::new(core::ptr::null_mut()),
+            },
+            _type: PhantomData,
+        }
+    }
+
+    /// The BTF the type was registered with, `None` before.
+    fn btf(&self) -> Option<&'static Btf> {
+        let p = self.state.btf.load(Ordering::Acquire);
+        // SAFETY: Set by `register` to the BTF the core registered the type
+        // with, which stays loaded as long as the type.
+        (!p.is_null()).then(|| unsafe { Btf::from_raw(p) })
+    }
+
+    /// The type `state` holds, in the type's BTF, `None` before.
+    fn state_type(&self, p: &AtomicPtr<bindings::btf_type>) -> Option<&'static BtfType> {
+        let p = p.load(Ordering::Acquire);
+        // SAFETY: Set by `register` to a type of the type's BTF, loaded as
+        // long as the type.
+        (!p.is_null()).then(|| unsafe { BtfType::from_raw(p) })
+    }
+
+    /// What the type's `init` learns: checks the Rust struct against BTF and
+    /// the writable fields, and records them.
+    fn register(&self, btf: &'static Btf) -> Result {
+        let id = btf.find_by_name_kind(T::NAME, crate::bpf::btf::KIND_STRUCT)?;
+        let ops = btf.type_by_id(id).ok_or(EINVAL)?;
+        if ops.size() as usize != core::mem::size_of::<T::Ops>() {
+            crate::pr_err!(
+                "bpf: struct_ops {}: BTF says {} bytes, Rust {}\n",
+                T::NAME,
+                ops.size(),
+                core::mem::size_of::<T::Ops>()
+            );
+            return Err(EINVAL);
+        }
+        let writable = T::WRITABLE.check(btf)?;
+        self.state.writable_type.store(
+            writable.map_or(core::ptr::null_mut(), |t| t.as_raw().cast_mut()),
+            Ordering::Release,
+        );
+        self.state
+            .ops_type
+            .store(ops.as_raw().cast_mut(), Ordering::Release);
+        self.state.btf.store(btf.as_raw(), Ordering::Release);
+        Ok(())
+    }
+
+    /// The offset in the ops struct of the member `prog` implements (its
+    /// expected attach type is the member's index), `None` when unknown.
+    pub fn member_offset(&self, prog: &LoadingProg) -> Option<usize> {
+        let ops = self.state_type(&self.state.ops_type)?;
+        let idx = usize::try_from(prog.expected_attach_type()).ok()?;
+        ops.members().nth(idx).map(|m| m.offset())
+    }
+
+    /// The raw `struct bpf_struct_ops`, for C.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::bpf_struct_ops {
+        self.st_ops.get()
+    }
+}
