@@ -159,7 +159,9 @@ struct TypeState {
 /// #[no_mangle]
 /// pub static my_struct_ops: StructOpsTable<MyOps> =
 ///     // SAFETY: C's stubs of `struct my_ops`, in the kernel image.
-///     unsafe { StructOpsTable::new(&MY_VERIFIER_OPS, &raw const bindings::__bpf_ops_my_ops) };
+///     unsafe {
+///         StructOpsTable::new(&MY_VERIFIER_OPS, &raw const bindings::__bpf_ops_my_ops)
+///     };
 /// static MY_VERIFIER_OPS: VerifierOpsTable<MyOps> = VerifierOpsTable::new();
 /// ```
 #[repr(C)]

@@ -152,7 +152,8 @@ impl WritableFields {
         if i64::from(off) + i64::from(size) > end as i64 {
             crate::bpf_log!(
                 log,
-                "write access at off {off} with size {size} beyond the member of {name} ended at {end}\n"
+                "write access at off {off} with size {size} \
+                 beyond the member of {name} ended at {end}\n"
             );
             return Err(EACCES);
         }

@@ -677,7 +677,7 @@ static int test_tcp_flags_and_name(void)
 		const char *name;	/* NULL: 16 letters, no NUL */
 		__u32 flags;
 		int err;
-	} cases[] = {
+	} rules[] = {
 		{ "st_rules", 0x100, EINVAL },		/* outside TCP_CONG_MASK */
 		{ "st_rules", 0x80000000, EINVAL },
 		{ "", 0, EINVAL },			/* empty */
@@ -698,18 +698,15 @@ static int test_tcp_flags_and_name(void)
 		return -1;
 	if (!ASSERT_OK(ca_open(&c, "st_rules")))
 		goto out;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+	for (i = 0; i < ARRAY_SIZE(rules); i++) {
 		char *name = (char *)c.value + name_off;
-		const char *listed = cases[i].name ?: "aaaaaaaaaaaaaaaa";
+		const char *listed = rules[i].name ? rules[i].name : "aaaaaaaaaaaaaaaa";
 
 		memset(name, 0, 16);
-		if (cases[i].name)
-			strcpy(name, cases[i].name);
-		else
-			memset(name, 'a', 16);
-		*(__u32 *)(c.value + flags_off) = cases[i].flags;
-		if (cases[i].err) {
-			if (!ASSERT_ERRNO(ca_register(&c), cases[i].err))
+		memcpy(name, listed, strlen(listed));
+		*(__u32 *)(c.value + flags_off) = rules[i].flags;
+		if (rules[i].err) {
+			if (!ASSERT_ERRNO(ca_register(&c), rules[i].err))
 				goto out;
 			if (!ASSERT(!*listed || !st_ca_available(listed), "case %u: %s registered",
 				    i, listed))
@@ -725,16 +722,16 @@ static int test_tcp_flags_and_name(void)
 			goto out;
 		/* The kernel's copy has the flags; non-restricted CAs are allowed to all. */
 		if (!ASSERT(ca_lookup(&c, v) == 0 &&
-			    *(__u32 *)(v + flags_off) == cases[i].flags &&
+			    *(__u32 *)(v + flags_off) == rules[i].flags &&
 			    !strcmp((char *)v + name_off, listed),
 			    "case %u: the kernel's value has other flags or name", i))
 			goto out;
 		if (!ASSERT(st_read_file("/proc/sys/net/ipv4/tcp_allowed_congestion_control",
 					 allowed, sizeof(allowed)) >= 0, "no allowed CAs"))
 			goto out;
-		if (!ASSERT(!!strstr(allowed, listed) == !!(cases[i].flags & 1),
+		if (!ASSERT(!!strstr(allowed, listed) == !!(rules[i].flags & 1),
 			    "case %u: %s is %sin tcp_allowed_congestion_control", i, listed,
-			    cases[i].flags & 1 ? "not " : ""))
+			    rules[i].flags & 1 ? "not " : ""))
 			goto out;
 		if (!ASSERT_OK(ca_delete(&c)))
 			goto out;

@@ -63,7 +63,7 @@ void BPF_PROG(w_past_field, struct sock *sk, __u32 ack, __u32 acked)
 {
 	__u64 *p = (void *)sk + bpf_core_field_offset(struct tcp_sock, snd_cwnd);
 
-	*(volatile __u64 *)p = 0;
+	*p = 0;
 }
 
 /* bpf_getsockopt() in release(): refused, as bpf_setsockopt(). */
