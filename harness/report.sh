@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Turns a guest's result lines and console log into the test report:
 # one line per test, then "N passed, N failed". Exit 1 on any failure.
-# On the C implementation, the tests listed in c-known-bugs fail as XFAIL:
+# On the C implementation, the tests listed in c-known-bugs fail as XFAIL
+# (with C's TCP congestion control type, those in c-tcp-known-bugs):
 # they are counted apart, and the line before the last says how many. So do
 # those variant-limits lists for the variant built (ST_ARCH, ST_CFI), on
 # both implementations.
@@ -13,6 +14,11 @@ results=$1 console=$2 status=$3 impl=${4:-rust}
 pass=0 fail=0 xfail=0
 known_c_bug() {	# test name -> why C fails it, or nothing
 	[ "$impl" = c ] && awk -F'\t' -v n="$1" '!/^#/ && $1 == n { print $2 }' "$here/c-known-bugs"
+	# The TCP half (ST_TCP, IMPL's unless set), but with our fixes.
+	case "${ST_TCP:-$impl}" in
+	c) [ "$impl" = "${impl%-fixes}" ] &&
+		awk -F'\t' -v n="$1" '!/^#/ && $1 == n { print $2 }' "$here/c-tcp-known-bugs" ;;
+	esac
 }
 # The variant (ST_ARCH, ST_CFI): arm64, arm64-cfi, cfi, or x86_64.
 variant=$([ "${ST_ARCH:-x86_64}" = arm64 ] && echo arm64)$([ "${ST_CFI:-0}" = 1 ] && echo -cfi)

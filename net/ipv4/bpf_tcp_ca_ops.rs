@@ -22,7 +22,7 @@ use core::{
 use kernel::{
     bindings,
     bpf::{
-        btf::{Btf, Member, KIND_STRUCT},
+        btf::{Btf, KIND_STRUCT},
         prog::LoadingProg,
         struct_ops_type::{
             InitMember, Link, Published, StructOpsTable, StructOpsType, VerifierOpsTable,
@@ -79,9 +79,10 @@ static TCP_VERIFIER_OPS: VerifierOpsTable<TcpCongestionOps> = VerifierOpsTable::
 ///
 /// # Safety
 ///
-/// `tp` is a `tcp_sock` the caller holds locked (the verifier lets only a
-/// congestion control's trusted socket through, and TCP calls its ops with
-/// the socket locked).
+/// `tp` is a `tcp_sock` the caller holds locked: the verifier lets only a
+/// pointer of that BTF type through (as for `bpf_tcp_ca.c`, it also takes
+/// one a program read from another struct, not only its own socket, which
+/// TCP calls its ops with, locked).
 #[allow(unsafe_code)]
 unsafe extern "C" fn bpf_tcp_send_ack(tp: u64, rcv_nxt: u64, _: u64, _: u64, _: u64) -> u64 {
     // SAFETY: The caller's promise; a congestion control's socket is never
@@ -92,10 +93,11 @@ unsafe extern "C" fn bpf_tcp_send_ack(tp: u64, rcv_nxt: u64, _: u64, _: u64, _: 
 
 #[allow(unsafe_code)]
 static SEND_ACK_PROTO: FuncProto<TcpCongestionOps> =
-    // SAFETY: The verifier passes `bpf_tcp_send_ack` a trusted `tcp_sock`
-    // (arg 1, `TCP_SOCK_ID`, a vmlinux id that `init` sets before any
-    // program is verified) and any integer; congestion control ops run with
-    // the socket locked. The helper is built in.
+    // SAFETY: The verifier passes `bpf_tcp_send_ack` a `tcp_sock` (arg 1,
+    // `TCP_SOCK_ID`, a vmlinux id that `init` sets before any program is
+    // verified) and any integer; congestion control ops run with their
+    // socket locked, and the helper takes what `bpf_tcp_ca.c`'s takes. It
+    // is built in.
     unsafe {
         FuncProto::new_int(
             bpf_tcp_send_ack,
@@ -111,10 +113,12 @@ static SEND_ACK_PROTO: FuncProto<TcpCongestionOps> =
     };
 
 impl TcpCongestionOps {
-    /// Whether `prog` implements `release()`, which may not change the
-    /// socket's options: it runs when the congestion control retires.
-    fn is_release(prog: &LoadingProg) -> bool {
-        Self::table().member_offset(prog) == Some(offset_of!(Ops, release))
+    /// Whether `prog` may set (and get) its socket's options: not in
+    /// `release()`, which runs when the congestion control retires.
+    fn may_use_sockopt(prog: &LoadingProg) -> bool {
+        Self::table()
+            .member_offset(prog)
+            .is_some_and(|off| off != offset_of!(Ops, release))
     }
 }
 
@@ -127,7 +131,7 @@ impl StructOpsType for TcpCongestionOps {
     // they are its congestion control's own (window, threshold, private
     // area, pacing, the pending-ACK flags, ECN state), which it clamps or
     // only compares where it uses them.
-    const WRITABLE: WritableFields =
+    const WRITABLE: WritableFields<Self> =
         unsafe { WritableFields::new(c_str!("tcp_sock"), TCP_SOCK_WRITABLE) };
 
     fn table() -> &'static StructOpsTable<Self> {
@@ -146,6 +150,10 @@ impl StructOpsType for TcpCongestionOps {
         Ok(())
     }
 
+    // No `SLEEPABLE` member: the ops of a congestion control run in softirq
+    // (6.12's `bpf_tcp_ca.c` lets a sleepable program implement one,
+    // fixes/04-bpf-tcp-sleepable).
+
     fn init_member(member: &mut InitMember<'_>) -> Result<bool> {
         match member.name().as_bytes() {
             b"flags" => {
@@ -162,15 +170,6 @@ impl StructOpsType for TcpCongestionOps {
             },
             _ => Ok(false),
         }
-    }
-
-    fn check_member(_member: &Member<'_>, prog: &LoadingProg) -> Result {
-        // The ops of a congestion control run in softirq: 6.12 lets a
-        // sleepable program implement one (fixes/04-bpf-tcp-sleepable).
-        if prog.sleepable() {
-            return Err(EINVAL);
-        }
-        Ok(())
     }
 
     #[allow(unsafe_code)]
@@ -218,33 +217,32 @@ impl StructOpsType for TcpCongestionOps {
                 // SAFETY: As above.
                 Some(unsafe { FuncProto::sk_storage_delete() })
             }
-            bindings::bpf_func_id_BPF_FUNC_setsockopt if !Self::is_release(prog) => {
+            bindings::bpf_func_id_BPF_FUNC_setsockopt if Self::may_use_sockopt(prog) => {
                 // SAFETY: As above, and not in `release()`.
                 Some(unsafe { FuncProto::sk_setsockopt() })
             }
-            bindings::bpf_func_id_BPF_FUNC_getsockopt if !Self::is_release(prog) => {
+            bindings::bpf_func_id_BPF_FUNC_getsockopt if Self::may_use_sockopt(prog) => {
                 // SAFETY: As above.
                 Some(unsafe { FuncProto::sk_getsockopt() })
             }
             bindings::bpf_func_id_BPF_FUNC_setsockopt
             | bindings::bpf_func_id_BPF_FUNC_getsockopt => None,
             bindings::bpf_func_id_BPF_FUNC_ktime_get_coarse_ns => {
-                Some(FuncProto::ktime_get_coarse_ns())
+                // SAFETY: TCP runs congestion control ops in process context
+                // or softirq, never in NMI.
+                Some(unsafe { FuncProto::ktime_get_coarse_ns() })
             }
             _ => FuncProto::base(func_id, prog),
         }
     }
 
     fn is_valid_access(
-        off: i32,
-        size: i32,
-        ty: AccessType,
-        prog: &LoadingProg,
+        _off: i32,
+        _size: i32,
+        _ty: AccessType,
+        _prog: &LoadingProg,
         info: &mut AccessInfo,
     ) -> bool {
-        if !info.check_tracing_ctx(off, size, ty, prog) {
-            return false;
-        }
         if info.trusted_btf_id() == Some(SOCK_ID.load(Ordering::Relaxed)) {
             #[allow(unsafe_code)]
             // SAFETY: A congestion control's socket is a `tcp_sock`: TCP

@@ -388,8 +388,9 @@ impl BtfType {
         self.kind() == bindings::BTF_KIND_INT
     }
 
-    /// Whether this is an integer that any bytes are a valid value of: not a
-    /// `bool` (`BTF_INT_BOOL` encoding).
+    /// Whether this is a whole integer that any bytes are a valid value of:
+    /// not a `bool` (`BTF_INT_BOOL` encoding), and all of its bytes (no bit
+    /// offset, as many bits as bytes).
     #[inline]
     pub fn is_plain_int(&self) -> bool {
         if !self.is_int() {
@@ -398,8 +399,10 @@ impl BtfType {
         // SAFETY: By the type invariant, an integer's `u32` encoding follows
         // it in memory, as immutable as it is.
         let enc = unsafe { self.as_raw().add(1).cast::<u32>().read_unaligned() };
-        // `BTF_INT_ENCODING()`: bits 24-27.
-        (enc >> 24) & 0xf & bindings::BTF_INT_BOOL == 0
+        // `BTF_INT_ENCODING()`: bits 24-27; `BTF_INT_OFFSET()`: bits 16-23;
+        // `BTF_INT_BITS()`: bits 0-7.
+        let (encoding, offset, bits) = ((enc >> 24) & 0xf, (enc >> 16) & 0xff, enc & 0xff);
+        encoding & bindings::BTF_INT_BOOL == 0 && offset == 0 && bits == self.size() * 8
     }
 
     /// Whether this is an enum (`BTF_KIND_ENUM` or `BTF_KIND_ENUM64`).
@@ -511,6 +514,18 @@ impl<'a> Member<'a> {
             self.raw.offset
         };
         (bits / 8) as usize
+    }
+
+    /// Whether the member starts on a byte (not inside one, as a bitfield
+    /// may).
+    #[inline]
+    pub fn is_byte_aligned(&self) -> bool {
+        let bits = if self.owner.kind_flag() {
+            self.raw.offset & 0xff_ffff
+        } else {
+            self.raw.offset
+        };
+        bits % 8 == 0
     }
 
     /// Width in bits when the member is a bitfield, else 0

@@ -48,10 +48,12 @@ use macros::vtable;
 mod adapter;
 mod init_member;
 mod published;
+mod sleepable;
 mod writable;
 
 pub use init_member::InitMember;
 pub use published::{Held, Link, Published};
+pub use sleepable::SleepableMembers;
 pub use writable::{field_size, WritableField, WritableFields};
 
 /// A struct_ops type defined in Rust.
@@ -75,7 +77,11 @@ pub trait StructOpsType: Sized + 'static {
 
     /// The fields programs may write through pointers they were given, and
     /// the struct they are in: none by default.
-    const WRITABLE: WritableFields = WritableFields::NONE;
+    const WRITABLE: WritableFields<Self> = WritableFields::NONE;
+
+    /// The members a sleepable program may implement: none by default, as
+    /// the ops of most types run where they may not sleep.
+    const SLEEPABLE: SleepableMembers<Self> = SleepableMembers::NONE;
 
     /// The type's table: where the BPF core finds its callbacks and the BTF
     /// it was registered with.
@@ -95,8 +101,8 @@ pub trait StructOpsType: Sized + 'static {
         Ok(false)
     }
 
-    /// Whether `prog` may implement `member` (e.g. only some members may be
-    /// sleepable).
+    /// Whether `prog` may implement `member`, once the table checked that a
+    /// sleepable program implements one of [`StructOpsType::SLEEPABLE`].
     fn check_member(_member: &Member<'_>, _prog: &LoadingProg) -> Result {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
@@ -126,16 +132,17 @@ pub trait StructOpsType: Sized + 'static {
     }
 
     /// Whether `prog` may access its context (the member's arguments) at
-    /// `off`, filling `info` with what it loads. By default, as a tracing
-    /// program reads the arguments of the function it is attached to.
+    /// `off`, once the table checked the access as a tracing program's read
+    /// of the arguments of the function it is attached to, and filled `info`
+    /// with what it loads: `false` refuses it. By default, `true`.
     fn is_valid_access(
-        off: i32,
-        size: i32,
-        ty: AccessType,
-        prog: &LoadingProg,
-        info: &mut AccessInfo,
+        _off: i32,
+        _size: i32,
+        _ty: AccessType,
+        _prog: &LoadingProg,
+        _info: &mut AccessInfo,
     ) -> bool {
-        info.check_tracing_ctx(off, size, ty, prog)
+        true
     }
 }
 
@@ -207,7 +214,9 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// `cfi_stubs` points to a C static, never written, of the struct BTF
     /// names [`StructOpsType::NAME`], whose function members are NULL or
     /// functions of that C file (the BPF core reads it before `init` can
-    /// check anything); the table and its type are in the kernel image.
+    /// check anything); `T::Ops` is bindgen's type of that struct (the
+    /// published struct is used with its size and alignment); the table and
+    /// its type are in the kernel image.
     pub const unsafe fn new(
         verifier_ops: &'static VerifierOpsTable<T>,
         cfi_stubs: *const T::Ops,
@@ -233,6 +242,11 @@ impl<T: StructOpsType> StructOpsTable<T> {
         // SAFETY: Set by `register` to the BTF the core registered the type
         // with, which stays loaded as long as the type.
         (!p.is_null()).then(|| unsafe { Btf::from_raw(p) })
+    }
+
+    /// The ops struct in the type's BTF, `None` before registration.
+    fn ops_type(&self) -> Option<&'static BtfType> {
+        self.state_type(&self.state.ops_type)
     }
 
     /// The type `state` holds, in the type's BTF, `None` before.
@@ -272,7 +286,7 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// The offset in the ops struct of the member `prog` implements (its
     /// expected attach type is the member's index), `None` when unknown.
     pub fn member_offset(&self, prog: &LoadingProg) -> Option<usize> {
-        let ops = self.state_type(&self.state.ops_type)?;
+        let ops = self.ops_type()?;
         let idx = usize::try_from(prog.expected_attach_type()).ok()?;
         ops.members().nth(idx).map(|m| m.offset())
     }

@@ -72,6 +72,7 @@ pub enum AccessType {
 }
 
 impl AccessType {
+    /// The Rust value of a C access type.
     #[inline]
     pub(crate) fn from_raw(t: bindings::bpf_access_type) -> Self {
         if t == bindings::bpf_access_type_BPF_WRITE {
@@ -81,6 +82,7 @@ impl AccessType {
         }
     }
 
+    /// The C value of an access type.
     #[inline]
     fn to_raw(self) -> bindings::bpf_access_type {
         match self {
@@ -107,7 +109,9 @@ impl AccessInfo {
     ///
     /// # Safety
     ///
-    /// `ptr` is valid and nothing else accesses it for `'a`.
+    /// `ptr` is valid and nothing else accesses it for `'a`; when its
+    /// `reg_type` is `PTR_TO_BTF_ID`, its `btf`/`btf_id` arm is the one
+    /// written (see the type invariant).
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_insn_access_aux) -> &'a mut Self {
         // SAFETY: Transparent wrapper; validity is the caller's promise.
@@ -118,7 +122,7 @@ impl AccessInfo {
     /// calls (`bpf_tracing_btf_ctx_access()`), filling `self` with the
     /// argument's type; whether the access is allowed.
     #[inline]
-    pub fn check_tracing_ctx(
+    pub(crate) fn check_tracing_ctx(
         &mut self,
         off: i32,
         size: i32,
@@ -267,11 +271,16 @@ impl<C> FuncProto<C> {
         unsafe { Self::from_raw(bindings::bpf_base_func_proto(func_id, prog.as_raw())) }
     }
 
-    /// `bpf_ktime_get_coarse_ns()`, which any program may call.
+    /// `bpf_ktime_get_coarse_ns()`.
+    ///
+    /// # Safety
+    ///
+    /// The programs of `C` never run in NMI context (the helper reads the
+    /// timekeeper under its seqcount, which is not NMI-safe).
     #[inline]
-    pub fn ktime_get_coarse_ns() -> &'static Self {
+    pub unsafe fn ktime_get_coarse_ns() -> &'static Self {
         // SAFETY: A static prototype, never written, of a helper without
-        // arguments that runs in any context.
+        // arguments; the context is the caller's promise.
         unsafe { &*(&raw const bindings::bpf_ktime_get_coarse_ns_proto).cast::<Self>() }
     }
 }

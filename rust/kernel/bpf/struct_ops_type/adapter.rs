@@ -7,7 +7,7 @@ use super::{InitMember, Link, Published, StructOpsType};
 use crate::{
     bindings,
     bpf::{
-        btf::{Btf, BtfType},
+        btf::{Btf, BtfType, Member},
         prog::LoadingProg,
         verifier::{AccessInfo, AccessType, VerifierLog},
     },
@@ -33,9 +33,9 @@ pub(super) const fn struct_ops<T: StructOpsType>(
     st.init_member = Some(init_member::<T>);
     st.reg = Some(reg::<T>);
     st.unreg = Some(unreg::<T>);
-    if T::HAS_CHECK_MEMBER {
-        st.check_member = Some(check_member::<T>);
-    }
+    // Always: it refuses sleepable programs for the members not in
+    // `T::SLEEPABLE`, which the core alone does not.
+    st.check_member = Some(check_member::<T>);
     if T::HAS_VALIDATE {
         st.validate = Some(validate::<T>);
     }
@@ -64,6 +64,8 @@ fn errno(r: Result) -> c_int {
     from_result(|| r.map(|()| 0))
 }
 
+/// `init`: checks and records the type against its BTF, then calls `T::init`.
+///
 /// # Safety
 ///
 /// `btf` is the BTF the type is being registered with, loaded for as long as
@@ -75,6 +77,8 @@ unsafe extern "C" fn init<T: StructOpsType>(btf: *mut bindings::btf) -> c_int {
     errno(T::table().register(btf).and_then(|()| T::init(btf)))
 }
 
+/// `init_member`: gives `T::init_member` the member of its own ops struct.
+///
 /// # Safety
 ///
 /// `t` is the type's ops struct in its BTF and `member` one of its members;
@@ -88,10 +92,7 @@ unsafe extern "C" fn init_member<T: StructOpsType>(
 ) -> c_int {
     // SAFETY: `t` is a type of the type's BTF, loaded while the map lives.
     let t = unsafe { BtfType::from_raw(t) };
-    let Some(member) = t.members().find(|m| core::ptr::eq(m.as_raw(), member)) else {
-        return EINVAL.to_errno();
-    };
-    let Some(btf) = T::table().btf() else {
+    let Some((btf, member)) = ops_member::<T>(t, member) else {
         return EINVAL.to_errno();
     };
     from_result(|| {
@@ -103,6 +104,9 @@ unsafe extern "C" fn init_member<T: StructOpsType>(
     })
 }
 
+/// `check_member`: refuses sleepable programs for members not in
+/// `T::SLEEPABLE`, then asks `T::check_member`.
+///
 /// # Safety
 ///
 /// `t` is the type's ops struct in its BTF, `member` one of its members and
@@ -114,12 +118,36 @@ unsafe extern "C" fn check_member<T: StructOpsType>(
 ) -> c_int {
     // SAFETY: The caller's promise.
     let (t, prog) = unsafe { (BtfType::from_raw(t), LoadingProg::from_raw(prog)) };
-    match t.members().find(|m| core::ptr::eq(m.as_raw(), member)) {
-        Some(m) => errno(T::check_member(&m, prog)),
-        None => EINVAL.to_errno(),
+    let Some((btf, m)) = ops_member::<T>(t, member) else {
+        return EINVAL.to_errno();
+    };
+    if prog.sleepable() && !T::SLEEPABLE.has(btf.name_by_offset(m.name_off())) {
+        return EINVAL.to_errno();
     }
+    if T::HAS_CHECK_MEMBER {
+        return errno(T::check_member(&m, prog));
+    }
+    0
 }
 
+/// The BTF of `T` and the member of its ops struct `member` points to, when
+/// `t` is that struct (the one `T` registered with).
+fn ops_member<T: StructOpsType>(
+    t: &BtfType,
+    member: *const bindings::btf_member,
+) -> Option<(&'static Btf, Member<'_>)> {
+    let table = T::table();
+    let ops = table.ops_type()?;
+    if !core::ptr::eq(ops.as_raw(), t.as_raw()) {
+        return None;
+    }
+    let btf = table.btf()?;
+    let m = t.members().find(|m| core::ptr::eq(m.as_raw(), member))?;
+    Some((btf, m))
+}
+
+/// `validate`: calls `T::validate` with the published struct.
+///
 /// # Safety
 ///
 /// `kdata` is a complete value of the type, alive for the call.
@@ -128,6 +156,8 @@ unsafe extern "C" fn validate<T: StructOpsType>(kdata: *mut c_void) -> c_int {
     errno(T::validate(unsafe { Published::from_raw(kdata) }))
 }
 
+/// `reg`: calls `T::reg` with the published struct.
+///
 /// # Safety
 ///
 /// `kdata` is a complete value of the type, that stays alive and in place
@@ -141,6 +171,8 @@ unsafe extern "C" fn reg<T: StructOpsType>(
     errno(T::reg(ops, link))
 }
 
+/// `unreg`: calls `T::unreg` with the published struct.
+///
 /// # Safety
 ///
 /// `kdata` is a value `reg` registered, alive for the call; `link` is NULL or
@@ -151,6 +183,8 @@ unsafe extern "C" fn unreg<T: StructOpsType>(kdata: *mut c_void, link: *mut bind
     T::unreg(ops, link)
 }
 
+/// `update`: calls `T::update` with both published structs.
+///
 /// # Safety
 ///
 /// `kdata` is as for `reg`, `old_kdata` a value `reg` registered, alive for
@@ -174,6 +208,8 @@ unsafe extern "C" fn update<T: StructOpsType>(
     }
 }
 
+/// `get_func_proto`: the prototype `T::get_func_proto` gives, or NULL.
+///
 /// # Safety
 ///
 /// `prog` is a program being verified.
@@ -186,6 +222,8 @@ unsafe extern "C" fn get_func_proto<T: StructOpsType>(
     T::get_func_proto(func_id, prog).map_or(core::ptr::null(), |p| p.as_raw())
 }
 
+/// `is_valid_access`: the tracing context check, then `T::is_valid_access`.
+///
 /// # Safety
 ///
 /// `prog` is a program being verified, `info` valid and the verifier's to
@@ -199,9 +237,14 @@ unsafe extern "C" fn is_valid_access<T: StructOpsType>(
 ) -> bool {
     // SAFETY: The caller's promise.
     let (prog, info) = unsafe { (LoadingProg::from_raw(prog), AccessInfo::from_raw(info)) };
-    T::is_valid_access(off, size, AccessType::from_raw(ty), prog, info)
+    let ty = AccessType::from_raw(ty);
+    // The context is the trampoline's array of arguments: only the type's
+    // refusals and promotions come on top of the tracing check.
+    info.check_tracing_ctx(off, size, ty, prog) && T::is_valid_access(off, size, ty, prog, info)
 }
 
+/// `btf_struct_access`: decides a write from `T::WRITABLE`.
+///
 /// # Safety
 ///
 /// `log` is NULL or the verifier's log, ours for the call; `reg` is a

@@ -34,6 +34,9 @@ pub struct InitMember<'a> {
 }
 
 impl<'a> InitMember<'a> {
+    /// The member `member` of the value `kdata` (the kernel's) and `udata`
+    /// (the user's) hold, `size` bytes each.
+    ///
     /// # Safety
     ///
     /// `kdata` and `udata` point to `size` bytes each, the size of
@@ -77,7 +80,10 @@ impl<'a> InitMember<'a> {
     /// The member's bytes: its offset, when the member is an integer (not a
     /// bitfield) of `len` bytes inside the struct.
     fn range(&self, len: usize) -> Result<usize> {
-        if self.member.bitfield_size() != 0 || !is_integer(self.btf, self.member.type_id()) {
+        if self.member.bitfield_size() != 0
+            || !self.member.is_byte_aligned()
+            || !is_integer(self.btf, self.member.type_id())
+        {
             return Err(EINVAL);
         }
         let size = self.btf.size_of(self.member.type_id())? as usize;
@@ -123,8 +129,8 @@ impl<'a> InitMember<'a> {
     }
 }
 
-/// Whether type `id` is an integer any bytes are a valid value of: an
-/// integer but `bool`, an enum, or an array of such integers.
+/// Whether type `id` is an integer any bytes are a valid value of: a whole
+/// integer but `bool`, an enum, or an array of such integers (not of enums).
 pub(super) fn is_integer(btf: &Btf, id: u32) -> bool {
     let Some((t, _)) = btf.skip_modifiers(id) else {
         return false;

@@ -120,11 +120,13 @@ impl Link {
         NonNull::new(link).map(|l| unsafe { &*l.as_ptr().cast::<Self>() })
     }
 
-    /// The link's id, as userspace sees it (0 until it is settled).
+    /// The link's id, as userspace sees it: 0 while it is being created
+    /// (`reg` runs before the id is given, by `bpf_link_settle()`).
     #[inline]
     pub fn id(&self) -> u32 {
-        // SAFETY: The link is alive (type invariant); a plain read of a
-        // field written once, before the link is shared.
+        // SAFETY: The link is alive (type invariant); its id is written once,
+        // by its creator after `reg` and `update` return, on the thread they
+        // run on.
         unsafe { (*self.0.get()).id }
     }
 }

@@ -3,6 +3,8 @@
 //! The fields a struct_ops type's programs may write (`btf_struct_access`):
 //! a compile-time table, checked against BTF when the type registers.
 
+use core::marker::PhantomData;
+
 use crate::{
     bpf::{
         btf::{Btf, BtfType, KIND_STRUCT},
@@ -58,23 +60,25 @@ impl WritableField {
 
 /// The size of the field a closure `|s: &S| &s.field` borrows, in constant
 /// contexts (for [`writable_field!`](crate::writable_field)).
+#[doc(hidden)]
 pub const fn field_size<S, F>(_field: fn(&S) -> &F) -> usize {
     core::mem::size_of::<F>()
 }
 
-/// The writable fields of a struct_ops type: the struct they belong to, as
-/// BTF names it, and the fields.
-#[derive(Clone, Copy, Debug)]
-pub struct WritableFields {
+/// The writable fields of struct_ops type `T`: the struct they belong to,
+/// as BTF names it, and the fields.
+pub struct WritableFields<T> {
     type_name: &'static CStr,
     fields: &'static [WritableField],
+    _type: PhantomData<fn(&T)>,
 }
 
-impl WritableFields {
+impl<T> WritableFields<T> {
     /// No writable field: programs only read.
     pub const NONE: Self = Self {
         type_name: crate::c_str!(""),
         fields: &[],
+        _type: PhantomData,
     };
 
     /// `fields` of the struct BTF names `type_name` (e.g. `tcp_sock`).
@@ -86,12 +90,16 @@ impl WritableFields {
     ///
     /// # Safety
     ///
-    /// Programs of the type may store any value in these fields of any
-    /// object of that struct they are given, whenever they run: nothing
-    /// relies on the values for soundness (they are not lengths, indices or
-    /// states the kernel trusts).
+    /// Programs of `T` may store any value in these fields of any object of
+    /// that struct they are given, whenever they run: nothing relies on the
+    /// values for soundness (they are not lengths, indices or states the
+    /// kernel trusts).
     pub const unsafe fn new(type_name: &'static CStr, fields: &'static [WritableField]) -> Self {
-        Self { type_name, fields }
+        Self {
+            type_name,
+            fields,
+            _type: PhantomData,
+        }
     }
 
     /// Whether there is none.
@@ -201,7 +209,8 @@ fn find_member(btf: &Btf, t: &BtfType, name: &[u8], depth: u32) -> Option<(usize
     for m in t.members() {
         let mname = btf.name_by_offset(m.name_off()).as_bytes();
         if mname == name {
-            return (m.bitfield_size() == 0).then(|| (m.offset(), m.type_id()));
+            return (m.bitfield_size() == 0 && m.is_byte_aligned())
+                .then(|| (m.offset(), m.type_id()));
         }
         if mname.is_empty() {
             let Some((inner, _)) = btf.skip_modifiers(m.type_id()) else {

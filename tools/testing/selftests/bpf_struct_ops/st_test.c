@@ -581,19 +581,20 @@ static char ca_write_log[1 << 16];
 
 /*
  * Loads ca_write with only struct_ops map @map created, so that only its
- * program loads; the verifier's log of it is in ca_write_log.
+ * program loads; the verifier's log of it is in ca_write_log, after a
+ * newline (so that each of its lines is between two).
  */
 static int ca_write_load(const char *map)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts,
-		    .kernel_log_buf = ca_write_log,
-		    .kernel_log_size = sizeof(ca_write_log),
+		    .kernel_log_buf = ca_write_log + 1,
+		    .kernel_log_size = sizeof(ca_write_log) - 1,
 		    .kernel_log_level = 1);
 	struct ca_write *s;
 	struct bpf_map *m;
 	int err;
 
-	ca_write_log[0] = 0;
+	memcpy(ca_write_log, "\n", 2);
 	s = ca_write__open_opts(&opts);
 	if (!s)
 		return -1;
@@ -668,6 +669,13 @@ static int test_tcp_getsockopt_release(void)
 	if (ca_write_refused("ca_gso_release", EINVAL, want))
 		return -1;
 	return ASSERT_OK(ca_write_load("ca_gso_init")) ? 0 : -1;
+}
+
+/* A sleepable program for a congestion control op, which runs in softirq. */
+static int test_tcp_sleepable_refused(void)
+{
+	return ca_write_refused("ca_sleepable", EINVAL,
+				"attach to unsupported member cong_avoid of struct tcp_congestion_ops");
 }
 
 /* init_member()'s rules for the two members it copies: flags and name. */
@@ -1998,6 +2006,7 @@ static const struct {
 	T(incomplete_ca_refused),
 	T(tcp_writes_refused),
 	T(tcp_getsockopt_release),
+	T(tcp_sleepable_refused),
 	T(tcp_flags_and_name),
 	T(closed_fds_keep_ca),
 	T(unregister_while_in_use),

@@ -84,6 +84,12 @@ void BPF_PROG(gso_init, struct sock *sk)
 	bpf_getsockopt(sk, SOL_TCP, TCP_CONGESTION, buf, sizeof(buf));
 }
 
+/* A sleepable op: congestion control ops run in softirq. */
+SEC("struct_ops.s")
+void BPF_PROG(w_sleepable, struct sock *sk, __u32 ack, __u32 acked)
+{
+}
+
 SEC(".struct_ops")
 struct tcp_congestion_ops ca_w_allowed = {
 	.cong_avoid	= (void *)w_allowed,
@@ -118,4 +124,10 @@ SEC(".struct_ops")
 struct tcp_congestion_ops ca_gso_init = {
 	.init		= (void *)gso_init,
 	.name		= "st_gso_init",
+};
+
+SEC(".struct_ops")
+struct tcp_congestion_ops ca_sleepable = {
+	.cong_avoid	= (void *)w_sleepable,
+	.name		= "st_sleepable",
 };
