@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The code bar: clippy on the Rust we build (the kernel crate with
-# rust/kernel/bpf, kernel/bpf/struct_ops.rs and, when the build has it,
-# net/ipv4/bpf_tcp_ca_ops.rs), rustfmt, checkpatch on our C files and
-# patches. Exit status 1 on any finding.
+# rust/kernel/bpf, kernel/bpf/struct_ops.rs, when the build has it
+# net/ipv4/bpf_tcp_ca_ops.rs, and the test module st_rust_testmod),
+# rustfmt, checkpatch on our C files and patches. Exit status 1 on any
+# finding.
 #
 # usage: lint.sh REPO SRC OUT
 set -uo pipefail
@@ -15,6 +16,15 @@ log="$out/lint.log"
 rm -f "$out/rust/kernel.o" "$out/kernel/bpf/struct_ops.o" "$out/net/ipv4/bpf_tcp_ca_ops.o"
 kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver -j"$(($(nproc) + 1))" \
 	rust/ kernel/bpf/ net/ipv4/ > "$log" 2>&1 || { echo "lint: build failed, see $log"; rc=1; }
+# The Rust test module is a module crate of its own, built with M=.
+mod="$out/lint-st_rust_testmod"
+rm -rf "$mod"
+cp -r "$repo/tools/testing/selftests/bpf_struct_ops/st_rust_testmod" "$mod"
+kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver M="$mod" \
+	RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" modules >> "$log" 2>&1 ||
+	{ echo "lint: st_rust_testmod build failed, see $log"; rc=1; }
+rustfmt --edition 2021 --config-path "$src/.rustfmt.toml" --check "$mod"/*.rs >> "$log" 2>&1 ||
+	{ echo "lint: rustfmt differences in st_rust_testmod, see $log"; rc=1; }
 if grep -qE '^(warning|error)' "$log"; then
 	grep -E '^(warning|error)' -A12 "$log"
 	echo "lint: clippy findings, see $log"
@@ -29,7 +39,8 @@ fi
 
 cd "$repo"
 cfiles=$(git ls-files -- include kernel net rust/helpers \
-	tools/testing/selftests/bpf_struct_ops/st_testmod | grep -E '\.[ch]$')
+	tools/testing/selftests/bpf_struct_ops/st_testmod \
+	tools/testing/selftests/bpf_struct_ops/st_rust_testmod | grep -E '\.[ch]$')
 for f in $cfiles; do
 	"$src/scripts/checkpatch.pl" --no-tree --quiet --strict -f "$f" || rc=1
 done

@@ -173,26 +173,26 @@ impl StructOpsType for TcpCongestionOps {
     }
 
     #[allow(unsafe_code)]
-    fn validate(ops: &Published<Ops>) -> Result {
+    fn validate(ops: &Published<Self>) -> Result {
         // SAFETY: `ops` is a complete congestion control, alive for the call.
         kernel::error::to_result(unsafe { bindings::tcp_validate_congestion_control(ops.as_ptr()) })
     }
 
     #[allow(unsafe_code)]
-    fn reg(ops: &Published<Ops>, _link: Option<&Link>) -> Result {
+    fn reg(ops: &Published<Self>, _link: Option<&Link>) -> Result {
         // SAFETY: `ops` stays alive and in place until `unreg` returns for
         // it, which takes it off TCP's list.
         kernel::error::to_result(unsafe { bindings::tcp_register_congestion_control(ops.as_ptr()) })
     }
 
     #[allow(unsafe_code)]
-    fn unreg(ops: &Published<Ops>, _link: Option<&Link>) {
+    fn unreg(ops: &Published<Self>, _link: Option<&Link>) {
         // SAFETY: `ops` is a congestion control `reg` or `update` listed.
         unsafe { bindings::tcp_unregister_congestion_control(ops.as_ptr()) };
     }
 
     #[allow(unsafe_code)]
-    fn update(new: &Published<Ops>, old: &Published<Ops>, _link: &Link) -> Result {
+    fn update(new: &Published<Self>, old: &Published<Self>, _link: &Link) -> Result {
         // SAFETY: `new` stays alive and in place until `unreg` returns for
         // it; `old` is listed, and TCP takes it off its list.
         kernel::error::to_result(unsafe {

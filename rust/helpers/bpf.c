@@ -39,6 +39,11 @@ bool rust_helper_bpf_tracing_btf_ctx_access(int off, int size, enum bpf_access_t
 	return bpf_tracing_btf_ctx_access(off, size, type, prog, info);
 }
 
+void rust_helper_might_sleep(void)
+{
+	might_sleep();
+}
+
 u32 rust_helper_base_type(u32 type)
 {
 	return base_type(type);

@@ -85,7 +85,8 @@ impl Btf {
     }
 
     /// The id of the type named `name` of kind `kind` (`BTF_KIND_*`).
-    #[inline]
+    // Not inline: modules that define struct_ops types call it, and C's
+    // function is not exported.
     pub fn find_by_name_kind(&self, name: &CStr, kind: u32) -> Result<u32> {
         // SAFETY: `self` is valid and `name` is NUL-terminated.
         let id = unsafe {
@@ -95,7 +96,8 @@ impl Btf {
     }
 
     /// The string at `offset` in the string section ("" when out of range).
-    #[inline]
+    // Not inline: modules that define struct_ops types call it, and C's
+    // function is not exported.
     pub fn name_by_offset(&self, offset: u32) -> &CStr {
         // SAFETY: `self` is valid; out-of-range offsets give NULL.
         unsafe { cstr_or_empty(bindings::btf_name_by_offset(self.as_raw(), offset)) }

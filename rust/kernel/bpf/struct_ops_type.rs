@@ -15,7 +15,8 @@
 //! - `check_member` gets the member and the program;
 //! - `validate`, `reg`, `unreg` and `update` get the published struct as a
 //!   [`Published`] handle, never as a reference to memory C writes; a
-//!   subsystem keeps it alive past them as an `ARef<Held>`;
+//!   subsystem keeps it alive past them as an `ARef<Held>`, and calls the
+//!   ops of a registered one through [`Op`]s, checked against BTF;
 //! - the verifier callbacks get the program, the access and its log; writes
 //!   through `btf_struct_access` are allowed from a compile-time table of
 //!   [`WritableFields`], checked against BTF when the type registers.
@@ -41,17 +42,19 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{AtomicPtr, AtomicU32, Ordering},
 };
 use macros::vtable;
 
 mod adapter;
 mod init_member;
+mod op;
 mod published;
 mod sleepable;
 mod writable;
 
 pub use init_member::InitMember;
+pub use op::{Nullable, Op, OpArg, OpArgs, OpRet, Ref};
 pub use published::{Held, Link, Published};
 pub use sleepable::SleepableMembers;
 pub use writable::{field_size, WritableField, WritableFields};
@@ -108,20 +111,20 @@ pub trait StructOpsType: Sized + 'static {
     }
 
     /// Checks a complete value before it is registered or linked.
-    fn validate(_ops: &Published<Self::Ops>) -> Result {
+    fn validate(_ops: &Published<Self>) -> Result {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Registers `ops` with the subsystem: from now until the matching
     /// [`StructOpsType::unreg`] returns, it may be called.
-    fn reg(ops: &Published<Self::Ops>, link: Option<&Link>) -> Result;
+    fn reg(ops: &Published<Self>, link: Option<&Link>) -> Result;
 
     /// Unregisters `ops`: when this returns the subsystem no longer calls it
     /// nor keeps a pointer to it, but through the references it holds.
-    fn unreg(ops: &Published<Self::Ops>, link: Option<&Link>);
+    fn unreg(ops: &Published<Self>, link: Option<&Link>);
 
     /// Replaces `old` with `new` through `link`, as one step.
-    fn update(_new: &Published<Self::Ops>, _old: &Published<Self::Ops>, _link: &Link) -> Result {
+    fn update(_new: &Published<Self>, _old: &Published<Self>, _link: &Link) -> Result {
         crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -152,6 +155,8 @@ struct TypeState {
     btf: AtomicPtr<bindings::btf>,
     /// The ops struct in it.
     ops_type: AtomicPtr<bindings::btf_type>,
+    /// Its id.
+    ops_id: AtomicU32,
     /// The struct of [`StructOpsType::WRITABLE`] in it.
     writable_type: AtomicPtr<bindings::btf_type>,
 }
@@ -230,6 +235,7 @@ impl<T: StructOpsType> StructOpsTable<T> {
             state: TypeState {
                 btf: AtomicPtr::new(core::ptr::null_mut()),
                 ops_type: AtomicPtr::new(core::ptr::null_mut()),
+                ops_id: AtomicU32::new(0),
                 writable_type: AtomicPtr::new(core::ptr::null_mut()),
             },
             _type: PhantomData,
@@ -247,6 +253,12 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// The ops struct in the type's BTF, `None` before registration.
     fn ops_type(&self) -> Option<&'static BtfType> {
         self.state_type(&self.state.ops_type)
+    }
+
+    /// The id of the ops struct in the type's BTF, 0 before registration.
+    fn ops_id(&self) -> u32 {
+        // Stored before the BTF, which is loaded with acquire first.
+        self.state.ops_id.load(Ordering::Relaxed)
     }
 
     /// The type `state` holds, in the type's BTF, `None` before.
@@ -276,6 +288,7 @@ impl<T: StructOpsType> StructOpsTable<T> {
             writable.map_or(core::ptr::null_mut(), |t| t.as_raw().cast_mut()),
             Ordering::Release,
         );
+        self.state.ops_id.store(id, Ordering::Relaxed);
         self.state
             .ops_type
             .store(ops.as_raw().cast_mut(), Ordering::Release);

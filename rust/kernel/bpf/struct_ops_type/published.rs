@@ -3,33 +3,41 @@
 //! The struct a struct_ops map publishes to its subsystem, and the link that
 //! registered it.
 
+use super::StructOpsType;
 use crate::{
     bindings,
     ffi::c_void,
     types::{ARef, AlwaysRefCounted, Opaque},
 };
-use core::{ops::Deref, ptr::NonNull};
+use core::{
+    mem::offset_of,
+    ops::Deref,
+    ptr::NonNull,
+    sync::atomic::{AtomicU32, Ordering},
+};
 
-/// The ops struct of a struct_ops map, as its subsystem is given it: the
-/// value's `data`, whose function pointers are the map's trampolines.
+/// The ops struct of a struct_ops map of type `T`, as its subsystem is given
+/// it: the value's `data`, whose function pointers are the map's
+/// trampolines.
 ///
-/// It is never a `&Ops`: C may write it while Rust holds it (the BPF core
+/// It is never a `&T::Ops`: C may write it while Rust holds it (the BPF core
 /// fills it before registration, and programs may write its non-function
-/// members). A subsystem passes it on to C with [`Published::as_ptr`], or
-/// holds it past the callback that gave it with [`Published::try_hold`].
+/// members). A subsystem calls its ops with [`super::Op::call`], passes it on
+/// to C with [`Published::as_ptr`], or holds it past the callback that gave
+/// it with [`Published::try_hold`].
 ///
 /// # Invariants
 ///
-/// Wraps the `data` of a struct_ops map's value, alive for the lifetime of
-/// the reference.
+/// Wraps the `data` of the value of a struct_ops map of type `T`, alive for
+/// the lifetime of the reference.
 #[repr(transparent)]
-pub struct Published<Ops>(Opaque<Ops>);
+pub struct Published<T: StructOpsType>(Opaque<T::Ops>);
 
-impl<Ops> Published<Ops> {
+impl<T: StructOpsType> Published<T> {
     /// # Safety
     ///
-    /// `kdata` is the `data` of a struct_ops map's value of ops struct
-    /// `Ops`, alive for `'a`.
+    /// `kdata` is the `data` of the value of a struct_ops map of type `T`,
+    /// alive for `'a`.
     #[inline]
     pub(super) unsafe fn from_raw<'a>(kdata: *mut c_void) -> &'a Self {
         // SAFETY: Transparent wrapper; validity is the caller's promise.
@@ -38,8 +46,18 @@ impl<Ops> Published<Ops> {
 
     /// The raw pointer, for C.
     #[inline]
-    pub fn as_ptr(&self) -> *mut Ops {
+    pub fn as_ptr(&self) -> *mut T::Ops {
         self.0.get()
+    }
+
+    /// Whether the value got past its first registration: its state left
+    /// `BPF_STRUCT_OPS_STATE_INIT`, for good. From then until the map is
+    /// freed, its function pointers are its trampolines; before, a failed
+    /// registration frees them at once.
+    #[inline]
+    pub(super) fn registration_done(&self) -> bool {
+        // SAFETY: `self` is a live map's value's `data` (type invariant).
+        unsafe { registration_done(self.as_ptr().cast()) }
     }
 
     /// Takes a count of the map's users (`bpf_struct_ops_get()`), which
@@ -49,9 +67,9 @@ impl<Ops> Published<Ops> {
     /// zeroed), else when the map is; they may be called only while the
     /// struct is registered.
     #[inline]
-    pub fn try_hold(&self) -> Option<ARef<Held<Ops>>> {
-        // SAFETY: `self` is a map's published struct (type invariant).
-        if !unsafe { bindings::bpf_struct_ops_get(self.as_ptr().cast()) } {
+    pub fn try_hold(&self) -> Option<ARef<Held<T>>> {
+        // SAFETY: `self` is a live map's value's `data` (type invariant).
+        if !unsafe { struct_ops_get(self.as_ptr().cast()) } {
             return None;
         }
         // SAFETY: The count just taken is handed over to the `ARef`.
@@ -59,46 +77,90 @@ impl<Ops> Published<Ops> {
     }
 }
 
+/// Takes a count of the users of the map whose value's `data` is `kdata`
+/// (`bpf_struct_ops_get()`); not generic, so that a type's module links to
+/// it rather than to C's unexported function.
+///
+/// # Safety
+///
+/// `kdata` is the `data` of a live struct_ops map's value.
+unsafe fn struct_ops_get(kdata: *const c_void) -> bool {
+    // SAFETY: The caller's promise.
+    unsafe { bindings::bpf_struct_ops_get(kdata) }
+}
+
+/// Puts a count [`struct_ops_get`] took.
+///
+/// # Safety
+///
+/// The caller holds a count of the map whose value's `data` is `kdata`,
+/// and gives it up.
+unsafe fn struct_ops_put(kdata: *const c_void) {
+    // SAFETY: The caller's promise.
+    unsafe { bindings::bpf_struct_ops_put(kdata) }
+}
+
+/// [`Published::registration_done`] of the value whose `data` is `kdata`.
+///
+/// # Safety
+///
+/// `kdata` is the `data` of a live struct_ops map's value.
+unsafe fn registration_done(kdata: *const c_void) -> bool {
+    let state = kdata
+        .cast::<u8>()
+        .wrapping_sub(offset_of!(bindings::bpf_struct_ops_value, data))
+        .wrapping_add(
+            offset_of!(bindings::bpf_struct_ops_value, common)
+                + offset_of!(bindings::bpf_struct_ops_common_value, state),
+        );
+    // SAFETY: `kdata` is the `data` of a live `struct bpf_struct_ops_value`
+    // (the caller's promise), so `state` is its
+    // `u32` state, aligned, which C writes with `smp_store_release()` or
+    // under the map's lock: an atomic load pairs with it.
+    let state = unsafe { AtomicU32::from_ptr(state.cast::<u32>().cast_mut()) };
+    state.load(Ordering::Acquire) != bindings::bpf_struct_ops_state_BPF_STRUCT_OPS_STATE_INIT
+}
+
 /// A struct_ops map's published struct of which a count is held, as an
-/// `ARef<Held<Ops>>` (see [`Published::try_hold`]).
+/// `ARef<Held<T>>` (see [`Published::try_hold`]).
 ///
 /// # Invariants
 ///
 /// A `&Held` exists only while a count of the map's users is held, which
 /// keeps the struct alive.
 #[repr(transparent)]
-pub struct Held<Ops>(Published<Ops>);
+pub struct Held<T: StructOpsType>(Published<T>);
 
-impl<Ops> Deref for Held<Ops> {
-    type Target = Published<Ops>;
+impl<T: StructOpsType> Deref for Held<T> {
+    type Target = Published<T>;
 
     #[inline]
-    fn deref(&self) -> &Published<Ops> {
+    fn deref(&self) -> &Published<T> {
         &self.0
     }
 }
 
 // SAFETY: The published struct is shared with C anyway, which calls it and
-// takes or drops counts from any CPU; `Held` gives no access to `Ops`.
-unsafe impl<Ops> Send for Held<Ops> {}
+// takes or drops counts from any CPU; `Held` gives no access to `T::Ops`.
+unsafe impl<T: StructOpsType> Send for Held<T> {}
 // SAFETY: As above.
-unsafe impl<Ops> Sync for Held<Ops> {}
+unsafe impl<T: StructOpsType> Sync for Held<T> {}
 
 // SAFETY: A count keeps the map, and so the struct, alive until it is put;
 // while a `&Held` exists a count is held (type invariant), so taking another
 // always succeeds.
-unsafe impl<Ops> AlwaysRefCounted for Held<Ops> {
+unsafe impl<T: StructOpsType> AlwaysRefCounted for Held<T> {
     #[inline]
     fn inc_ref(&self) {
         // SAFETY: The struct is alive and its count not zero (type
         // invariant), so this takes one and cannot fail.
-        unsafe { bindings::bpf_struct_ops_get(self.as_ptr().cast()) };
+        unsafe { struct_ops_get(self.as_ptr().cast()) };
     }
 
     #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller gives up a count it holds on a live struct.
-        unsafe { bindings::bpf_struct_ops_put(obj.as_ptr().cast()) };
+        unsafe { struct_ops_put(obj.as_ptr().cast()) };
     }
 }
 

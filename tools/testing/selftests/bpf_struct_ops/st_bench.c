@@ -9,7 +9,10 @@
  *
  * Workloads:
  * - op_call: st_testmod calls op0 of a registered st_ops3 map in a loop,
- *   and a C function the same way (native_call);
+ *   and a C function the same way (native_call); op_call_rust: Rust
+ *   (st_rust_testmod, through kernel::bpf's Op) calls test_1 of a
+ *   registered st_rust_ops map the same way, the same program (x + 1);
+ *   op_call_rust_over_c is the ratio of the two callers;
  * - reg_N: BPF_MAP_UPDATE_ELEM + BPF_MAP_DELETE_ELEM on a new map of a type
  *   with N func ptrs, cycles per second (create and close included) from
  *   the median cycle, and reg_N_create, _update, _delete and _close: the
@@ -50,6 +53,7 @@
 #include <bpf/libbpf.h>
 #include "st_lib.h"
 #include "st_ops.skel.h"
+#include "st_rust.skel.h"
 
 static int quick;
 static const char *only;
@@ -193,11 +197,24 @@ static int value_map(const struct value *v)
 	return bpf_map_create(BPF_MAP_TYPE_STRUCT_OPS, "st_bench", 4, v->l.value_size, 1, &o);
 }
 
+/* Rust's loop of calls, ns per call, or a negative number on error. */
+static double rust_call_loop(unsigned long long n)
+{
+	long long ns;
+
+	if (st_rust_testmod_set("call_loop", n))
+		return -1;
+	ns = st_rust_testmod_get("call_ns");
+	return ns > 0 ? ns / (double)n : -1;
+}
+
 static void bench_op_call(void)
 {
 	unsigned long long n = quick ? 10000 : 1000000;
-	double op = 1e30, native = 1e30;
-	struct bpf_link *link;
+	double op = 1e30, native = 1e30, rust = 1e30, r;
+	struct bpf_link *link, *rust_link = NULL;
+	struct st_rust *rs = NULL;
+	struct bpf_map *m;
 	int i;
 
 	link = bpf_map__attach_struct_ops(skel->maps.ops3);
@@ -205,6 +222,17 @@ static void bench_op_call(void)
 		bench_error("op_call", "register st_ops3");
 		return;
 	}
+	/* Only st_rust_partial, whose test_1 returns x + 1 as op0 does. */
+	rs = st_rust_testmod_load() ? NULL : st_rust__open();
+	if (rs) {
+		bpf_object__for_each_map(m, rs->obj)
+			if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
+				bpf_map__set_autocreate(m, m == rs->maps.st_rust_partial);
+		if (!st_rust__load(rs))
+			rust_link = bpf_map__attach_struct_ops(rs->maps.st_rust_partial);
+	}
+	if (!rust_link)
+		bench_error("op_call_rust", "register st_rust_partial");
 	/* The best of three loops of each. */
 	for (i = 0; i < 3; i++) {
 		long long ns;
@@ -221,8 +249,14 @@ static void bench_op_call(void)
 		if (ns <= 0)
 			break;
 		native = native < ns / (double)n ? native : ns / (double)n;
+		if (rust_link) {
+			r = rust_call_loop(n);
+			rust = r > 0 && r < rust ? r : rust;
+		}
 	}
 	bpf_link__destroy(link);
+	bpf_link__destroy(rust_link);
+	st_rust__destroy(rs);
 	if (i < 3) {
 		bench_error("op_call", "call loop");
 		return;
@@ -230,6 +264,14 @@ static void bench_op_call(void)
 	report("op_call", op, "ns/call", "lower");
 	report("native_call", native, "ns/call", "lower");
 	report("op_call_over_native", op / native, "x", "lower");
+	if (!rust_link)
+		return;
+	if (rust == 1e30) {
+		bench_error("op_call_rust", "call loop");
+		return;
+	}
+	report("op_call_rust", rust, "ns/call", "lower");
+	report("op_call_rust_over_c", rust / op, "x", "lower");
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -307,23 +307,51 @@ int st_testmod_load(void)
 	return system(cmd) ? -1 : 0;
 }
 
-long long st_testmod_get(const char *name)
+/* File @name of module @mod's debugfs directory, as a number; -1 on error. */
+static long long debugfs_get(const char *mod, const char *name)
 {
 	char path[128], buf[64];
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/st_testmod/%s", name);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/%s/%s", mod, name);
 	if (st_read_file(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	return strtoll(buf, NULL, 0);
 }
 
-int st_testmod_set(const char *name, unsigned long long val)
+static int debugfs_set(const char *mod, const char *name, unsigned long long val)
 {
 	char path[128], buf[32];
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/st_testmod/%s", name);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/%s/%s", mod, name);
 	snprintf(buf, sizeof(buf), "%llu", val);
 	return st_write_file(path, buf);
+}
+
+long long st_testmod_get(const char *name)
+{
+	return debugfs_get("st_testmod", name);
+}
+
+int st_testmod_set(const char *name, unsigned long long val)
+{
+	return debugfs_set("st_testmod", name, val);
+}
+
+int st_rust_testmod_load(void)
+{
+	if (!access("/sys/module/st_rust_testmod", F_OK))
+		return 0;
+	return system("insmod " ST_RUST_TESTMOD) ? -1 : 0;
+}
+
+long long st_rust_testmod_get(const char *name)
+{
+	return debugfs_get("st_rust_testmod", name);
+}
+
+int st_rust_testmod_set(const char *name, unsigned long long val)
+{
+	return debugfs_set("st_rust_testmod", name, val);
 }
 
 int st_module_refcnt(const char *module)

@@ -11,6 +11,11 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
+/* The kernel's errno for an operation it does not support (not in libc). */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524
+#endif
+
 /* States of a struct_ops map value (enum bpf_struct_ops_state). */
 enum { ST_INIT, ST_INUSE, ST_TOBEFREE, ST_READY };
 
@@ -87,6 +92,14 @@ bool st_map_gone(__u32 id);
 int st_testmod_load(void);
 long long st_testmod_get(const char *name);
 int st_testmod_set(const char *name, unsigned long long val);
+/*
+ * st_rust_testmod, the struct_ops type defined in Rust: loads it unless it
+ * is, and reads or writes its debugfs files (st_rust_btf.c).
+ */
+#define ST_RUST_TESTMOD "/opt/st/st_rust_testmod.ko"
+int st_rust_testmod_load(void);
+long long st_rust_testmod_get(const char *name);
+int st_rust_testmod_set(const char *name, unsigned long long val);
 /* The module's reference count, -1 when it is not loaded. */
 int st_module_refcnt(const char *module);
 

@@ -33,7 +33,9 @@
 #include "testmod_ops.skel.h"
 #include "st_sleep.skel.h"
 #include "many_types.skel.h"
+#include "st_rust.skel.h"
 #include "st_testmod/st_testmod.h"
+#include "st_rust_testmod/st_rust_testmod.h"
 
 #define MB (1024 * 1024)
 static struct st_layout tcp;	/* layout of bpf_struct_ops_tcp_congestion_ops */
@@ -1634,6 +1636,240 @@ out:
 	return -1;
 }
 
+/* ---- a struct_ops type defined in Rust (st_rust_testmod) ---------------- */
+
+/*
+ * st_rust with only its struct_ops map @map created, so that only that
+ * map's programs load: the skeleton, or NULL and errno.
+ */
+static struct st_rust *rust_open(const char *map)
+{
+	struct st_rust *s;
+	struct bpf_map *m;
+	int err;
+
+	if (st_rust_testmod_load()) {
+		errno = ENOENT;
+		return NULL;
+	}
+	s = st_rust__open();
+	if (!s)
+		return NULL;
+	bpf_object__for_each_map(m, s->obj)
+		if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
+			bpf_map__set_autocreate(m, !strcmp(bpf_map__name(m), map));
+	err = st_rust__load(s);
+	if (err) {
+		st_rust__destroy(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * Rust calls op @op (ST_RUST_*) of the registered st_rust_ops with @arg: 0
+ * and what it returned in *ret, or -1 and errno.
+ */
+static int rust_call(int op, int arg, long long *ret)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d %d", op, arg);
+	if (st_write_file("/sys/kernel/debug/st_rust_testmod/call", buf))
+		return -1;
+	*ret = st_rust_testmod_get("ret");
+	return 0;
+}
+
+static int rmmod_rust_testmod(void)
+{
+	return syscall(__NR_delete_module, "st_rust_testmod", O_NONBLOCK);
+}
+
+/*
+ * Rust calls each op of a registered map through kernel::bpf's Op, which
+ * checked its declaration against BTF: integers and a pointer as they were
+ * given, NULL for the __nullable argument, a sleepable op, a void one. The
+ * two ops Rust declares wrongly (an argument of another size; a pointer
+ * given as nullable whose stub parameter is not __nullable) are refused
+ * with EINVAL without running. Once the link goes, nothing is registered,
+ * and when the map is freed the module (which the map pinned) unloads: the
+ * type's count of the map (ARef<Held>) was put.
+ */
+static int test_rust_type_calls(void)
+{
+	static const struct {
+		int op, arg;
+		long long want;
+	} calls[] = {
+		{ ST_RUST_TEST_1, 41, 42 },
+		{ ST_RUST_TEST_2, 5, 5 + 10 + 5 },
+		{ ST_RUST_NULLABLE_NULL, 0, -100 },
+		{ ST_RUST_NULLABLE, 7, 107 },
+		{ ST_RUST_SLEEP, 4, 12 },
+		{ ST_RUST_TEST_1, -1, 0 },
+	};
+	struct bpf_link *link = NULL;
+	struct st_rust *s;
+	long long ret = 0;
+	unsigned int i;
+
+	s = rust_open("st_rust");
+	if (!ASSERT(s, "load st_rust: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT(rust_call(ST_RUST_TEST_1, 1, &ret) && errno == ENODEV,
+		    "a call with nothing registered: want ENODEV, got %s", strerror(errno)))
+		goto out;
+	link = bpf_map__attach_struct_ops(s->maps.st_rust);
+	if (!ASSERT(link, "register st_rust: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT(st_rust_testmod_get("registered") == 1, "registered: %lld, want 1",
+		    st_rust_testmod_get("registered")))
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(calls); i++) {
+		if (!ASSERT(!rust_call(calls[i].op, calls[i].arg, &ret),
+			    "call %u (op %d): %s", i, calls[i].op, strerror(errno)))
+			goto out;
+		if (!ASSERT(ret == calls[i].want, "call %u (op %d, %d) returned %lld, want %lld",
+			    i, calls[i].op, calls[i].arg, ret, calls[i].want))
+			goto out;
+	}
+	if (!ASSERT(!rust_call(ST_RUST_VOID, 9, &ret) && s->bss->void_arg == 9,
+		    "test_void: %s, the program saw %d, want 9", strerror(errno),
+		    s->bss->void_arg))
+		goto out;
+	if (!ASSERT(rust_call(ST_RUST_MISTYPED, 1, &ret) && errno == EINVAL,
+		    "a call of a mistyped op: want EINVAL, got %s", strerror(errno)))
+		goto out;
+	if (!ASSERT(rust_call(ST_RUST_NOT_NULLABLE, 1, &ret) && errno == EINVAL,
+		    "NULL for an argument not __nullable: want EINVAL, got %s", strerror(errno)))
+		goto out;
+	/* Refused for good, not only the first time. */
+	if (!ASSERT(rust_call(ST_RUST_MISTYPED, 1, &ret) && errno == EINVAL,
+		    "a mistyped op, again: want EINVAL, got %s", strerror(errno)))
+		goto out;
+	if (!ASSERT_OK(st_rust_testmod_set("call_loop", 1000)))
+		goto out;
+	bpf_link__destroy(link);
+	link = NULL;
+	if (!ASSERT(st_rust_testmod_get("registered") == 0, "registered after unlink: %lld",
+		    st_rust_testmod_get("registered")))
+		goto out;
+	if (!ASSERT(rust_call(ST_RUST_TEST_1, 1, &ret) && errno == ENODEV,
+		    "a call after unlink: want ENODEV, got %s", strerror(errno)))
+		goto out;
+	st_rust__destroy(s);
+	s = NULL;
+	if (!ASSERT(st_wait(rmmod_rust_testmod() == 0, 3000),
+		    "st_rust_testmod still pinned after its maps went: %s", strerror(errno)))
+		goto out;
+	return 0;
+out:
+	bpf_link__destroy(link);
+	st_rust__destroy(s);
+	return -1;
+}
+
+/* Rust's calls of the ops a map leaves NULL find nothing to call: ENOENT. */
+static int test_rust_type_unimplemented(void)
+{
+	struct bpf_link *link = NULL;
+	struct st_rust *s;
+	long long ret = 0;
+
+	s = rust_open("st_rust_partial");
+	if (!ASSERT(s, "load st_rust_partial: %s", strerror(errno)))
+		goto out;
+	link = bpf_map__attach_struct_ops(s->maps.st_rust_partial);
+	if (!ASSERT(link, "register st_rust_partial: %s", strerror(errno)))
+		goto out;
+	if (!ASSERT(!rust_call(ST_RUST_TEST_1, 2, &ret) && ret == 3,
+		    "test_1(2): %s, returned %lld", strerror(errno), ret))
+		goto out;
+	if (!ASSERT(rust_call(ST_RUST_TEST_2, 2, &ret) && errno == ENOENT,
+		    "test_2, not implemented: want ENOENT, got %s", strerror(errno)))
+		goto out;
+	if (!ASSERT(rust_call(ST_RUST_VOID, 2, &ret) && errno == ENOENT,
+		    "test_void, not implemented: want ENOENT, got %s", strerror(errno)))
+		goto out;
+	bpf_link__destroy(link);
+	st_rust__destroy(s);
+	return 0;
+out:
+	bpf_link__destroy(link);
+	st_rust__destroy(s);
+	return -1;
+}
+
+/*
+ * The type's rules for programs: one dereferencing test_nullable's argument
+ * (__nullable in the stub) unchecked does not load; nor a sleepable program
+ * for test_1, which the type does not declare sleepable (test_sleep, which
+ * it does, loads in rust_type_calls).
+ */
+static int test_rust_type_programs_refused(void)
+{
+	struct st_rust *s;
+
+	s = rust_open("st_rust_unchecked_map");
+	if (!ASSERT(!s && errno == EACCES,
+		    "an unchecked __nullable argument: want EACCES, got %s",
+		    s ? "loaded" : strerror(errno)))
+		goto out;
+	s = rust_open("st_rust_sleep_wrong");
+	if (!ASSERT(!s && errno == EINVAL, "a sleepable test_1: want EINVAL, got %s",
+		    s ? "loaded" : strerror(errno)))
+		goto out;
+	return 0;
+out:
+	st_rust__destroy(s);
+	return -1;
+}
+
+/*
+ * st_rust_bad, whose Rust struct is larger than the C struct BTF describes,
+ * is refused when it registers (its init), and nothing is left of it: a map
+ * of its value type, which BTF has, gets the errno of a type that is not
+ * there.
+ */
+static int test_rust_type_layout_refused(void)
+{
+	struct st_layout l = {};
+	int btf_fd = -1, fd = -1;
+
+	if (!ASSERT_OK(st_rust_testmod_load()))
+		goto out;
+	if (!ASSERT(st_rust_testmod_get("bad_err") == -EINVAL,
+		    "registering st_rust_bad returned %lld, want %d",
+		    st_rust_testmod_get("bad_err"), -EINVAL))
+		goto out;
+	btf_fd = st_btf_fd_by_name("st_rust_testmod");
+	if (!ASSERT(btf_fd >= 0, "no BTF object for st_rust_testmod"))
+		goto out;
+	if (!ASSERT_OK(st_layout_get_mod("st_rust_bad", "st_rust_testmod", &l)))
+		goto out;
+	{
+		LIBBPF_OPTS(bpf_map_create_opts, o,
+			    .btf_vmlinux_value_type_id = l.value_type_id,
+			    .value_type_btf_obj_fd = btf_fd,
+			    .map_flags = BPF_F_VTYPE_BTF_OBJ_FD);
+
+		fd = bpf_map_create(BPF_MAP_TYPE_STRUCT_OPS, "st_bad", 4, l.value_size, 1, &o);
+	}
+	if (!ASSERT(fd < 0 && errno == ENOTSUPP, "a map of st_rust_bad: want ENOTSUPP, got %s",
+		    fd < 0 ? strerror(errno) : "a map"))
+		goto out;
+	close(btf_fd);
+	return 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (btf_fd >= 0)
+		close(btf_fd);
+	return -1;
+}
+
 /* ---- many struct_ops types in one module (st_testmod) -------------------- */
 
 /* st_testmod's types that "call_type" calls, and many_types' maps of them. */
@@ -2024,6 +2260,10 @@ static const struct {
 	T(link_update),
 	T(module_struct_ops),
 	T(many_types),
+	T(rust_type_calls),
+	T(rust_type_unimplemented),
+	T(rust_type_programs_refused),
+	T(rust_type_layout_refused),
 	/* On a kernel that fails it, an op stays parked in st_testmod for good. */
 	T_LAST(sleepable_release),
 	/* On a kCFI kernel it oopses, on purpose. */

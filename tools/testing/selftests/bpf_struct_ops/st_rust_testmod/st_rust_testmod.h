@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The struct_ops type st_rust_testmod defines in Rust (st_rust_ops.rs), as
+ * BTF, the module's C half and the BPF programs that implement it see it.
+ */
+#ifndef ST_RUST_TESTMOD_H
+#define ST_RUST_TESTMOD_H
+
+/* What Rust passes the ops that take a pointer. */
+struct st_rust_arg {
+	int a;
+	int b;
+};
+
+/*
+ * Writing "OP ARG" to st_rust_testmod's debugfs "call" makes Rust call the
+ * op OP (ST_RUST_*) of the registered map with ARG: see st_rust_ops.rs.
+ */
+enum {
+	ST_RUST_TEST_1 = 1,		/* test_1(ARG) */
+	ST_RUST_TEST_2,			/* test_2(&{ ARG, 2 * ARG }, ARG) */
+	ST_RUST_NULLABLE_NULL,		/* test_nullable(NULL) */
+	ST_RUST_NULLABLE,		/* test_nullable(&{ ARG, 0 }) */
+	ST_RUST_SLEEP,			/* test_sleep(ARG) */
+	ST_RUST_VOID,			/* test_void(ARG) */
+	ST_RUST_MISTYPED,		/* test_mistyped, as Rust wrongly declares it */
+	ST_RUST_NOT_NULLABLE,		/* test_not_nullable(NULL), declared nullable */
+};
+
+struct st_rust_ops {
+	int (*test_1)(int x);
+	int (*test_2)(struct st_rust_arg *arg, int x);
+	/* The stub's argument is __nullable: programs must check it. */
+	int (*test_nullable)(struct st_rust_arg *arg);
+	/* The one member sleepable programs may implement. */
+	int (*test_sleep)(int x);
+	void (*test_void)(int x);
+	/* Rust declares these two wrongly, on purpose: calls are refused. */
+	int (*test_mistyped)(int x);
+	int (*test_not_nullable)(struct st_rust_arg *arg);
+};
+
+/* A type whose Rust struct is larger than this: it must not register. */
+struct st_rust_bad {
+	int (*op)(int x);
+};
+
+#endif
