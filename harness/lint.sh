@@ -20,8 +20,9 @@ kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver -j"$(($(nproc) + 1))" \
 mod="$out/lint-st_rust_testmod"
 rm -rf "$mod"
 cp -r "$repo/tools/testing/selftests/bpf_struct_ops/st_rust_testmod" "$mod"
-kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver M="$mod" \
-	RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" modules >> "$log" 2>&1 ||
+# Only its Rust object: the clippy build of the kernel crate above is not
+# the one vmlinux exports, so the module would not link.
+kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver M="$mod" st_rust_ops.o >> "$log" 2>&1 ||
 	{ echo "lint: st_rust_testmod build failed, see $log"; rc=1; }
 rustfmt --edition 2021 --config-path "$src/.rustfmt.toml" --check "$mod"/*.rs >> "$log" 2>&1 ||
 	{ echo "lint: rustfmt differences in st_rust_testmod, see $log"; rc=1; }

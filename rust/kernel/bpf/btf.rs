@@ -407,6 +407,22 @@ impl BtfType {
         encoding & bindings::BTF_INT_BOOL == 0 && offset == 0 && bits == self.size() * 8
     }
 
+    /// Whether this integer or enum is signed (`BTF_INT_SIGNED` of an
+    /// integer's encoding, the kind flag of an enum); `false` for other
+    /// kinds.
+    #[inline]
+    pub fn is_signed(&self) -> bool {
+        if self.is_int() {
+            // SAFETY: By the type invariant, an integer's `u32` encoding
+            // follows it in memory, as immutable as it is.
+            let enc = unsafe { self.as_raw().add(1).cast::<u32>().read_unaligned() };
+            // `BTF_INT_ENCODING()`: bits 24-27.
+            (enc >> 24) & bindings::BTF_INT_SIGNED != 0
+        } else {
+            self.is_enum() && self.kind_flag()
+        }
+    }
+
     /// Whether this is an enum (`BTF_KIND_ENUM` or `BTF_KIND_ENUM64`).
     #[inline]
     pub fn is_enum(&self) -> bool {

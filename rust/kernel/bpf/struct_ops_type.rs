@@ -42,7 +42,7 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
-    sync::atomic::{AtomicPtr, AtomicU32, Ordering},
+    sync::atomic::{AtomicPtr, Ordering},
 };
 use macros::vtable;
 
@@ -54,7 +54,7 @@ mod sleepable;
 mod writable;
 
 pub use init_member::InitMember;
-pub use op::{Nullable, Op, OpArg, OpArgs, OpRet, Ref};
+pub use op::{Nullable, Op, OpArg, OpArgs, OpPointee, OpRet, Ref};
 pub use published::{Held, Link, Published};
 pub use sleepable::SleepableMembers;
 pub use writable::{field_size, WritableField, WritableFields};
@@ -155,8 +155,6 @@ struct TypeState {
     btf: AtomicPtr<bindings::btf>,
     /// The ops struct in it.
     ops_type: AtomicPtr<bindings::btf_type>,
-    /// Its id.
-    ops_id: AtomicU32,
     /// The struct of [`StructOpsType::WRITABLE`] in it.
     writable_type: AtomicPtr<bindings::btf_type>,
 }
@@ -211,17 +209,22 @@ impl<T: StructOpsType> Default for VerifierOpsTable<T> {
 impl<T: StructOpsType> StructOpsTable<T> {
     /// The table of `T`, with its verifier callbacks and its CFI stubs: the
     /// C struct whose members are the functions the BPF core takes the
-    /// names, prototypes and kCFI hashes of trampolines from. The type is
-    /// built into the kernel (its owner is NULL).
+    /// names, prototypes and kCFI hashes of trampolines from. Its owner is
+    /// NULL: a type built into the kernel. A module's C half sets it to
+    /// `THIS_MODULE` before it registers the table.
     ///
     /// # Safety
     ///
     /// `cfi_stubs` points to a C static, never written, of the struct BTF
     /// names [`StructOpsType::NAME`], whose function members are NULL or
     /// functions of that C file (the BPF core reads it before `init` can
-    /// check anything); `T::Ops` is bindgen's type of that struct (the
-    /// published struct is used with its size and alignment); the table and
-    /// its type are in the kernel image.
+    /// check anything); `T::Ops` is that struct as bindgen or a `#[repr(C)]`
+    /// mirror has it (the published struct is used with its size and
+    /// alignment, the size checked against BTF at registration); the table,
+    /// its type and the stubs are in the kernel image, or in a module whose C
+    /// half sets the table's owner to it before registering it (the core then
+    /// pins the module while maps of the type exist, and drops the type and
+    /// its BTF with the module).
     pub const unsafe fn new(
         verifier_ops: &'static VerifierOpsTable<T>,
         cfi_stubs: *const T::Ops,
@@ -235,7 +238,6 @@ impl<T: StructOpsType> StructOpsTable<T> {
             state: TypeState {
                 btf: AtomicPtr::new(core::ptr::null_mut()),
                 ops_type: AtomicPtr::new(core::ptr::null_mut()),
-                ops_id: AtomicU32::new(0),
                 writable_type: AtomicPtr::new(core::ptr::null_mut()),
             },
             _type: PhantomData,
@@ -255,10 +257,19 @@ impl<T: StructOpsType> StructOpsTable<T> {
         self.state_type(&self.state.ops_type)
     }
 
-    /// The id of the ops struct in the type's BTF, 0 before registration.
-    fn ops_id(&self) -> u32 {
-        // Stored before the BTF, which is loaded with acquire first.
-        self.state.ops_id.load(Ordering::Relaxed)
+    /// What [`Op`] checks its declaration against, `None` before
+    /// registration.
+    fn resolve_info(&self) -> Option<op::TypeInfo<'static>> {
+        Some(op::TypeInfo {
+            btf: self.btf()?,
+            ops: self.ops_type()?,
+            writable: self.state_type(&self.state.writable_type),
+            // SAFETY: The C struct is only written by the core while the type
+            // registers, before `btf` is set (read above with acquire).
+            stubs: unsafe { (*self.st_ops.get()).cfi_stubs }
+                .cast_const()
+                .cast(),
+        })
     }
 
     /// The type `state` holds, in the type's BTF, `None` before.
@@ -288,7 +299,6 @@ impl<T: StructOpsType> StructOpsTable<T> {
             writable.map_or(core::ptr::null_mut(), |t| t.as_raw().cast_mut()),
             Ordering::Release,
         );
-        self.state.ops_id.store(id, Ordering::Relaxed);
         self.state
             .ops_type
             .store(ops.as_raw().cast_mut(), Ordering::Release);

@@ -6,13 +6,14 @@ use super::{Published, StructOpsTable, StructOpsType};
 use crate::{
     bindings,
     bpf::btf::{Btf, BtfType},
+    c_str,
     error::{code::*, Result},
     str::CStr,
-    types::Opaque,
 };
 use core::{
     marker::PhantomData,
     mem::size_of,
+    ptr::NonNull,
     sync::atomic::{AtomicUsize, Ordering},
 };
 
@@ -22,11 +23,18 @@ use core::{
 pub enum Kind {
     /// No value: a `void` return.
     Void,
-    /// An integer or enum of this many bytes.
-    Int(usize),
-    /// A pointer to a struct of `size` bytes, NULL if `nullable`.
+    /// An integer or enum of `size` bytes.
+    Int {
+        /// Its size.
+        size: usize,
+        /// Whether it is signed.
+        signed: bool,
+    },
+    /// A pointer to the struct `name` of `size` bytes, NULL if `nullable`.
     Ptr {
-        /// The size of the struct.
+        /// The name of the struct in BTF.
+        name: &'static CStr,
+        /// Its size.
         size: usize,
         /// Whether the caller may pass NULL.
         nullable: bool,
@@ -63,12 +71,12 @@ impl OpRet for () {
 }
 
 macro_rules! int_kind {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $signed:literal),*) => {$(
         impl private::SealedArg for $t {}
         impl OpArg for $t {
             type Raw = $t;
             type Value<'a> = $t;
-            const KIND: Kind = Kind::Int(size_of::<$t>());
+            const KIND: Kind = Kind::Int { size: size_of::<$t>(), signed: $signed };
             #[inline(always)]
             fn into_raw(v: $t) -> $t {
                 v
@@ -76,28 +84,43 @@ macro_rules! int_kind {
         }
         impl private::SealedRet for $t {}
         impl OpRet for $t {
-            const KIND: Kind = Kind::Int(size_of::<$t>());
+            const KIND: Kind = Kind::Int { size: size_of::<$t>(), signed: $signed };
         }
     )*};
 }
-int_kind!(i8, u8, i16, u16, i32, u32, i64, u64);
+int_kind!(i8: true, u8: false, i16: true, u16: false, i32: true, u32: false, i64: true, u64: false);
+
+/// A C struct that Rust passes the ops of a type by pointer, as a `&Self`.
+///
+/// # Safety
+///
+/// `Self` is the C struct BTF names [`OpPointee::NAME`] (bindgen's, or a
+/// `#[repr(C)]` mirror), and every value of `Self` that safe Rust can make is
+/// one the programs of the types that take it may be given: they can only
+/// read it (no kfunc or helper they have writes it, takes a reference on it
+/// or keeps its pointer past the call; the type's writable struct, which
+/// they write, is refused when the op is checked).
+pub unsafe trait OpPointee: 'static {
+    /// The struct's name in BTF.
+    const NAME: &'static CStr;
+}
 
 /// A pointer to a `T` that is never NULL: programs may dereference it
-/// unchecked. The caller gives a `&Opaque<T>`, as programs may write it
-/// where the type lets them.
+/// unchecked.
 pub struct Ref<T>(PhantomData<T>);
 
 impl<T> private::SealedArg for Ref<T> {}
-impl<T: 'static> OpArg for Ref<T> {
+impl<T: OpPointee> OpArg for Ref<T> {
     type Raw = *mut T;
-    type Value<'a> = &'a Opaque<T>;
+    type Value<'a> = &'a T;
     const KIND: Kind = Kind::Ptr {
+        name: T::NAME,
         size: size_of::<T>(),
         nullable: false,
     };
     #[inline(always)]
-    fn into_raw(v: &Opaque<T>) -> *mut T {
-        v.get()
+    fn into_raw(v: &T) -> *mut T {
+        NonNull::from(v).as_ptr()
     }
 }
 
@@ -107,16 +130,17 @@ impl<T: 'static> OpArg for Ref<T> {
 pub struct Nullable<T>(PhantomData<T>);
 
 impl<T> private::SealedArg for Nullable<T> {}
-impl<T: 'static> OpArg for Nullable<T> {
+impl<T: OpPointee> OpArg for Nullable<T> {
     type Raw = *mut T;
-    type Value<'a> = Option<&'a Opaque<T>>;
+    type Value<'a> = Option<&'a T>;
     const KIND: Kind = Kind::Ptr {
+        name: T::NAME,
         size: size_of::<T>(),
         nullable: true,
     };
     #[inline(always)]
-    fn into_raw(v: Option<&Opaque<T>>) -> *mut T {
-        v.map_or(core::ptr::null_mut(), Opaque::get)
+    fn into_raw(v: Option<&T>) -> *mut T {
+        v.map_or(core::ptr::null_mut(), |v| NonNull::from(v).as_ptr())
     }
 }
 
@@ -173,10 +197,16 @@ const SLEEPABLE: usize = 1;
 ///
 /// The first call checks the declaration against the BTF the type registered
 /// with, the only layout the BPF core knows: the member is a function
-/// pointer of as many arguments, each an integer of the same size or a
-/// pointer to a struct of the same size, a [`Nullable`] one only where the
-/// stub's parameter is `__nullable`, and the same return. Calls of a
-/// declaration BTF disagrees with fail with `EINVAL`.
+/// pointer of as many arguments, each an integer (or enum) of the same size
+/// and signedness, or a pointer to the struct [`OpPointee::NAME`] of the same
+/// size that is not the type's writable struct, a [`Nullable`] one only
+/// where the stub's parameter is `__nullable`, and the same return. Calls of
+/// a declaration BTF disagrees with fail with `EINVAL`.
+///
+/// Under kCFI, the trampoline carries the hash of the C stub's type; a Rust
+/// caller's hash of a pointer argument derives from the Rust type's path,
+/// which is not checked here (untested: our kernels do not enable
+/// `CONFIG_CFI_CLANG` for Rust callers).
 ///
 /// # Examples
 ///
@@ -206,9 +236,10 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
     }
 
     /// Calls the op of `ops` with `args`: `Ok(None)` when the map leaves the
-    /// member NULL or its registration has not completed (as in `reg`), else
-    /// what the program returned. A sleepable member is called after
-    /// `might_sleep()`.
+    /// member NULL or its first registration has not completed (its `reg`,
+    /// for a map without `BPF_F_LINK`; a `BPF_F_LINK` map is ready before
+    /// its `reg` and `update`, which may call it), else what the program
+    /// returned. A sleepable member is called after `might_sleep()`.
     #[inline]
     pub fn call(&self, ops: &Published<T>, args: A::Values<'_>) -> Result<Option<R>> {
         let (off, sleepable) = self.resolved()?;
@@ -259,7 +290,7 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
     #[cold]
     fn resolve(&self) -> Result<(usize, bool)> {
         let table: &StructOpsTable<T> = T::table();
-        let r = match resolve_member(table.btf(), table.ops_id(), self.name, A::KINDS, R::KIND) {
+        let r = match resolve_member(table.resolve_info(), self.name, A::KINDS, R::KIND) {
             Ok(off) => {
                 let sleepable = T::SLEEPABLE.has(self.name);
                 Ok((off, sleepable))
@@ -289,17 +320,32 @@ fn might_sleep() {
     unsafe { bindings::might_sleep() }
 }
 
-/// The offset of member `name` of the ops struct `ops_id` of `btf`, once its
-/// prototype is checked against `args` and `ret` (see [`Op`]).
+/// What [`resolve_member`] needs of a registered type.
+pub(super) struct TypeInfo<'a> {
+    /// The BTF it registered with.
+    pub(super) btf: &'a Btf,
+    /// Its ops struct there.
+    pub(super) ops: &'a BtfType,
+    /// Its writable struct there, if any.
+    pub(super) writable: Option<&'a BtfType>,
+    /// Its CFI stubs: a C struct of `ops.size()` bytes.
+    pub(super) stubs: *const u8,
+}
+
+/// The offset of member `name` of the type's ops struct, once its prototype
+/// is checked against `args` and `ret` (see [`Op`]).
 fn resolve_member(
-    btf: Option<&Btf>,
-    ops_id: u32,
+    info: Option<TypeInfo<'_>>,
     name: &CStr,
     args: &[Kind],
     ret: Kind,
 ) -> Result<usize> {
-    let btf = btf.ok_or(EINVAL)?;
-    let ops = btf.type_by_id(ops_id).ok_or(EINVAL)?;
+    let TypeInfo {
+        btf,
+        ops,
+        writable,
+        stubs,
+    } = info.ok_or(EINVAL)?;
     let m = ops
         .members()
         .find(|m| btf.name_by_offset(m.name_off()).as_bytes() == name.as_bytes())
@@ -311,18 +357,21 @@ fn resolve_member(
     }
     let proto = btf.resolve_func_ptr(m.type_id()).ok_or(EINVAL)?;
     let params = proto.params();
-    if params.len() != args.len() || !kind_matches(btf, proto.type_id(), ret) {
+    if params.len() != args.len() || !kind_matches(btf, proto.type_id(), ret, writable) {
         return Err(EINVAL);
     }
-    let nullable = nullable_args(btf, ops_id, m.index());
+    let mut stub = None;
     for (i, (p, kind)) in params.iter().zip(args).enumerate() {
-        if !kind_matches(btf, p.type_, *kind) {
+        if !kind_matches(btf, p.type_, *kind, writable) {
             return Err(EINVAL);
         }
         if let Kind::Ptr { nullable: true, .. } = kind {
-            // Each argument is one u64 of the trampoline's ctx.
-            let ctx_off = i * size_of::<u64>();
-            if !nullable.iter().any(|&o| o as usize == ctx_off) {
+            // SAFETY: `stubs` is the type's stubs struct, as large as the ops
+            // struct (the table's contract), and `off` a pointer-aligned
+            // offset inside it (checked above).
+            let stub =
+                *stub.get_or_insert_with(|| unsafe { stubs.add(off).cast::<usize>().read() });
+            if !stub_param_is_nullable(btf, stub, i) {
                 return Err(EINVAL);
             }
         }
@@ -331,63 +380,59 @@ fn resolve_member(
 }
 
 /// Whether BTF type `id` is what `kind` says.
-fn kind_matches(btf: &Btf, id: u32, kind: Kind) -> bool {
+fn kind_matches(btf: &Btf, id: u32, kind: Kind, writable: Option<&BtfType>) -> bool {
     match kind {
         Kind::Void => id == 0,
-        Kind::Int(size) => btf
-            .skip_modifiers(id)
-            .is_some_and(|(t, _)| is_int_or_enum(t) && t.size() as usize == size),
-        Kind::Ptr { size, .. } => btf
-            .resolve_ptr(id)
-            .is_some_and(|(t, _)| t.is_struct_or_union() && t.size() as usize == size),
+        Kind::Int { size, signed } => btf.skip_modifiers(id).is_some_and(|(t, _)| {
+            (t.is_plain_int() || t.is_enum())
+                && t.size() as usize == size
+                && t.is_signed() == signed
+        }),
+        Kind::Ptr { name, size, .. } => btf.resolve_ptr(id).is_some_and(|(t, _)| {
+            t.is_struct()
+                && t.size() as usize == size
+                && btf.type_name(t).as_bytes() == name.as_bytes()
+                && !writable.is_some_and(|w| core::ptr::eq(w.as_raw(), t.as_raw()))
+        }),
     }
 }
 
-fn is_int_or_enum(t: &BtfType) -> bool {
-    t.is_int() || t.is_enum()
-}
-
-/// The ctx offsets of the arguments of member `index` that the core made
-/// nullable (`__nullable` in the stub), from its descriptor of the type.
-fn nullable_args(btf: &Btf, ops_id: u32, index: usize) -> NullableOffsets {
-    let mut out = NullableOffsets::default();
-    // SAFETY: `btf` is valid; the descriptor, if any, lives as long as it.
-    let desc = unsafe { bindings::bpf_struct_ops_find(btf.as_raw(), ops_id) };
-    if desc.is_null() {
-        return out;
+/// Whether parameter `index` of the CFI stub at `addr` is `__nullable`, as
+/// the BPF core decides it: the stub's name from kallsyms, its prototype
+/// from BTF.
+fn stub_param_is_nullable(btf: &Btf, addr: usize, index: usize) -> bool {
+    let mut buf = [0u8; bindings::KSYM_SYMBOL_LEN];
+    // SAFETY: `buf` is `KSYM_SYMBOL_LEN` bytes, as kallsyms wants; the
+    // other outputs may be NULL.
+    let name = unsafe {
+        bindings::kallsyms_lookup(
+            addr as _,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            buf.as_mut_ptr().cast(),
+        )
+    };
+    if name.is_null() {
+        return false;
     }
-    // SAFETY: A registered type's descriptor is immutable, and `arg_info`
-    // holds one entry per member of the ops struct, which `index` is.
-    let info = unsafe { &*(*desc).arg_info.add(index) };
-    if info.info.is_null() {
-        return out;
-    }
-    // SAFETY: `info` holds `cnt` entries, immutable as the descriptor.
-    let entries = unsafe { core::slice::from_raw_parts(info.info, info.cnt as usize) };
-    for e in entries {
-        if e.reg_type & bindings::bpf_type_flag_PTR_MAYBE_NULL != 0 {
-            out.push(e.offset);
-        }
-    }
-    out
-}
-
-/// The ctx offsets of up to four nullable arguments (ops take at most four).
-#[derive(Default)]
-struct NullableOffsets {
-    offs: [u32; 4],
-    len: usize,
-}
-
-impl NullableOffsets {
-    fn push(&mut self, off: u32) {
-        if let Some(o) = self.offs.get_mut(self.len) {
-            *o = off;
-            self.len += 1;
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &u32> {
-        self.offs.iter().take(self.len)
-    }
+    // kallsyms wrote the name into `buf`, NUL-terminated.
+    let Some(name) = buf
+        .iter()
+        .position(|&b| b == 0)
+        .and_then(|n| buf.get(..=n))
+        .and_then(|b| CStr::from_bytes_with_nul(b).ok())
+    else {
+        return false;
+    };
+    let Ok(id) = btf.find_by_name_kind(name, crate::bpf::btf::KIND_FUNC) else {
+        return false;
+    };
+    let Some(proto) = btf.type_by_id(id).and_then(|f| btf.type_by_id(f.type_id())) else {
+        return false;
+    };
+    proto
+        .params()
+        .get(index)
+        .is_some_and(|p| btf.param_match_suffix(p, c_str!("__nullable")))
 }

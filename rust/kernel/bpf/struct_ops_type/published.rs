@@ -84,6 +84,7 @@ impl<T: StructOpsType> Published<T> {
 /// # Safety
 ///
 /// `kdata` is the `data` of a live struct_ops map's value.
+#[inline(never)]
 unsafe fn struct_ops_get(kdata: *const c_void) -> bool {
     // SAFETY: The caller's promise.
     unsafe { bindings::bpf_struct_ops_get(kdata) }
@@ -95,6 +96,7 @@ unsafe fn struct_ops_get(kdata: *const c_void) -> bool {
 ///
 /// The caller holds a count of the map whose value's `data` is `kdata`,
 /// and gives it up.
+#[inline(never)]
 unsafe fn struct_ops_put(kdata: *const c_void) {
     // SAFETY: The caller's promise.
     unsafe { bindings::bpf_struct_ops_put(kdata) }

@@ -12,8 +12,8 @@
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use kernel::{
     bpf::struct_ops_type::{
-        Held, Link, Nullable, Op, Published, Ref, SleepableMembers, StructOpsTable, StructOpsType,
-        VerifierOpsTable,
+        Held, Link, Nullable, Op, OpPointee, Published, Ref, SleepableMembers, StructOpsTable,
+        StructOpsType, VerifierOpsTable,
     },
     c_str,
     error::{code::*, to_result},
@@ -22,7 +22,7 @@ use kernel::{
     prelude::*,
     sync::Mutex,
     time::Ktime,
-    types::{ARef, Opaque},
+    types::ARef,
 };
 
 module! {
@@ -40,6 +40,12 @@ pub struct StRustArg {
     pub a: i32,
     /// The second value.
     pub b: i32,
+}
+
+// SAFETY: `StRustArg` is `struct st_rust_arg`, two integers any value of
+// which is valid; st_rust_ops has no writable fields nor kfuncs.
+unsafe impl OpPointee for StRustArg {
+    const NAME: &'static CStr = c_str!("st_rust_arg");
 }
 
 /// `struct st_rust_ops` (st_rust_testmod.h): its size is checked against
@@ -97,8 +103,8 @@ static TEST_2: Op<StRustOps, (Ref<StRustArg>, i32), i32> = Op::new(c_str!("test_
 static TEST_NULLABLE: Op<StRustOps, (Nullable<StRustArg>,), i32> = Op::new(c_str!("test_nullable"));
 static TEST_SLEEP: Op<StRustOps, (i32,), i32> = Op::new(c_str!("test_sleep"));
 static TEST_VOID: Op<StRustOps, (i32,), ()> = Op::new(c_str!("test_void"));
-/// Wrong on purpose: the argument is an `int`.
-static TEST_MISTYPED: Op<StRustOps, (u64,), i32> = Op::new(c_str!("test_mistyped"));
+/// Wrong on purpose: the argument is an `int`, signed.
+static TEST_MISTYPED: Op<StRustOps, (u32,), i32> = Op::new(c_str!("test_mistyped"));
 /// Wrong on purpose: the stub's argument is not `__nullable`.
 static TEST_NOT_NULLABLE: Op<StRustOps, (Nullable<StRustArg>,), i32> =
     Op::new(c_str!("test_not_nullable"));
@@ -212,10 +218,10 @@ fn call(op: u32, arg: i32) -> Result {
     let state = State::get().ok_or(ENODEV)?;
     let held = state.held.lock();
     let ops: &Published<StRustOps> = held.as_deref().ok_or(ENODEV)?;
-    let a = Opaque::new(StRustArg {
+    let a = StRustArg {
         a: arg,
         b: arg.wrapping_mul(2),
-    });
+    };
     let r = match op {
         1 => TEST_1.call(ops, (arg,))?,
         2 => TEST_2.call(ops, (&a, arg))?,
@@ -223,7 +229,7 @@ fn call(op: u32, arg: i32) -> Result {
         4 => TEST_NULLABLE.call(ops, (Some(&a),))?,
         5 => TEST_SLEEP.call(ops, (arg,))?,
         6 => TEST_VOID.call(ops, (arg,))?.map(|()| 0),
-        7 => TEST_MISTYPED.call(ops, (arg as u64,))?,
+        7 => TEST_MISTYPED.call(ops, (arg as u32,))?,
         8 => TEST_NOT_NULLABLE.call(ops, (None,))?,
         _ => return Err(EINVAL),
     };

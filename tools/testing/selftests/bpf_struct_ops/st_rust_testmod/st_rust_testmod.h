@@ -23,7 +23,7 @@ enum {
 	ST_RUST_NULLABLE,		/* test_nullable(&{ ARG, 0 }) */
 	ST_RUST_SLEEP,			/* test_sleep(ARG) */
 	ST_RUST_VOID,			/* test_void(ARG) */
-	ST_RUST_MISTYPED,		/* test_mistyped, as Rust wrongly declares it */
+	ST_RUST_MISTYPED,		/* test_mistyped, declared with a u32 */
 	ST_RUST_NOT_NULLABLE,		/* test_not_nullable(NULL), declared nullable */
 };
 
