@@ -267,9 +267,10 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
         // while the map is (`ops` keeps it) since its registration is done.
         // The trampoline takes the prototype BTF gives the member, which
         // `resolved` checked `A` and `R` against: integers of the same size
-        // and pointers to structs of the same size, given as references
-        // alive for the call, NULL only where the verifier makes programs
-        // check. Programs run under the trampoline's own RCU protection, and
+        // and signedness, and pointers to the struct BTF names of the same
+        // size, given as references alive for the call to values fit for
+        // programs (`OpPointee`'s contract), NULL only where the verifier
+        // makes programs check. Programs run under the trampoline's own RCU protection, and
         // sleepable ones only for members `T::SLEEPABLE` declares, whose
         // contract is that the subsystem calls them where it may sleep.
         Ok(Some(unsafe { A::call(f, args) }))
@@ -290,7 +291,9 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
     #[cold]
     fn resolve(&self) -> Result<(usize, bool)> {
         let table: &StructOpsTable<T> = T::table();
-        let r = match resolve_member(table.resolve_info(), self.name, A::KINDS, R::KIND) {
+        // Not registered yet: nothing to call, and nothing to cache.
+        let info = table.resolve_info().ok_or(EINVAL)?;
+        let r = match resolve_member(info, self.name, A::KINDS, R::KIND) {
             Ok(off) => {
                 let sleepable = T::SLEEPABLE.has(self.name);
                 Ok((off, sleepable))
@@ -334,18 +337,13 @@ pub(super) struct TypeInfo<'a> {
 
 /// The offset of member `name` of the type's ops struct, once its prototype
 /// is checked against `args` and `ret` (see [`Op`]).
-fn resolve_member(
-    info: Option<TypeInfo<'_>>,
-    name: &CStr,
-    args: &[Kind],
-    ret: Kind,
-) -> Result<usize> {
+fn resolve_member(info: TypeInfo<'_>, name: &CStr, args: &[Kind], ret: Kind) -> Result<usize> {
     let TypeInfo {
         btf,
         ops,
         writable,
         stubs,
-    } = info.ok_or(EINVAL)?;
+    } = info;
     let m = ops
         .members()
         .find(|m| btf.name_by_offset(m.name_off()).as_bytes() == name.as_bytes())

@@ -757,6 +757,59 @@ out:
 	return -1;
 }
 
+/*
+ * A congestion control built against another layout of struct
+ * tcp_congestion_ops than the kernel's BTF: a value of another size is
+ * refused when its map is created (EINVAL); bytes in a member the kernel
+ * does not take from userspace ("key", which TCP derives from the name)
+ * are refused when it is updated (EINVAL), which leaves the map INIT and
+ * nothing registered. The same value laid out as BTF says then registers.
+ */
+static int test_tcp_layout_refused(void)
+{
+	static const int delta[] = { -8, 8 };
+	int key_off = st_member_off(&tcp, "key"), fd;
+	unsigned char v[4096];
+	unsigned int i;
+	struct ca c;
+
+	if (!ASSERT(key_off > 0, "no key in the value"))
+		return -1;
+	if (!ASSERT_OK(ca_open(&c, "st_layout")))
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(delta); i++) {
+		struct st_layout l = tcp;
+
+		l.value_size += delta[i];
+		fd = st_map_create(&l, bpf_object__btf_fd(c.skel->obj), 0);
+		if (fd >= 0)
+			close(fd);
+		if (!ASSERT(fd < 0 && errno == EINVAL, "a value of %u bytes: want EINVAL, got %s",
+			    l.value_size, fd < 0 ? strerror(errno) : "a map"))
+			goto out;
+	}
+	*(__u32 *)(c.value + key_off) = 0x5a5a;
+	if (!ASSERT_ERRNO(ca_register(&c), EINVAL))
+		goto out;
+	if (!ASSERT(!st_ca_available("st_layout"), "st_layout registered"))
+		goto out;
+	if (!ASSERT(ca_lookup(&c, v) == 0 && all_zero(v, tcp.value_size),
+		    "map not back to INIT after a refused value"))
+		goto out;
+	*(__u32 *)(c.value + key_off) = 0;
+	if (!ASSERT_OK(ca_register(&c)))
+		goto out;
+	if (!ASSERT(st_ca_available("st_layout"), "st_layout not registered"))
+		goto out;
+	if (!ASSERT_OK(ca_delete(&c)))
+		goto out;
+	ca_close(&c);
+	return 0;
+out:
+	ca_close(&c);
+	return -1;
+}
+
 static int test_incomplete_ca_refused(void)
 {
 	struct ca_incomplete *s = NULL;
@@ -2244,6 +2297,7 @@ static const struct {
 	T(tcp_getsockopt_release),
 	T(tcp_sleepable_refused),
 	T(tcp_flags_and_name),
+	T(tcp_layout_refused),
 	T(closed_fds_keep_ca),
 	T(unregister_while_in_use),
 	T(refcnt_counts_sockets),
