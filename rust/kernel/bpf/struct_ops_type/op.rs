@@ -242,6 +242,14 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
     /// returned. A sleepable member is called after `might_sleep()`.
     #[inline]
     pub fn call(&self, ops: &Published<T>, args: A::Values<'_>) -> Result<Option<R>> {
+        Ok(self.bind(ops)?.map(|op| op.call(args)))
+    }
+
+    /// The op of `ops`, to call many times while `ops` is borrowed, as a
+    /// subsystem keeps a function pointer: `Ok(None)` when
+    /// [`Op::call`] would return it.
+    #[inline]
+    pub fn bind<'a>(&self, ops: &'a Published<T>) -> Result<Option<BoundOp<'a, T, A, R>>> {
         let (off, sleepable) = self.resolved()?;
         if !ops.registration_done() {
             return Ok(None);
@@ -257,23 +265,11 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
                 .cast::<Option<A::Fn>>()
                 .read()
         };
-        let Some(f) = f else {
-            return Ok(None);
-        };
-        if sleepable {
-            might_sleep();
-        }
-        // SAFETY: `f` is the trampoline of a program for the member, alive
-        // while the map is (`ops` keeps it) since its registration is done.
-        // The trampoline takes the prototype BTF gives the member, which
-        // `resolved` checked `A` and `R` against: integers of the same size
-        // and signedness, and pointers to the struct BTF names of the same
-        // size, given as references alive for the call to values fit for
-        // programs (`OpPointee`'s contract), NULL only where the verifier
-        // makes programs check. Programs run under the trampoline's own RCU protection, and
-        // sleepable ones only for members `T::SLEEPABLE` declares, whose
-        // contract is that the subsystem calls them where it may sleep.
-        Ok(Some(unsafe { A::call(f, args) }))
+        Ok(f.map(|f| BoundOp {
+            f,
+            sleepable,
+            _ops: PhantomData,
+        }))
     }
 
     /// The member's offset, and whether it is sleepable, checked against
@@ -313,6 +309,42 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
         };
         self.resolved.store(v, Ordering::Relaxed);
         r
+    }
+}
+
+/// An [`Op`] of a map whose struct is borrowed for `'a`: its trampoline.
+///
+/// # Invariants
+///
+/// `f` is the trampoline of a program for the member, in a value whose first
+/// registration is done, which the borrow keeps alive; `A` and `R` agree
+/// with the member's prototype in BTF; `sleepable` says whether the member
+/// is one of `T::SLEEPABLE`.
+pub struct BoundOp<'a, T: StructOpsType, A: OpArgs<R>, R> {
+    f: A::Fn,
+    sleepable: bool,
+    _ops: PhantomData<&'a Published<T>>,
+}
+
+impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> BoundOp<'_, T, A, R> {
+    /// Calls the op with `args`, after `might_sleep()` for a sleepable
+    /// member, and returns what the program returned.
+    #[inline]
+    pub fn call(&self, args: A::Values<'_>) -> R {
+        if self.sleepable {
+            might_sleep();
+        }
+        // SAFETY: `f` is a trampoline alive while the map is, which the
+        // borrow keeps (type invariant). It takes the prototype BTF gives
+        // the member, which `A` and `R` agree with: integers of the same
+        // size and signedness, and pointers to the struct BTF names of the
+        // same size, given as references alive for the call to values fit
+        // for programs (`OpPointee`'s contract), NULL only where the
+        // verifier makes programs check. Programs run under the
+        // trampoline's own RCU protection, and sleepable ones only for
+        // members `T::SLEEPABLE` declares, whose contract is that the
+        // subsystem calls them where it may sleep.
+        unsafe { A::call(self.f, args) }
     }
 }
 

@@ -102,11 +102,13 @@ unsafe fn struct_ops_put(kdata: *const c_void) {
     unsafe { bindings::bpf_struct_ops_put(kdata) }
 }
 
-/// [`Published::registration_done`] of the value whose `data` is `kdata`.
+/// [`Published::registration_done`] of the value whose `data` is `kdata`:
+/// inline, as every call of an op reads it.
 ///
 /// # Safety
 ///
 /// `kdata` is the `data` of a live struct_ops map's value.
+#[inline]
 unsafe fn registration_done(kdata: *const c_void) -> bool {
     let state = kdata
         .cast::<u8>()
