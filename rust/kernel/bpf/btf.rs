@@ -395,12 +395,9 @@ impl BtfType {
     /// offset, as many bits as bytes).
     #[inline]
     pub fn is_plain_int(&self) -> bool {
-        if !self.is_int() {
+        let Some(enc) = self.int_encoding() else {
             return false;
-        }
-        // SAFETY: By the type invariant, an integer's `u32` encoding follows
-        // it in memory, as immutable as it is.
-        let enc = unsafe { self.as_raw().add(1).cast::<u32>().read_unaligned() };
+        };
         // `BTF_INT_ENCODING()`: bits 24-27; `BTF_INT_OFFSET()`: bits 16-23;
         // `BTF_INT_BITS()`: bits 0-7.
         let (encoding, offset, bits) = ((enc >> 24) & 0xf, (enc >> 16) & 0xff, enc & 0xff);
@@ -412,15 +409,20 @@ impl BtfType {
     /// kinds.
     #[inline]
     pub fn is_signed(&self) -> bool {
-        if self.is_int() {
-            // SAFETY: By the type invariant, an integer's `u32` encoding
-            // follows it in memory, as immutable as it is.
-            let enc = unsafe { self.as_raw().add(1).cast::<u32>().read_unaligned() };
+        match self.int_encoding() {
             // `BTF_INT_ENCODING()`: bits 24-27.
-            (enc >> 24) & bindings::BTF_INT_SIGNED != 0
-        } else {
-            self.is_enum() && self.kind_flag()
+            Some(enc) => (enc >> 24) & bindings::BTF_INT_SIGNED != 0,
+            None => self.is_enum() && self.kind_flag(),
         }
+    }
+
+    /// An integer's `u32` encoding, `None` for other kinds.
+    #[inline]
+    fn int_encoding(&self) -> Option<u32> {
+        // SAFETY: By the type invariant, an integer's `u32` encoding follows
+        // it in memory, as immutable as it is.
+        self.is_int()
+            .then(|| unsafe { self.as_raw().add(1).cast::<u32>().read_unaligned() })
     }
 
     /// Whether this is an enum (`BTF_KIND_ENUM` or `BTF_KIND_ENUM64`).

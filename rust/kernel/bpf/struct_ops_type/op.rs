@@ -289,9 +289,11 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
         let table: &StructOpsTable<T> = T::table();
         // Not registered yet: nothing to call, and nothing to cache.
         let info = table.resolve_info().ok_or(EINVAL)?;
-        let r = match resolve_member(info, self.name, A::KINDS, R::KIND) {
+        match resolve_member(info, self.name, A::KINDS, R::KIND) {
             Ok(off) => {
                 let sleepable = T::SLEEPABLE.has(self.name);
+                let v = ((off + 1) << 1) | usize::from(sleepable);
+                self.resolved.store(v, Ordering::Relaxed);
                 Ok((off, sleepable))
             }
             Err(e) => {
@@ -300,15 +302,10 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
                     T::NAME,
                     self.name
                 );
+                self.resolved.store(REFUSED, Ordering::Relaxed);
                 Err(e)
             }
-        };
-        let v = match r {
-            Ok((off, s)) => ((off + 1) << 1) | usize::from(s),
-            Err(_) => REFUSED,
-        };
-        self.resolved.store(v, Ordering::Relaxed);
-        r
+        }
     }
 }
 
@@ -334,16 +331,15 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> BoundOp<'_, T, A, R> {
         if self.sleepable {
             might_sleep();
         }
-        // SAFETY: `f` is a trampoline alive while the map is, which the
-        // borrow keeps (type invariant). It takes the prototype BTF gives
-        // the member, which `A` and `R` agree with: integers of the same
-        // size and signedness, and pointers to the struct BTF names of the
-        // same size, given as references alive for the call to values fit
-        // for programs (`OpPointee`'s contract), NULL only where the
-        // verifier makes programs check. Programs run under the
-        // trampoline's own RCU protection, and sleepable ones only for
-        // members `T::SLEEPABLE` declares, whose contract is that the
-        // subsystem calls them where it may sleep.
+        // The trampoline takes the prototype BTF gives the member: `A`'s
+        // integers have its sizes and signedness, its pointers are live
+        // references to values fit for programs (`OpPointee`), NULL only
+        // where the verifier makes programs check. Programs run under the
+        // trampoline's own RCU protection; sleepable ones only for members
+        // of `T::SLEEPABLE`, whose contract is a caller that may sleep.
+        //
+        // SAFETY: `f` is a live trampoline of the member, `A` and `R` agree
+        // with its prototype (type invariant), as said above.
         unsafe { A::call(self.f, args) }
     }
 }

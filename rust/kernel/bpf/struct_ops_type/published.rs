@@ -56,16 +56,27 @@ impl<T: StructOpsType> Published<T> {
     /// registration frees them at once.
     #[inline]
     pub(super) fn registration_done(&self) -> bool {
-        // SAFETY: `self` is a live map's value's `data` (type invariant).
-        unsafe { registration_done(self.as_ptr().cast()) }
+        let state = self
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_sub(offset_of!(bindings::bpf_struct_ops_value, data))
+            .wrapping_add(
+                offset_of!(bindings::bpf_struct_ops_value, common)
+                    + offset_of!(bindings::bpf_struct_ops_common_value, state),
+            );
+        // SAFETY: `self` is the `data` of a live `struct
+        // bpf_struct_ops_value` (type invariant), so `state` is its `u32`
+        // state, aligned, which C writes with `smp_store_release()` or under
+        // the map's lock: an atomic load pairs with it.
+        let state = unsafe { AtomicU32::from_ptr(state.cast::<u32>()) };
+        state.load(Ordering::Acquire) != bindings::bpf_struct_ops_state_BPF_STRUCT_OPS_STATE_INIT
     }
 
     /// Takes a count of the map's users (`bpf_struct_ops_get()`), which
     /// keeps the struct's memory alive while held: `None` when the map is on
     /// its way out and takes no more. The trampolines its function pointers
-    /// point to are freed when a registration fails (the struct is then
-    /// zeroed), else when the map is; they may be called only while the
-    /// struct is registered.
+    /// point to are freed when its first registration fails, else when the
+    /// map is: [`super::Op`] calls them only after that registration.
     #[inline]
     pub fn try_hold(&self) -> Option<ARef<Held<T>>> {
         // SAFETY: `self` is a live map's value's `data` (type invariant).
@@ -100,29 +111,6 @@ unsafe fn struct_ops_get(kdata: *const c_void) -> bool {
 unsafe fn struct_ops_put(kdata: *const c_void) {
     // SAFETY: The caller's promise.
     unsafe { bindings::bpf_struct_ops_put(kdata) }
-}
-
-/// [`Published::registration_done`] of the value whose `data` is `kdata`:
-/// inline, as every call of an op reads it.
-///
-/// # Safety
-///
-/// `kdata` is the `data` of a live struct_ops map's value.
-#[inline]
-unsafe fn registration_done(kdata: *const c_void) -> bool {
-    let state = kdata
-        .cast::<u8>()
-        .wrapping_sub(offset_of!(bindings::bpf_struct_ops_value, data))
-        .wrapping_add(
-            offset_of!(bindings::bpf_struct_ops_value, common)
-                + offset_of!(bindings::bpf_struct_ops_common_value, state),
-        );
-    // SAFETY: `kdata` is the `data` of a live `struct bpf_struct_ops_value`
-    // (the caller's promise), so `state` is its
-    // `u32` state, aligned, which C writes with `smp_store_release()` or
-    // under the map's lock: an atomic load pairs with it.
-    let state = unsafe { AtomicU32::from_ptr(state.cast::<u32>().cast_mut()) };
-    state.load(Ordering::Acquire) != bindings::bpf_struct_ops_state_BPF_STRUCT_OPS_STATE_INIT
 }
 
 /// A struct_ops map's published struct of which a count is held, as an
