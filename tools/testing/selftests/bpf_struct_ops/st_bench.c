@@ -214,7 +214,6 @@ static void bench_op_call(void)
 	double op = 1e30, native = 1e30, rust = 1e30, r;
 	struct bpf_link *link, *rust_link = NULL;
 	struct st_rust *rs = NULL;
-	struct bpf_map *m;
 	int i;
 
 	link = bpf_map__attach_struct_ops(skel->maps.ops3);
@@ -225,9 +224,7 @@ static void bench_op_call(void)
 	/* Only st_rust_partial, whose test_1 returns x + 1 as op0 does. */
 	rs = st_rust_testmod_load() ? NULL : st_rust__open();
 	if (rs) {
-		bpf_object__for_each_map(m, rs->obj)
-			if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
-				bpf_map__set_autocreate(m, m == rs->maps.st_rust_partial);
+		st_only_struct_ops_map(rs->obj, "st_rust_partial");
 		if (!st_rust__load(rs))
 			rust_link = bpf_map__attach_struct_ops(rs->maps.st_rust_partial);
 	}

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include "st_lib.h"
 
 char st_msg[512];
@@ -109,6 +110,15 @@ int st_map_create(const struct st_layout *l, int btf_fd, __u32 flags)
 		    .map_flags = flags);
 
 	return bpf_map_create(BPF_MAP_TYPE_STRUCT_OPS, "st_map", 4, l->value_size, 1, &o);
+}
+
+void st_only_struct_ops_map(struct bpf_object *obj, const char *map)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj)
+		if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
+			bpf_map__set_autocreate(m, !strcmp(bpf_map__name(m), map));
 }
 
 __u32 st_prog_id(int prog_fd)

@@ -45,6 +45,12 @@ static inline __u32 st_state(const void *value) { return ((const __u32 *)value)[
  * e.g. bpf_object__btf_fd() of the programs' object) besides the value type.
  */
 int st_map_create(const struct st_layout *l, int btf_fd, __u32 flags);
+struct bpf_object;
+/*
+ * Of @obj's struct_ops maps, only @map is to be created when it loads, so
+ * that only that map's programs load with it.
+ */
+void st_only_struct_ops_map(struct bpf_object *obj, const char *map);
 __u32 st_prog_id(int prog_fd);
 __u32 st_map_id(int map_fd);
 bool st_ca_available(const char *name);

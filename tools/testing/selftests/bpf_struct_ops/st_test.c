@@ -593,16 +593,13 @@ static int ca_write_load(const char *map)
 		    .kernel_log_size = sizeof(ca_write_log) - 1,
 		    .kernel_log_level = 1);
 	struct ca_write *s;
-	struct bpf_map *m;
 	int err;
 
 	memcpy(ca_write_log, "\n", 2);
 	s = ca_write__open_opts(&opts);
 	if (!s)
 		return -1;
-	bpf_object__for_each_map(m, s->obj)
-		if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
-			bpf_map__set_autocreate(m, !strcmp(bpf_map__name(m), map));
+	st_only_struct_ops_map(s->obj, map);
 	err = ca_write__load(s);
 	ca_write__destroy(s);
 	return err;
@@ -1698,7 +1695,6 @@ out:
 static struct st_rust *rust_open(const char *map)
 {
 	struct st_rust *s;
-	struct bpf_map *m;
 	int err;
 
 	if (st_rust_testmod_load()) {
@@ -1708,9 +1704,7 @@ static struct st_rust *rust_open(const char *map)
 	s = st_rust__open();
 	if (!s)
 		return NULL;
-	bpf_object__for_each_map(m, s->obj)
-		if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
-			bpf_map__set_autocreate(m, !strcmp(bpf_map__name(m), map));
+	st_only_struct_ops_map(s->obj, map);
 	err = st_rust__load(s);
 	if (err) {
 		st_rust__destroy(s);
