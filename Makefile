@@ -24,6 +24,12 @@
 
 IMPL  ?= rust
 TCP   ?= $(IMPL)
+# BASE: the kernel release the series applies to. 6.12 (Debian's
+# linux-source-6.12) is what CI and every target default to; 7.3 (Debian's
+# linux-source-7.3 from trixie-backports) is the base being brought up:
+# its trees and builds live under build/7.3/, its patches and the overlay
+# files it changes under base-7.3/ (see base-7.3/README).
+BASE  ?= 6.12
 DEBUG ?= 0
 BISECT ?= 1
 FIXES ?= 0
@@ -33,7 +39,8 @@ BUILD ?= $(CURDIR)/build
 # FIXES=1: our fixes of 6.12's C (fixes/) on top, in a tree of their own,
 # laid out as build/ is so that ccache finds build/linux's objects.
 FIX   := $(if $(filter 1,$(FIXES)),-fixes)
-TREE  := $(BUILD)$(if $(FIX),/fixes)
+BTREE := $(BUILD)$(if $(filter-out 6.12,$(BASE)),/$(BASE))
+TREE  := $(BTREE)$(if $(FIX),/fixes)
 SRC   := $(TREE)/linux
 # Build folders: build/<impl>[-tcp<tcp>][-debug][-arm64][-cfi], -tcp<tcp>
 # when TCP is not IMPL.
@@ -50,6 +57,9 @@ endif
 ifeq ($(filter $(TCP),rust c),)
 $(error TCP must be rust or c)
 endif
+ifeq ($(filter $(BASE),6.12 7.3),)
+$(error BASE must be 6.12 or 7.3)
+endif
 ifeq ($(filter $(ARCH),x86_64 arm64),)
 $(error ARCH must be x86_64 or arm64)
 endif
@@ -58,6 +68,7 @@ export ST_ARCH := $(ARCH)
 export ST_CFI := $(CFI)
 export ST_IMPL := $(IMPL)
 export ST_TCP := $(TCP)
+export ST_BASE := $(BASE)
 
 .PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
 all: userspace
@@ -86,15 +97,15 @@ shell: userspace
 
 # The base tree's struct_ops selftests on both implementations, side by side.
 conformance:
-	-@$(MAKE) --no-print-directory test IMPL=c DEBUG=$(DEBUG) > $(BUILD)/conformance-c.log 2>&1
-	-@$(MAKE) --no-print-directory test IMPL=rust DEBUG=$(DEBUG) > $(BUILD)/conformance-rust.log 2>&1
-	@$(H)/conformance-table.sh $(BUILD)/c$(VAR)/logs/test.results \
-		$(BUILD)/rust$(VAR)/logs/test.results
+	-@$(MAKE) --no-print-directory test IMPL=c DEBUG=$(DEBUG) > $(BTREE)/conformance-c.log 2>&1
+	-@$(MAKE) --no-print-directory test IMPL=rust DEBUG=$(DEBUG) > $(BTREE)/conformance-rust.log 2>&1
+	@$(H)/conformance-table.sh $(BTREE)/c$(VAR)/logs/test.results \
+		$(BTREE)/rust$(VAR)/logs/test.results
 
 # sched_ext on both implementations, side by side (the guest script scx runs
 # tests/40-scx alone). A splat in either guest's log is a failed row.
-SCX_C    := $(BUILD)/c$(VAR)
-SCX_RUST := $(BUILD)/rust$(VAR)
+SCX_C    := $(BTREE)/c$(VAR)
+SCX_RUST := $(BTREE)/rust$(VAR)
 scx:
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=$(DEBUG)
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=$(DEBUG)
@@ -109,7 +120,7 @@ scx:
 # kmemleak watch; the log must stay clean).
 STRESS_SECS  ?= 60
 STRESS_DEBUG ?= 1
-STRESS_OUT   := $(BUILD)/$(IMPL)$(if $(filter 1,$(STRESS_DEBUG)),-debug)$(AVAR)
+STRESS_OUT   := $(BTREE)/$(IMPL)$(if $(filter 1,$(STRESS_DEBUG)),-debug)$(AVAR)
 stress:
 	@$(MAKE) --no-print-directory userspace IMPL=$(IMPL) DEBUG=$(STRESS_DEBUG)
 	@KCMDLINE="stress_secs=$(STRESS_SECS) $(KCMDLINE)" $(TIMED) guest \
@@ -129,7 +140,7 @@ bench:
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
 	@BENCH_PAIRED=$(BENCH_PAIRED) ICOUNT=$(ICOUNT) ICOUNT_ROUNDS=$(ICOUNT_ROUNDS) $(TIMED) bench \
-		$(H)/bench.sh $(BUILD)/rust$(AVAR) $(BUILD)/c$(AVAR) $(BENCH_ROUNDS) $(BUILD)/bench$(AVAR)
+		$(H)/bench.sh $(BTREE)/rust$(AVAR) $(BTREE)/c$(AVAR) $(BENCH_ROUNDS) $(BTREE)/bench$(AVAR)
 
 # make bench-profile: both kernels under QEMU's instruction counting with
 # ftrace on the registration cycles of st_bench (harness/guest/profile):
@@ -137,12 +148,12 @@ bench:
 bench-profile: x86-only
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
-	@mkdir -p $(BUILD)/bench
-	@QEMU_QUIET=1 ICOUNT=1 QEMU_SMP=1 KCMDLINE="tsc=reliable $(KCMDLINE)" $(H)/qemu.sh $(BUILD)/rust profile 1800 & \
-	 ICOUNT=1 QEMU_SMP=1 KCMDLINE="tsc=reliable $(KCMDLINE)" $(H)/qemu.sh $(BUILD)/c profile 1800; \
+	@mkdir -p $(BTREE)/bench
+	@QEMU_QUIET=1 ICOUNT=1 QEMU_SMP=1 KCMDLINE="tsc=reliable $(KCMDLINE)" $(H)/qemu.sh $(BTREE)/rust profile 1800 & \
+	 ICOUNT=1 QEMU_SMP=1 KCMDLINE="tsc=reliable $(KCMDLINE)" $(H)/qemu.sh $(BTREE)/c profile 1800; \
 	 c=$$?; wait $$! && [ $$c = 0 ] || { echo "bench-profile: a guest failed" >&2; exit 1; }
-	@python3 $(H)/bench-profile.py $(BUILD)/c/logs/profile.results $(BUILD)/rust/logs/profile.results \
-		| tee $(BUILD)/bench/profile.txt
+	@python3 $(H)/bench-profile.py $(BTREE)/c/logs/profile.results $(BTREE)/rust/logs/profile.results \
+		| tee $(BTREE)/bench/profile.txt
 
 # make bench-pcprof: both kernels log every kernel instruction of st_bench's
 # registration cycles (harness/pcprof.py): instructions per step and per
@@ -150,10 +161,10 @@ bench-profile: x86-only
 bench-pcprof: x86-only
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
-	@mkdir -p $(BUILD)/bench
-	@python3 $(H)/pcprof.py run $(BUILD)/rust & python3 $(H)/pcprof.py run $(BUILD)/c; \
+	@mkdir -p $(BTREE)/bench
+	@python3 $(H)/pcprof.py run $(BTREE)/rust & python3 $(H)/pcprof.py run $(BTREE)/c; \
 	 c=$$?; wait $$! && [ $$c = 0 ] || { echo "bench-pcprof: a guest failed" >&2; exit 1; }
-	@python3 $(H)/pcprof.py report $(BUILD)/c $(BUILD)/rust | tee $(BUILD)/bench/pcprof.txt
+	@python3 $(H)/pcprof.py report $(BTREE)/c $(BTREE)/rust | tee $(BTREE)/bench/pcprof.txt
 
 lint: kernel
 	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)

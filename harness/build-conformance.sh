@@ -21,7 +21,9 @@ clang=clang-19
 jobs=$(($(nproc) + 1))
 
 # The test_progs tests (file names in prog_tests/) and the programs whose
-# skeletons they include (progs/<name>.c). See README, "Conformance".
+# skeletons they include (progs/<name>.c), for the base (ST_BASE). See
+# README, "Conformance".
+if [ "${ST_BASE:-6.12}" = 6.12 ]; then
 tests="bpf_tcp_ca dummy_st_ops bad_struct_ops struct_ops_autocreate
 	test_struct_ops_module test_struct_ops_maybe_null
 	test_struct_ops_multi_pages test_struct_ops_no_cfi pro_epilogue
@@ -35,12 +37,53 @@ progs="bpf_dctcp bpf_cubic bpf_tcp_nogpl tcp_ca_update bpf_dctcp_release
 	struct_ops_maybe_null struct_ops_maybe_null_fail struct_ops_multi_pages
 	pro_epilogue epilogue_tailcall pro_epilogue_goto_start epilogue_exit
 	bpf_iter_setsockopt priv_map priv_prog token_lsm test_global_map_resize"
-# Programs the subtests of our fixes of 6.12 add (make test FIXES=1).
-[ -f "$src/tools/testing/selftests/bpf/progs/tcp_ca_sleepable.c" ] &&
-	progs="$progs tcp_ca_sleepable"
 framework="test_progs cgroup_helpers trace_helpers network_helpers
 	testing_helpers btf_helpers cap_helpers unpriv_helpers netlink_helpers
 	jit_disasm_helpers test_loader xsk disasm disasm_helpers json_writer"
+else
+# Every test of 7.3 that makes a struct_ops map (grep struct_ops
+# prog_tests/), and global_map_resize for our own check of map resizing.
+tests="bad_struct_ops bpf_iter_setsockopt bpf_qdisc bpf_tcp_ca dummy_st_ops
+	pro_epilogue struct_ops_autocreate struct_ops_private_stack
+	test_struct_ops_arena test_struct_ops_assoc test_struct_ops_id_ops_mapping
+	test_struct_ops_kptr_return test_struct_ops_maybe_null test_struct_ops_module
+	test_struct_ops_multi_args test_struct_ops_multi_pages test_struct_ops_no_cfi
+	test_struct_ops_refcounted token global_map_resize"
+progs="bad_struct_ops bad_struct_ops2 bpf_dctcp bpf_cubic bpf_iter_setsockopt
+	bpf_qdisc_fifo bpf_qdisc_fq bpf_qdisc_fail__incompl_ops
+	bpf_qdisc_fail__invalid_dynptr bpf_qdisc_fail__invalid_dynptr_slice
+	bpf_qdisc_fail__invalid_dynptr_cross_frame bpf_qdisc_fail__untrusted_write
+	bpf_qdisc_dynptr_use_after_invalidate_clone
+	bpf_tcp_nogpl tcp_ca_update bpf_dctcp_release tcp_ca_write_sk_pacing
+	tcp_ca_incompl_cong_ops tcp_ca_unsupp_cong_op tcp_ca_kfunc
+	tcp_ca_untrusted_btf_write bpf_cc_cubic
+	dummy_st_ops_success dummy_st_ops_fail trace_dummy_st_ops
+	pro_epilogue epilogue_tailcall pro_epilogue_goto_start epilogue_exit
+	pro_epilogue_with_kfunc struct_ops_autocreate struct_ops_autocreate2
+	struct_ops_private_stack struct_ops_private_stack_fail
+	struct_ops_private_stack_recur struct_ops_arena struct_ops_arena_attach
+	struct_ops_arena_fail struct_ops_assoc struct_ops_assoc_reuse
+	struct_ops_assoc_in_timer struct_ops_id_ops_mapping1
+	struct_ops_id_ops_mapping2 struct_ops_kptr_return
+	struct_ops_kptr_return_fail__wrong_type
+	struct_ops_kptr_return_fail__invalid_scalar
+	struct_ops_kptr_return_fail__nonzero_offset
+	struct_ops_kptr_return_fail__local_kptr struct_ops_maybe_null
+	struct_ops_maybe_null_fail struct_ops_module struct_ops_nulled_out_cb
+	struct_ops_forgotten_cb struct_ops_detach unsupported_ops
+	struct_ops_multi_args struct_ops_multi_pages struct_ops_refcounted
+	struct_ops_refcounted_fail__ref_leak
+	struct_ops_refcounted_fail__global_subprog
+	struct_ops_refcounted_fail__tail_call priv_map priv_prog
+	token_kallsyms token_lsm priv_freplace_prog test_global_map_resize"
+framework="test_progs cgroup_helpers trace_helpers network_helpers
+	testing_helpers btf_helpers cap_helpers unpriv_helpers sysctl_helpers
+	netlink_helpers jit_disasm_helpers io_helpers test_loader xsk disasm
+	disasm_helpers json_writer bpftool_helpers"
+fi
+# Programs the subtests of our fixes add (make test FIXES=1).
+[ -f "$src/tools/testing/selftests/bpf/progs/tcp_ca_sleepable.c" ] &&
+	progs="$progs tcp_ca_sleepable"
 
 # Our own copy of the selftests: the module builds (M=) and tests.h write
 # into it, and the C and Rust builds must not share one.

@@ -10,7 +10,7 @@ src=$1 out=$2 impl=$3 debug=$4
 . "$here/kmake.sh"
 mkdir -p "$out"
 
-frags=("$here/kernel.config" "$here/arch-$karch.config" "$here/impl-$impl.config"
+frags=("$here/kernel.config" "$here/kernel-${ST_BASE:-6.12}.config" "$here/arch-$karch.config" "$here/impl-$impl.config"
 	"$here/tcp-${ST_TCP:-$impl}.config")
 [ "$debug" = 1 ] && frags+=("$here/debug.config")
 [ "${ST_CFI:-0}" = 1 ] && frags+=("$here/cfi.config")

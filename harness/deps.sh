@@ -37,3 +37,34 @@ if ! "$bindgen" --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
 	echo "deps: installing bindgen-cli $BINDGEN_VERSION"
 	cargo install -q bindgen-cli --version "$BINDGEN_VERSION" --locked
 fi
+
+# Another base than 6.12 (ST_BASE): its linux-source package from Debian's
+# trixie-backports, fetched with a private apt configuration
+# (harness/trixie.sh), and a pahole of at least 1.26, which 7.3 needs (its
+# KF_IMPLICIT_ARGS kfuncs get wrong BTF from older ones) and Debian 12 has
+# not: trixie's 1.30, run with trixie's loader and libraries from a private
+# root by build/trixie/bin/pahole.
+base=${ST_BASE:-6.12}
+[ "$base" = 6.12 ] && exit 0
+here=$(cd "$(dirname "$0")" && pwd)
+trixie=$here/../build/trixie
+if [ ! -f "$trixie/src/usr/src/linux-source-$base.tar.xz" ]; then
+	echo "deps: fetching linux-source-$base from trixie-backports"
+	"$here/trixie.sh" extract "$trixie/src" "linux-source-$base"
+fi
+host_pahole=$(pahole --version 2>/dev/null | tr -d v || echo 0)
+if [ "$(printf '%s\n' 1.26 "$host_pahole" | sort -V | head -1)" = 1.26 ]; then
+	ln -sf "$(command -v pahole)" "$trixie/bin/pahole" 2>/dev/null ||
+		{ mkdir -p "$trixie/bin" && ln -sf "$(command -v pahole)" "$trixie/bin/pahole"; }
+elif ! "$trixie/bin/pahole" --version >/dev/null 2>&1; then
+	echo "deps: pahole $host_pahole is older than 1.26: trixie's, in $trixie/pahole"
+	root=$trixie/pahole
+	"$here/trixie.sh" extract "$root" pahole libc6 libbpf1 libdw1t64 libelf1t64 zlib1g \
+		liblzma5 libbz2-1.0 libzstd1
+	lib=$root/usr/lib/x86_64-linux-gnu
+	mkdir -p "$trixie/bin"
+	printf '#!/bin/sh\nexec %s --library-path %s %s "$@"\n' \
+		"$lib/ld-linux-x86-64.so.2" "$lib" "$root/usr/bin/pahole" > "$trixie/bin/pahole"
+	chmod +x "$trixie/bin/pahole"
+	"$trixie/bin/pahole" --version
+fi

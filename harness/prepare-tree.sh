@@ -8,8 +8,18 @@ set -euo pipefail
 repo=$(cd "$1" && pwd)
 mkdir -p "$(dirname "$2")"
 src=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-tarball=/usr/src/linux-source-6.12.tar.xz
-want=$(cat "$repo/patches/BASE_VERSION")
+base=${ST_BASE:-6.12}
+# 6.12: patches/ and the overlay as they are. Another base: its tarball
+# (harness/deps.sh fetched it), base-<base>/patches in place of patches/,
+# and the overlay with base-<base>/overlay.patch applied
+# (harness/base-overlay.sh).
+if [ "$base" = 6.12 ]; then
+	tarball=/usr/src/linux-source-6.12.tar.xz patches=$repo/patches overlay2=
+else
+	tarball=$repo/build/trixie/src/usr/src/linux-source-$base.tar.xz
+	patches=$repo/base-$base/patches
+fi
+want=$(cat "$patches/BASE_VERSION")
 
 if [ ! -f "$src/.extracted" ]; then
 	echo "tree: extracting $tarball"
@@ -31,7 +41,7 @@ fi
 # changed, reverse the old set and apply the new one.
 want_dir="$src.patches-wanted"
 rm -rf "$want_dir"
-cp -r "$repo/patches" "$want_dir"
+cp -r "$patches" "$want_dir"
 if [ "${FIXES:-0}" = 1 ]; then
 	{ grep -v '^\s*#' "$repo/fixes/series" || true; } | while read -r f; do
 		[ -n "$f" ] || continue
@@ -62,11 +72,18 @@ if ! diff -qr "$want_dir" "$applied" >/dev/null 2>&1; then
 fi
 rm -rf "$want_dir"
 
-# Overlay: every file under the kernel paths, copied when it differs.
-cd "$repo"
+# Overlay: every file under the kernel paths, copied when it differs
+# (from the base's version of the overlay, for bases after 6.12).
+from=$repo
+if [ "$base" != 6.12 ]; then
+	from=$src.overlay
+	"$repo/harness/base-overlay.sh" stage "$repo" "$base" "$from"
+fi
+cd "$from"
 list="$src/.overlay-files"
-git ls-files -co --exclude-standard -- rust kernel include net tools Documentation lib mm drivers |
+git -C "$repo" ls-files -co --exclude-standard -- rust kernel include net tools Documentation lib mm drivers |
 	sort > "$list.new"
+[ "$from" = "$repo" ] || find . -path ./.git -prune -o -type f -print | sed 's|^\./||' | sort -u - "$list.new" -o "$list.new"
 while read -r f; do
 	[ -f "$f" ] || continue
 	if ! cmp -s "$f" "$src/$f"; then
@@ -79,7 +96,7 @@ done < "$list.new"
 if [ -f "$list" ]; then
 	comm -23 "$list" "$list.new" | while read -r f; do
 		rm -f "$src/$f"
-		tar xf "$tarball" -C "$src" --strip-components=1 "linux-source-6.12/$f" 2>/dev/null || true
+		tar xf "$tarball" -C "$src" --strip-components=1 "linux-source-$base/$f" 2>/dev/null || true
 		echo "tree: restored $f"
 	done
 fi
