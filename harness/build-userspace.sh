@@ -84,7 +84,14 @@ cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "
 for t in "$repo"/harness/guest/tests/*; do
 	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
 done
-shared_libs "$root" "$bpftool" "$root"/opt/scx/*
+# 7.3's BPF qdisc tests drive veth and qdiscs with iproute2's ip and tc,
+# which busybox's applets cannot do; the host's, so not when cross-compiling.
+iproute=()
+if [ "${ST_BASE:-6.12}" != 6.12 ] && [ -z "$cross" ]; then
+	cp /sbin/ip /sbin/tc "$root/bin/"
+	iproute=("$root/bin/ip" "$root/bin/tc")
+fi
+shared_libs "$root" "$bpftool" "$root"/opt/scx/* "${iproute[@]}"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
 echo "userspace: $out/initramfs.cpio.gz ($(du -h "$out/initramfs.cpio.gz" | cut -f1))"

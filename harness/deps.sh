@@ -4,7 +4,7 @@ set -euo pipefail
 
 PKGS="linux-source-6.12 rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev
 bc flex bison libelf-dev libssl-dev dwarves qemu-system-x86 busybox-static cpio
-libzstd-dev zlib1g-dev libcap-dev pkg-config ccache python3"
+libzstd-dev zlib1g-dev libcap-dev pkg-config ccache python3 iproute2"
 BINDGEN_VERSION=0.72.1
 
 # arm64 (ST_ARCH=arm64): QEMU's aarch64 system emulator, the cross gcc and

@@ -19,7 +19,7 @@ kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver -j"$(($(nproc) + 1))" \
 # The Rust test module is a module crate of its own, built with M=.
 mod="$out/lint-st_rust_testmod"
 rm -rf "$mod"
-cp -r "$repo/tools/testing/selftests/bpf_struct_ops/st_rust_testmod" "$mod"
+cp -r "$src/tools/testing/selftests/bpf_struct_ops/st_rust_testmod" "$mod"
 # Only its Rust object: the clippy build of the kernel crate above is not
 # the one vmlinux exports, so the module would not link.
 kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver M="$mod" st_rust_ops.o >> "$log" 2>&1 ||

@@ -1030,10 +1030,12 @@ int main(int argc, char **argv)
 	ca_count__destroy(skel);
 	if (!st_wait(!st_struct_ops_maps() && !st_ca_available("sth_ok") &&
 		     !st_ca_available("sth_rand") && !st_ca_available("sth_owner") &&
-		     !st_ca_available("sth_ops") && !st_ca_available("sth_same"), 30000))
+		     !st_ca_available("sth_ops") && !st_ca_available("sth_same"), 30000)) {
 		printf("not ok hostile.cleanup - %d struct_ops maps or a CA of ours left\n",
 		       st_struct_ops_maps());
-	else
+		st_list_struct_ops_maps();
+	} else {
 		printf("ok hostile.cleanup\n");
+	}
 	return 0;
 }

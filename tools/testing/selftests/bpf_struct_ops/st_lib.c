@@ -372,6 +372,26 @@ int st_module_refcnt(const char *module)
 	return st_read_file(path, buf, sizeof(buf)) > 0 ? atoi(buf) : -1;
 }
 
+/* Prints the struct_ops maps there are, one "    | " line each. */
+void st_list_struct_ops_maps(void)
+{
+	__u32 id = 0;
+
+	while (!bpf_map_get_next_id(id, &id)) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_map_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_map_get_info_by_fd(fd, &info, &len) &&
+		    info.type == BPF_MAP_TYPE_STRUCT_OPS)
+			printf("    | struct_ops map id %u name %s value type id %u\n",
+			       info.id, info.name, info.btf_vmlinux_value_type_id);
+		close(fd);
+	}
+}
+
 int st_struct_ops_maps(void)
 {
 	__u32 id = 0;
