@@ -372,27 +372,8 @@ int st_module_refcnt(const char *module)
 	return st_read_file(path, buf, sizeof(buf)) > 0 ? atoi(buf) : -1;
 }
 
-/* Prints the struct_ops maps there are, one "    | " line each. */
-void st_list_struct_ops_maps(void)
-{
-	__u32 id = 0;
-
-	while (!bpf_map_get_next_id(id, &id)) {
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_map_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		if (!bpf_map_get_info_by_fd(fd, &info, &len) &&
-		    info.type == BPF_MAP_TYPE_STRUCT_OPS)
-			printf("    | struct_ops map id %u name %s value type id %u\n",
-			       info.id, info.name, info.btf_vmlinux_value_type_id);
-		close(fd);
-	}
-}
-
-int st_struct_ops_maps(void)
+/* Counts the struct_ops maps there are; prints each, one "    | " line, if @print. */
+static int struct_ops_maps(bool print)
 {
 	__u32 id = 0;
 	int n = 0;
@@ -405,9 +386,23 @@ int st_struct_ops_maps(void)
 		if (fd < 0)
 			continue;
 		if (!bpf_map_get_info_by_fd(fd, &info, &len) &&
-		    info.type == BPF_MAP_TYPE_STRUCT_OPS)
+		    info.type == BPF_MAP_TYPE_STRUCT_OPS) {
 			n++;
+			if (print)
+				printf("    | struct_ops map id %u name %s value type id %u\n",
+				       info.id, info.name, info.btf_vmlinux_value_type_id);
+		}
 		close(fd);
 	}
 	return n;
+}
+
+int st_struct_ops_maps(void)
+{
+	return struct_ops_maps(false);
+}
+
+void st_list_struct_ops_maps(void)
+{
+	struct_ops_maps(true);
 }
