@@ -54,8 +54,8 @@ if [ ! -f "$trixie/src/usr/src/linux-source-$base.tar.xz" ]; then
 fi
 host_pahole=$(pahole --version 2>/dev/null | tr -d v || echo 0)
 if [ "$(printf '%s\n' 1.26 "$host_pahole" | sort -V | head -1)" = 1.26 ]; then
-	ln -sf "$(command -v pahole)" "$trixie/bin/pahole" 2>/dev/null ||
-		{ mkdir -p "$trixie/bin" && ln -sf "$(command -v pahole)" "$trixie/bin/pahole"; }
+	mkdir -p "$trixie/bin"
+	ln -sf "$(command -v pahole)" "$trixie/bin/pahole"
 elif ! "$trixie/bin/pahole" --version >/dev/null 2>&1; then
 	echo "deps: pahole $host_pahole is older than 1.26: trixie's, in $trixie/pahole"
 	root=$trixie/pahole
