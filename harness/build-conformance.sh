@@ -22,7 +22,7 @@ jobs=$(($(nproc) + 1))
 
 # The test_progs tests (file names in prog_tests/) and the programs whose
 # skeletons they include (progs/<name>.c), for the base (ST_BASE). See
-# README, "Conformance".
+# docs/conformance.md.
 if [ "${ST_BASE:-6.12}" = 6.12 ]; then
 tests="bpf_tcp_ca dummy_st_ops bad_struct_ops struct_ops_autocreate
 	test_struct_ops_module test_struct_ops_maybe_null
