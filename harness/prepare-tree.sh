@@ -14,7 +14,7 @@ base=${ST_BASE:-6.12}
 # and the overlay with base-<base>/overlay.patch applied
 # (harness/base-overlay.sh).
 if [ "$base" = 6.12 ]; then
-	tarball=/usr/src/linux-source-6.12.tar.xz patches=$repo/patches overlay2=
+	tarball=/usr/src/linux-source-6.12.tar.xz patches=$repo/patches
 else
 	tarball=$repo/build/trixie/src/usr/src/linux-source-$base.tar.xz
 	patches=$repo/base-$base/patches
