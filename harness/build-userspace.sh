@@ -63,7 +63,9 @@ done
 # The initramfs: busybox, bpftool with its libraries, our programs.
 root="$us/initramfs"
 rm -rf "$root"
-mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,opt/st/bin,opt/st/bpf,opt/st/tests,opt/scx}
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,run,var,opt/st/bin,opt/st/bpf,opt/st/tests,opt/scx}
+# /run (and /var/run): where ip netns keeps its namespaces.
+ln -s ../run "$root/var/run"
 busybox "$us" "$root/bin/busybox"
 cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
@@ -84,12 +86,15 @@ cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "
 for t in "$repo"/harness/guest/tests/*; do
 	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
 done
-# 7.3's BPF qdisc tests drive veth and qdiscs with iproute2's ip and tc,
-# which busybox's applets cannot do; the host's, so not when cross-compiling.
+# 7.3's BPF qdisc tests drive veth and qdiscs with iproute2's ip and tc
+# (through system()), which busybox's applets cannot do; the host's, so not
+# when cross-compiling. /bin/sh is then dash, as on Debian: busybox's ash
+# runs its own ip and tc applets before any on PATH.
 iproute=()
 if [ "${ST_BASE:-6.12}" != 6.12 ] && [ -z "$cross" ]; then
 	cp /sbin/ip /sbin/tc "$root/bin/"
-	iproute=("$root/bin/ip" "$root/bin/tc")
+	cp /bin/dash "$root/bin/sh"
+	iproute=("$root/bin/ip" "$root/bin/tc" "$root/bin/sh")
 fi
 shared_libs "$root" "$bpftool" "$root"/opt/scx/* "${iproute[@]}"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
