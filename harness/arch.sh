@@ -33,11 +33,35 @@ busybox() {
 	cp "$deb/bin/busybox" "$2"
 }
 
+# iproute_dash DIR ROOT: iproute2's ip and tc and dash (as /bin/sh) for the
+# target in ROOT/bin. The host's for its own arch; for another, Debian's
+# packages of that arch unpacked in DIR with the libraries they need and the
+# host's multiarch set lacks (shared_libs then finds them in LIBROOT).
+LIBROOT=
+iproute_dash() {
+	local dir=$1 root=$2 pkgs="iproute2 dash libbpf1 libbsd0 libmd0 libmnl0 libxtables12 libcap2"
+	if [ -z "$cross" ]; then
+		cp /sbin/ip /sbin/tc "$root/bin/"
+		cp /bin/dash "$root/bin/sh"
+		return
+	fi
+	local deb="$dir/iproute-$karch"
+	if [ ! -x "$deb/root/sbin/tc" ]; then
+		rm -rf "$deb" && mkdir -p "$deb/root"
+		(cd "$deb" && for p in $pkgs; do apt-get download -q "$p:$karch" >/dev/null 2>&1 || exit 1; done &&
+			for d in ./*.deb; do dpkg-deb -x "$d" root; done) ||
+			{ echo "userspace: cannot fetch $pkgs for $karch" >&2; return 1; }
+	fi
+	cp "$deb/root/bin/ip" "$deb/root/sbin/tc" "$root/bin/"
+	cp "$deb/root/bin/dash" "$root/bin/sh"
+	LIBROOT=$deb/root
+}
+
 # shared_libs ROOT BIN...: copies the shared libraries BIN... need
 # (transitively) and their ELF interpreter into ROOT at their paths, read
 # from the ELF headers (ldd cannot run a foreign arch's binaries).
 shared_libs() {
-	local root=$1 todo lib path interp seen=" "
+	local root=$1 todo lib path dest interp seen=" "
 	shift
 	todo=$(for b in "$@"; do readelf -d "$b" 2>/dev/null; done |
 		sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
@@ -54,12 +78,14 @@ shared_libs() {
 			case "$seen" in *" $lib "*) continue ;; esac
 			seen+="$lib "
 			path=
-			for d in /lib/$triple /usr/lib/$triple; do
+			for d in /lib/$triple /usr/lib/$triple ${LIBROOT:+$LIBROOT/lib/$triple $LIBROOT/usr/lib/$triple}; do
 				[ -e "$d/$lib" ] && { path=$d/$lib; break; }
 			done
 			[ -n "$path" ] || { echo "userspace: $lib not found for $triple" >&2; return 1; }
-			mkdir -p "$root$(dirname "$path")"
-			cp -L "$path" "$root$path"
+			dest=$path
+			[ -z "$LIBROOT" ] || dest=${path#"$LIBROOT"}
+			mkdir -p "$root$(dirname "$dest")"
+			cp -L "$path" "$root$dest"
 			todo+=" $(readelf -d "$path" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
 		done
 	done

@@ -21,26 +21,7 @@ clang=clang-19
 jobs=$(($(nproc) + 1))
 
 # The test_progs tests (file names in prog_tests/) and the programs whose
-# skeletons they include (progs/<name>.c), for the base (ST_BASE). See
-# docs/conformance.md.
-if [ "${ST_BASE:-6.12}" = 6.12 ]; then
-tests="bpf_tcp_ca dummy_st_ops bad_struct_ops struct_ops_autocreate
-	test_struct_ops_module test_struct_ops_maybe_null
-	test_struct_ops_multi_pages test_struct_ops_no_cfi pro_epilogue
-	bpf_iter_setsockopt token global_map_resize"
-progs="bpf_dctcp bpf_cubic bpf_tcp_nogpl tcp_ca_update bpf_dctcp_release
-	tcp_ca_write_sk_pacing tcp_ca_incompl_cong_ops tcp_ca_unsupp_cong_op
-	tcp_ca_kfunc bpf_cc_cubic dummy_st_ops_success dummy_st_ops_fail
-	trace_dummy_st_ops bad_struct_ops bad_struct_ops2 struct_ops_autocreate
-	struct_ops_autocreate2 struct_ops_module struct_ops_nulled_out_cb
-	struct_ops_forgotten_cb struct_ops_detach unsupported_ops
-	struct_ops_maybe_null struct_ops_maybe_null_fail struct_ops_multi_pages
-	pro_epilogue epilogue_tailcall pro_epilogue_goto_start epilogue_exit
-	bpf_iter_setsockopt priv_map priv_prog token_lsm test_global_map_resize"
-framework="test_progs cgroup_helpers trace_helpers network_helpers
-	testing_helpers btf_helpers cap_helpers unpriv_helpers netlink_helpers
-	jit_disasm_helpers test_loader xsk disasm disasm_helpers json_writer"
-else
+# skeletons they include (progs/<name>.c). See docs/conformance.md.
 # Every test of 7.3 that makes a struct_ops map (grep struct_ops
 # prog_tests/), and global_map_resize for our own check of map resizing.
 tests="bad_struct_ops bpf_iter_setsockopt bpf_qdisc bpf_tcp_ca dummy_st_ops
@@ -80,7 +61,6 @@ framework="test_progs cgroup_helpers trace_helpers network_helpers
 	testing_helpers btf_helpers cap_helpers unpriv_helpers sysctl_helpers
 	netlink_helpers jit_disasm_helpers io_helpers test_loader xsk disasm
 	disasm_helpers json_writer bpftool_helpers"
-fi
 # Programs the subtests of our fixes add (make test FIXES=1).
 [ -f "$src/tools/testing/selftests/bpf/progs/tcp_ca_sleepable.c" ] &&
 	progs="$progs tcp_ca_sleepable"
@@ -94,10 +74,9 @@ cp -rL "$src/tools/testing/selftests/bpf" "$st"
 
 # The test modules, against this kernel (their split BTF must match it).
 . "$(dirname "$0")/kmake.sh"
-# 6.12 has a folder per module, 7.3 one for all (test_kmods/).
+# 7.3 has one folder for all of them (test_kmods/).
 for m in bpf_testmod bpf_test_no_cfi; do
-	d=$st/$m
-	[ -d "$d" ] || d=$st/test_kmods
+	d=$st/test_kmods
 	[ -f "$d/$m.ko" ] ||
 		kmake -s M="$d" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
 			-j"$jobs" modules >/dev/null
@@ -114,7 +93,7 @@ bpf_cflags="-g -Wall -Werror -D__TARGET_ARCH_$kbarch -mlittle-endian -I$gen
 	-O2 --target=bpf -mcpu=v3"
 # 7.3's vmlinux.h embeds anonymous structs by tag (-fms-extensions), and its
 # programs include libarena; the upstream Makefile's flags.
-[ "${ST_BASE:-6.12}" = 6.12 ] || bpf_cflags="$bpf_cflags -std=gnu11 -fno-strict-aliasing
+bpf_cflags="$bpf_cflags -std=gnu11 -fno-strict-aliasing
 	-fms-extensions -Wno-microsoft-anon-tag -Wno-initializer-overrides
 	-I$st/libarena/include"
 printf '%s\n' $progs | xargs -P"$jobs" -I{} \
@@ -151,6 +130,16 @@ s = s.replace(old, "	(void)register_session_key;\n")
 open(p, "w").write(s)
 PY
 fi
+
+# trace_helpers.c reads /proc/kallsyms in 256-byte lines and stops at the
+# first line it cannot parse: the kernel crate's doctests (RUST_KERNEL_DOCTESTS)
+# have longer symbol names, and the reader then never sees the BPF program
+# symbols listed last (token/obj_priv_prog_kallsyms fails). The copy reads
+# lines of the longest a symbol can make (KSYM_NAME_LEN, 512).
+old='	char func[256], buf[256];'
+grep -qxF "$old" "$st/trace_helpers.c" ||
+	{ echo "conformance: trace_helpers.c's kallsyms reader changed" >&2; exit 1; }
+sed -i 's/^\tchar func\[256\], buf\[256\];$/\tchar func[512], buf[1024];/' "$st/trace_helpers.c"
 
 # tests.h with just our tests, as the upstream rule makes it.
 {

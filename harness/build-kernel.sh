@@ -10,14 +10,10 @@ src=$1 out=$2 impl=$3 debug=$4
 . "$here/kmake.sh"
 mkdir -p "$out"
 
-frags=("$here/kernel.config" "$here/kernel-${ST_BASE:-6.12}.config" "$here/arch-$karch.config" "$here/impl-$impl.config"
+frags=("$here/kernel.config" "$here/arch-$karch.config" "$here/impl-$impl.config"
 	"$here/tcp-${ST_TCP:-$impl}.config")
 [ "$debug" = 1 ] && frags+=("$here/debug.config")
-if [ "${ST_CFI:-0}" = 1 ]; then
-	cfi=$here/cfi-${ST_BASE:-6.12}.config
-	[ -f "$cfi" ] || cfi=$here/cfi.config
-	frags+=("$cfi")
-fi
+[ "${ST_CFI:-0}" = 1 ] && frags+=("$here/cfi.config")
 stamp="$out/.fragments"
 if [ ! -f "$out/.config" ] || ! cat "${frags[@]}" | cmp -s - "$stamp"; then
 	echo "kernel: configuring $out ($impl, debug=$debug)"

@@ -11,7 +11,7 @@ set -euo pipefail
 src=$1 out=$2 dest=$3
 work="$out/userspace/scx"
 mkdir -p "$work/selftests" "$work/examples" "$dest"
-# For arm64 they cross-compile (CROSS_COMPILE). 6.12's tools/sched_ext
+# For arm64 they cross-compile (CROSS_COMPILE). tools/sched_ext's
 # Makefile then links the schedulers with the host's libbpf and cannot
 # build its host bpftool: we hand it the target's libbpf for that, and
 # build-userspace.sh's host (bootstrap) bpftool.

@@ -86,17 +86,12 @@ cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "
 for t in "$repo"/harness/guest/tests/*; do
 	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
 done
-# 7.3's BPF qdisc tests drive veth and qdiscs with iproute2's ip and tc
-# (through system()), which busybox's applets cannot do; the host's, so not
-# when cross-compiling. /bin/sh is then dash, as on Debian: busybox's ash
-# runs its own ip and tc applets before any on PATH.
-iproute=()
-if [ "${ST_BASE:-6.12}" != 6.12 ] && [ -z "$cross" ]; then
-	cp /sbin/ip /sbin/tc "$root/bin/"
-	cp /bin/dash "$root/bin/sh"
-	iproute=("$root/bin/ip" "$root/bin/tc" "$root/bin/sh")
-fi
-shared_libs "$root" "$bpftool" "$root"/opt/scx/* "${iproute[@]}"
+# The BPF qdisc tests drive veth and qdiscs with iproute2's ip and tc
+# (through system()), which busybox's applets cannot do. /bin/sh is then
+# dash, as on Debian: busybox's ash runs its own ip and tc applets before
+# any on PATH.
+iproute_dash "$us" "$root"
+shared_libs "$root" "$bpftool" "$root"/opt/scx/* "$root/bin/ip" "$root/bin/tc" "$root/bin/sh"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
 echo "userspace: $out/initramfs.cpio.gz ($(du -h "$out/initramfs.cpio.gz" | cut -f1))"

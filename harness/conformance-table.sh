@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Both implementations side by side: one row per test, with the result on
 # the stock C implementation and on ours, then "N passed, N failed" for the
-# Rust column. Where C fails a test for a known bug of 6.12
+# Rust column. Where C fails a test for a known bug of 7.3
 # (harness/c-known-bugs), the row says why. The inputs are the guest's
 # result lines (ok/not ok) or report.sh's output (PASS/FAIL/XFAIL).
 #
@@ -41,7 +41,7 @@ for section in $sections; do
 		[ "$a" = pass ] && [ "$b" != pass ] && note="  <- regression"
 		if [ "$a" = FAIL ]; then
 			why=$(awk -F'\t' -v n="$n" '!/^#/ && $1 == n { print $2 }' "$here/c-known-bugs")
-			[ -n "$why" ] && note="  <- C: known 6.12 bug: $why"
+			[ -n "$why" ] && note="  <- C: known 7.3 bug: $why"
 		fi
 		printf '%-58s %-5s %-5s%s\n' "${n#"$section".}" "$a" "$b" "$note"
 		if [ "$b" = pass ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi

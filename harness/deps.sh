@@ -2,7 +2,7 @@
 # Installs what the build needs, quietly and only when missing.
 set -euo pipefail
 
-PKGS="linux-source-6.12 rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev
+PKGS="rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev
 bc flex bison libelf-dev libssl-dev dwarves qemu-system-x86 busybox-static cpio
 libzstd-dev zlib1g-dev libcap-dev pkg-config ccache python3 iproute2"
 BINDGEN_VERSION=0.72.1
@@ -38,14 +38,12 @@ if ! "$bindgen" --version 2>/dev/null | grep -q " $BINDGEN_VERSION\$"; then
 	cargo install -q bindgen-cli --version "$BINDGEN_VERSION" --locked
 fi
 
-# Another base than 6.12 (ST_BASE): its linux-source package from Debian's
-# trixie-backports, fetched with a private apt configuration
-# (harness/trixie.sh), and a pahole of at least 1.26, which 7.3 needs (its
-# KF_IMPLICIT_ARGS kfuncs get wrong BTF from older ones) and Debian 12 has
-# not: trixie's 1.30, run with trixie's loader and libraries from a private
-# root by build/trixie/bin/pahole.
-base=${ST_BASE:-6.12}
-[ "$base" = 6.12 ] && exit 0
+# The base, Debian's linux-source-7.3 from trixie-backports, fetched with a
+# private apt configuration (harness/trixie.sh), and a pahole of at least
+# 1.26, which 7.3 needs (its KF_IMPLICIT_ARGS kfuncs get wrong BTF from
+# older ones) and Debian 12 has not: trixie's 1.30, run with trixie's
+# loader and libraries from a private root by build/trixie/bin/pahole.
+base=7.3
 here=$(cd "$(dirname "$0")" && pwd)
 trixie=$here/../build/trixie
 if [ ! -f "$trixie/src/usr/src/linux-source-$base.tar.xz" ]; then

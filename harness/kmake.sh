@@ -4,9 +4,8 @@
 export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 export CCACHE_BASEDIR="$(dirname "$src")" CCACHE_NOHASHDIR=true CCACHE_COMPILERCHECK=content
 export PATH="/usr/lib/llvm-19/bin:$PATH"
-# Bases after 6.12 need pahole >= 1.26 (harness/deps.sh provides one).
-pahole=pahole
-[ "${ST_BASE:-6.12}" = 6.12 ] || pahole=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/trixie/bin/pahole
+# 7.3 needs pahole >= 1.26: harness/deps.sh provides one.
+pahole=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/trixie/bin/pahole
 kmake() {
 	make -C "$src" O="$out" ARCH="$kbarch" LLVM=-19 CC="ccache clang-19" PAHOLE="$pahole" \
 		RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc BINDGEN="$HOME/.cargo/bin/bindgen" "$@"

@@ -42,13 +42,10 @@ cd "$repo"
 cfiles=$(git ls-files -- include kernel net rust/helpers \
 	tools/testing/selftests/bpf_struct_ops/st_testmod \
 	tools/testing/selftests/bpf_struct_ops/st_rust_testmod | grep -E '\.[ch]$')
-# Our files as the tree has them: the base's version (base-<base>/).
 for f in $cfiles; do
 	(cd "$src" && ./scripts/checkpatch.pl --no-tree --quiet --strict -f "$f") || rc=1
 done
-patches=$repo/patches
-[ "${ST_BASE:-6.12}" = 6.12 ] || patches=$repo/base-$ST_BASE/patches
-cd "$patches"
+cd "$repo/patches"
 for p in *.patch; do
 	"$src/scripts/checkpatch.pl" --no-tree --quiet --strict --no-signoff \
 		--ignore COMMIT_MESSAGE,COMMIT_LOG_LONG_LINE,FILE_PATH_CHANGES "$p" || rc=1

@@ -8,17 +8,10 @@ set -euo pipefail
 repo=$(cd "$1" && pwd)
 mkdir -p "$(dirname "$2")"
 src=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-base=${ST_BASE:-6.12}
-# 6.12: patches/ and the overlay as they are. Another base: its tarball
-# (harness/deps.sh fetched it), base-<base>/patches in place of patches/,
-# and the overlay with base-<base>/overlay.patch applied
-# (harness/base-overlay.sh).
-if [ "$base" = 6.12 ]; then
-	tarball=/usr/src/linux-source-6.12.tar.xz patches=$repo/patches
-else
-	tarball=$repo/build/trixie/src/usr/src/linux-source-$base.tar.xz
-	patches=$repo/base-$base/patches
-fi
+# The base: Debian's linux-source-7.3 (harness/deps.sh fetched it).
+base=7.3
+tarball=$repo/build/trixie/src/usr/src/linux-source-$base.tar.xz
+patches=$repo/patches
 want=$(cat "$patches/BASE_VERSION")
 
 if [ ! -f "$src/.extracted" ]; then
@@ -36,7 +29,7 @@ if [ "$have" != "$want" ]; then
 	echo "tree: WARNING: base tree is $have, our patches were made on $want" >&2
 fi
 
-# Patches: patches/, and with FIXES=1 the fixes of 6.12's C after them
+# Patches: patches/, and with FIXES=1 the fixes of 7.3's C after them
 # (fixes/). The set applied last time is kept in $src/.patches; if it
 # changed, reverse the old set and apply the new one.
 want_dir="$src.patches-wanted"
@@ -72,18 +65,11 @@ if ! diff -qr "$want_dir" "$applied" >/dev/null 2>&1; then
 fi
 rm -rf "$want_dir"
 
-# Overlay: every file under the kernel paths, copied when it differs
-# (from the base's version of the overlay, for bases after 6.12).
-from=$repo
-if [ "$base" != 6.12 ]; then
-	from=$src.overlay
-	"$repo/harness/base-overlay.sh" stage "$repo" "$base" "$from"
-fi
-cd "$from"
+# Overlay: every file under the kernel paths, copied when it differs.
+cd "$repo"
 list="$src/.overlay-files"
 git -C "$repo" ls-files -co --exclude-standard -- rust kernel include net tools Documentation lib mm drivers |
 	sort > "$list.new"
-[ "$from" = "$repo" ] || find . -path ./.git -prune -o -type f -print | sed 's|^\./||' | sort -u - "$list.new" -o "$list.new"
 while read -r f; do
 	[ -f "$f" ] || continue
 	if ! cmp -s "$f" "$src/$f"; then

@@ -24,7 +24,7 @@ known_c_bug() {	# test name -> why C fails it, or nothing
 variant=$([ "${ST_ARCH:-x86_64}" = arm64 ] && echo arm64)$([ "${ST_CFI:-0}" = 1 ] && echo -cfi)
 variant=${variant#-}
 variant=${variant:-x86_64}
-variant_limit() {	# test name -> why 6.12 fails it on this variant, or nothing
+variant_limit() {	# test name -> why 7.3 fails it on this variant, or nothing
 	awk -F'\t' -v v="$variant" -v n="$1" '!/^#/ && $1 == v &&
 		($2 == n || (substr($2, length($2)) == "*" && index(n, substr($2, 1, length($2) - 1)) == 1)) {
 		print $3; exit }' "$here/variant-limits"
@@ -37,9 +37,9 @@ while IFS= read -r line; do
 		why=$(known_c_bug "${name%% - *}")
 		limit=$(variant_limit "${name%% - *}")
 		if [ -n "$why" ]; then
-			xfail=$((xfail + 1)); echo "XFAIL $name"; echo "      known 6.12 bug: $why"
+			xfail=$((xfail + 1)); echo "XFAIL $name"; echo "      known 7.3 bug: $why"
 		elif [ -n "$limit" ]; then
-			xfail=$((xfail + 1)); echo "XFAIL $name"; echo "      6.12 on $variant: $limit"
+			xfail=$((xfail + 1)); echo "XFAIL $name"; echo "      7.3 on $variant: $limit"
 		else
 			fail=$((fail + 1)); echo "FAIL $name"
 		fi ;;
@@ -58,6 +58,6 @@ else
 	fail=$((fail + 1)); echo "FAIL guest.log_clean - kernel log has:"
 	echo "$splat" | sed 's/^/     /'
 fi
-[ "$xfail" = 0 ] || echo "$xfail expected failures (known bugs of the C implementation, see harness/c-known-bugs; limits of 6.12 on this variant, see harness/variant-limits)"
+[ "$xfail" = 0 ] || echo "$xfail expected failures (known bugs of the C implementation, see harness/c-known-bugs; limits of 7.3 on this variant, see harness/variant-limits)"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

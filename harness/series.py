@@ -20,8 +20,8 @@ import subprocess
 import sys
 import time
 
-TARBALL = "/usr/src/linux-source-6.12.tar.xz"
-TOP = "linux-source-6.12"
+# Debian's linux-source-7.3, as harness/deps.sh fetched it.
+TARBALL = "build/trixie/src/usr/src/linux-source-7.3.tar.xz"
 DOTFILES = {".extracted", ".patches", ".overlay-files", ".base-version", ".git"}
 
 
@@ -66,20 +66,20 @@ def git_env(repo):
     return env
 
 
-def base_repo(path, env):
+def base_repo(repo, path, env):
     """A git repo of the freshly extracted base tree, its one commit tagged base."""
     if os.path.isdir(path):
         shutil.rmtree(path)
     os.makedirs(path)
     t = time.time()
-    run(["tar", "xf", TARBALL, "-C", path, "--strip-components=1"])
+    run(["tar", "xf", os.path.join(repo, TARBALL), "-C", path, "--strip-components=1"])
     run(["git", "init", "-q", path])
     run(["git", "-C", path, "config", "core.autocrlf", "false"])
     run(["git", "-C", path, "config", "gc.auto", "0"])
     run(["git", "-C", path, "add", "-A", "-f", "."], env=env)
     version = subprocess.run(["make", "-s", "-C", path, "kernelversion"], text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.strip()
-    run(["git", "-C", path, "commit", "-q", "-m", f"Linux {version} (Debian linux-source-6.12)"],
+    run(["git", "-C", path, "commit", "-q", "-m", f"Linux {version} (Debian linux-source-7.3)"],
         env=env)
     run(["git", "-C", path, "tag", "base"])
     log(f"base tree {version} in {path} ({int(time.time() - t)} s)")
@@ -193,7 +193,7 @@ def make(repo, work, outdir):
     gen = os.path.join(work, "gen")
     prepare_final(repo, final)
     if not os.path.isdir(os.path.join(gen, ".git")):
-        base_repo(gen, env)
+        base_repo(repo, gen, env)
     run(["git", "-C", gen, "checkout", "-q", "-f", "-B", "series", "base"])
     run(["git", "-C", gen, "clean", "-q", "-fdx"])
 
@@ -250,7 +250,7 @@ def fix_names(repo):
 
 
 def make_fixes(repo, gen, outdir, env, name, email):
-    """The fixes of 6.12's C, for the bpf tree: one commit each on the base."""
+    """The fixes of 7.3's C, for the bpf tree: one commit each on the base."""
     run(["git", "-C", gen, "checkout", "-q", "-f", "-B", "fixes", "base"])
     run(["git", "-C", gen, "clean", "-q", "-fdx"])
     for f in fix_names(repo):
@@ -330,6 +330,7 @@ def kmake(tree, out, *args, logf=None):
                CCACHE_NOHASHDIR="true", CCACHE_COMPILERCHECK="content",
                PATH="/usr/lib/llvm-19/bin:" + env["PATH"])
     cmd = ["make", "-C", tree, f"O={out}", "LLVM=-19", "CC=ccache clang-19",
+           f"PAHOLE={os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}/build/trixie/bin/pahole",
            "RUSTC=/usr/bin/rustc", "RUSTDOC=/usr/bin/rustdoc",
            f"BINDGEN={os.environ['HOME']}/.cargo/bin/bindgen", *args]
     return subprocess.run(cmd, env=env, text=True, stdout=logf, stderr=subprocess.STDOUT)
@@ -408,7 +409,7 @@ def check(repo, work, outdir):
     prepare_final(repo, final)
     bad = 0
 
-    base_repo(tree, env)
+    base_repo(repo, tree, env)
     r = run(["git", "-C", tree, "am", "-q", "--whitespace=error-all", *patches_in(outdir)],
             env=env, check=False)
     if r.returncode != 0:

@@ -49,6 +49,21 @@ use kernel::{
 /// Prefix of this crate's log messages (`pr_warn!` and friends).
 const __LOG_PREFIX: &[u8] = b"bpf_struct_ops\0";
 
+/// The module the `#[vtable]` impls of this crate belong to: none, the
+/// crate is built in.
+pub(crate) struct LocalModule;
+
+impl kernel::ModuleMetadata for LocalModule {
+    const NAME: &'static kernel::str::CStr = c"bpf_struct_ops";
+    // A built-in crate: the kernel's own null `THIS_MODULE`.
+    #[allow(unsafe_code)]
+    const THIS_MODULE: kernel::ThisModule = {
+        // SAFETY: A null module pointer stands for the kernel itself, which
+        // `try_module_get`/`module_put` accept.
+        unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) }
+    };
+}
+
 /// The map type's ops (`include/linux/bpf_types.h`).
 #[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
@@ -163,6 +178,41 @@ pub unsafe extern "C" fn bpf_struct_ops_put(kdata: *const c_void) {
     unsafe { StructOpsMap::from_kdata(kdata).put() };
 }
 
+/// The id of the struct_ops map whose struct is `kdata`.
+///
+/// # Safety
+///
+/// `kdata` is the struct of a live struct_ops map (the `kdata` a
+/// subsystem's callbacks get).
+#[allow(unsafe_code)] // An entry point from C.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_id(kdata: *const c_void) -> u32 {
+    // SAFETY: By the caller's promise.
+    unsafe { StructOpsMap::from_kdata(kdata) }.map().id()
+}
+
+/// Calls `cb(prog, data)` for each program of the struct_ops map whose
+/// struct is `kdata`, until one returns non-zero; returns that, or zero.
+///
+/// # Safety
+///
+/// `kdata` is the struct of a live struct_ops map, and the caller runs in
+/// one of its subsystem's callbacks (`reg()` and the like) or after the map
+/// left INIT; `cb` may be called with each program and `data`.
+#[allow(unsafe_code)] // An entry point from C.
+#[no_mangle]
+pub unsafe extern "C" fn bpf_struct_ops_for_each_prog(
+    kdata: *const c_void,
+    cb: Option<unsafe extern "C" fn(*mut bindings::bpf_prog, *mut c_void) -> c_int>,
+    data: *mut c_void,
+) -> c_int {
+    let Some(cb) = cb else { return 0 };
+    // SAFETY: By the caller's promise.
+    let tramps = unsafe { StructOpsMap::from_kdata(kdata).trampolines_of_callback() };
+    // SAFETY: `cb` takes the programs and `data` (the caller's promise).
+    tramps.map_or(0, |t| t.for_each_prog(|prog| unsafe { cb(prog, data) }))
+}
+
 /// `BPF_MAP_LOOKUP_ELEM` from the syscall.
 ///
 /// # Safety
@@ -213,23 +263,28 @@ pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_attr) -> c_int {
     // SAFETY: By the caller's promise.
-    let map_fd = unsafe { (*attr).link_create.__bindgen_anon_1.map_fd };
-    from_result(|| link::create(Map::from_fd(map_fd)?))
+    let (map_fd, attach_type) = unsafe {
+        (
+            (*attr).link_create.__bindgen_anon_1.map_fd,
+            (*attr).link_create.attach_type,
+        )
+    };
+    from_result(|| link::create(Map::from_fd(map_fd)?, attach_type))
 }
 
-/// Emits one trampoline for `link` into `*image` at `*image_off`, or into a
+/// Emits one trampoline for `node` into `*image` at `*image_off`, or into a
 /// new page when `allow_alloc` and it does not fit (bpf_dummy_ops).
 ///
 /// # Safety
 ///
-/// `tlinks` are `BPF_TRAMP_MAX` tables, `link` a live tramp link, `model`
+/// `tnodes` are `BPF_TRAMP_MAX` tables, `node` a live tramp link's node, `model`
 /// valid; `*image` is NULL or a page from this function with `*image_off`
 /// bytes used.
 #[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
 pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
-    tlinks: *mut bindings::bpf_tramp_links,
-    link: *mut bindings::bpf_tramp_link,
+    tnodes: *mut bindings::bpf_tramp_nodes,
+    node: *mut bindings::bpf_tramp_node,
     model: *const bindings::btf_func_model,
     stub_func: *mut c_void,
     image: *mut *mut c_void,
@@ -240,7 +295,7 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
         // SAFETY: By the caller's promise.
         let (model, cur, off) = unsafe { (&*model, (*image).cast::<u8>(), *image_off as usize) };
         // SAFETY: By the caller's promise.
-        let size = unsafe { trampoline::trampoline_size(tlinks, link, model, stub_func) }?;
+        let size = unsafe { trampoline::trampoline_size(tnodes, node, model, stub_func) }?;
         let page_size = bindings::PAGE_SIZE;
         if size > page_size {
             return Err(E2BIG);
@@ -257,7 +312,7 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
         };
         // SAFETY: `start..start + size` is inside an unprotected image page.
         let written =
-            unsafe { trampoline::trampoline_write(tlinks, link, model, stub_func, start, size) }?;
+            unsafe { trampoline::trampoline_write(tnodes, node, model, stub_func, start, size) }?;
         let off = match new_page {
             Some(page) => {
                 // SAFETY: The caller gets the page, to free it with

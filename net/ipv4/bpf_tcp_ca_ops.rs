@@ -38,6 +38,21 @@ use kernel::{
 /// The struct_ops type of TCP congestion controls.
 pub struct TcpCongestionOps;
 
+/// The module the `#[vtable]` impls of this crate belong to: none, the
+/// crate is built in.
+pub struct LocalModule;
+
+impl kernel::ModuleMetadata for LocalModule {
+    const NAME: &'static kernel::str::CStr = c"bpf_tcp_ca";
+    // A built-in crate: the kernel's own null `THIS_MODULE`.
+    #[allow(unsafe_code)]
+    const THIS_MODULE: kernel::ThisModule = {
+        // SAFETY: A null module pointer stands for the kernel itself, which
+        // `try_module_get`/`module_put` accept.
+        unsafe { kernel::ThisModule::from_ptr(core::ptr::null_mut()) }
+    };
+}
+
 type Ops = bindings::tcp_congestion_ops;
 type TcpSock = bindings::tcp_sock;
 
@@ -155,7 +170,7 @@ impl StructOpsType for TcpCongestionOps {
     // fixes/04-bpf-tcp-sleepable).
 
     fn init_member(member: &mut InitMember<'_>) -> Result<bool> {
-        match member.name().as_bytes() {
+        match member.name().to_bytes() {
             b"flags" => {
                 let flags: u32 = member.read()?;
                 if flags & !bindings::TCP_CONG_MASK != 0 {
@@ -201,33 +216,36 @@ impl StructOpsType for TcpCongestionOps {
     }
 
     #[allow(unsafe_code)]
-    fn get_func_proto(func_id: u32, prog: &LoadingProg) -> Option<&'static FuncProto<Self>> {
+    fn get_func_proto(
+        func_id: bindings::bpf_func_id,
+        prog: &LoadingProg,
+    ) -> Option<&'static FuncProto<Self>> {
         // TCP calls a congestion control's ops with their socket locked,
         // from its own processing of the socket, where its options may
         // change; but `release()`, which gets neither `bpf_setsockopt()`
         // (it runs as the congestion control retires, and setting options
         // may allocate) nor, to keep the two together, `bpf_getsockopt()`.
         match func_id {
-            bindings::bpf_func_id_BPF_FUNC_tcp_send_ack => Some(&SEND_ACK_PROTO),
-            bindings::bpf_func_id_BPF_FUNC_sk_storage_get => {
+            bindings::bpf_func_id::BPF_FUNC_tcp_send_ack => Some(&SEND_ACK_PROTO),
+            bindings::bpf_func_id::BPF_FUNC_sk_storage_get => {
                 // SAFETY: The ops run with their socket locked (above).
                 Some(unsafe { FuncProto::sk_storage_get() })
             }
-            bindings::bpf_func_id_BPF_FUNC_sk_storage_delete => {
+            bindings::bpf_func_id::BPF_FUNC_sk_storage_delete => {
                 // SAFETY: As above.
                 Some(unsafe { FuncProto::sk_storage_delete() })
             }
-            bindings::bpf_func_id_BPF_FUNC_setsockopt if Self::may_use_sockopt(prog) => {
+            bindings::bpf_func_id::BPF_FUNC_setsockopt if Self::may_use_sockopt(prog) => {
                 // SAFETY: As above, and not in `release()`.
-                Some(unsafe { FuncProto::sk_setsockopt() })
+                Some(unsafe { FuncProto::sk_setsockopt_nodelay() })
             }
-            bindings::bpf_func_id_BPF_FUNC_getsockopt if Self::may_use_sockopt(prog) => {
+            bindings::bpf_func_id::BPF_FUNC_getsockopt if Self::may_use_sockopt(prog) => {
                 // SAFETY: As above.
                 Some(unsafe { FuncProto::sk_getsockopt() })
             }
-            bindings::bpf_func_id_BPF_FUNC_setsockopt
-            | bindings::bpf_func_id_BPF_FUNC_getsockopt => None,
-            bindings::bpf_func_id_BPF_FUNC_ktime_get_coarse_ns => {
+            bindings::bpf_func_id::BPF_FUNC_setsockopt
+            | bindings::bpf_func_id::BPF_FUNC_getsockopt => None,
+            bindings::bpf_func_id::BPF_FUNC_ktime_get_coarse_ns => {
                 // SAFETY: TCP runs congestion control ops in process context
                 // or softirq, never in NMI.
                 Some(unsafe { FuncProto::ktime_get_coarse_ns() })

@@ -7,61 +7,52 @@
 #include <linux/refcount.h>
 #include <linux/slab.h>
 
-int rust_helper_cfi_get_offset(void)
+__rust_helper int rust_helper_cfi_get_offset(void)
 {
 	return cfi_get_offset();
 }
 
-bool rust_helper_refcount_inc_not_zero(refcount_t *r)
+__rust_helper bool rust_helper_refcount_inc_not_zero(refcount_t *r)
 {
 	return refcount_inc_not_zero(r);
 }
 
-unsigned int rust_helper_refcount_read(const refcount_t *r)
+__rust_helper unsigned int rust_helper_refcount_read(const refcount_t *r)
 {
 	return refcount_read(r);
 }
 
-void rust_helper_refcount_set(refcount_t *r, int n)
-{
-	refcount_set(r, n);
-}
-
-void rust_helper_init_waitqueue_head(struct wait_queue_head *wq_head)
+__rust_helper void rust_helper_init_waitqueue_head(struct wait_queue_head *wq_head)
 {
 	init_waitqueue_head(wq_head);
 }
 
-bool rust_helper_bpf_tracing_btf_ctx_access(int off, int size, enum bpf_access_type type,
-					    const struct bpf_prog *prog,
-					    struct bpf_insn_access_aux *info)
+__rust_helper bool
+rust_helper_bpf_tracing_btf_ctx_access(int off, int size, enum bpf_access_type type,
+				       const struct bpf_prog *prog,
+				       struct bpf_insn_access_aux *info)
 {
 	return bpf_tracing_btf_ctx_access(off, size, type, prog, info);
 }
 
-void rust_helper_might_sleep(void)
-{
-	might_sleep();
-}
-
-u32 rust_helper_base_type(u32 type)
+__rust_helper u32 rust_helper_base_type(u32 type)
 {
 	return base_type(type);
 }
 
-bool rust_helper_bpf_type_has_unsafe_modifiers(u32 type)
+__rust_helper bool rust_helper_bpf_type_has_unsafe_modifiers(u32 type)
 {
 	return bpf_type_has_unsafe_modifiers(type);
 }
 
 #ifdef CONFIG_BPF_STRUCT_OPS_RUST
 
-void *rust_helper_bpf_struct_ops_module_owner(void)
+__rust_helper void *rust_helper_bpf_struct_ops_module_owner(void)
 {
 	return bpf_struct_ops_module_owner();
 }
 
-void rust_helper_bpf_struct_ops_wait_trampolines(bool sleepable)
+__rust_helper void rust_helper_bpf_struct_ops_wait_trampolines(bool sleepable)
 {
 	bpf_struct_ops_wait_trampolines(sleepable);
 }
@@ -72,8 +63,9 @@ rust_helper_bpf_struct_ops_state_load_acquire(const struct bpf_struct_ops_common
 	return bpf_struct_ops_state_load_acquire(v);
 }
 
-void rust_helper_bpf_struct_ops_state_store_release(struct bpf_struct_ops_common_value *v,
-						    enum bpf_struct_ops_state state)
+__rust_helper void
+rust_helper_bpf_struct_ops_state_store_release(struct bpf_struct_ops_common_value *v,
+					       enum bpf_struct_ops_state state)
 {
 	bpf_struct_ops_state_store_release(v, state);
 }
@@ -86,23 +78,25 @@ rust_helper_bpf_struct_ops_state_cmpxchg(struct bpf_struct_ops_common_value *v,
 	return bpf_struct_ops_state_cmpxchg(v, old, new);
 }
 
-struct bpf_map *rust_helper_bpf_struct_ops_link_map_locked(struct bpf_struct_ops_link *link)
+__rust_helper struct bpf_map *
+rust_helper_bpf_struct_ops_link_map_locked(struct bpf_struct_ops_link *link)
 {
 	return bpf_struct_ops_link_map_locked(link);
 }
 
-void rust_helper_bpf_struct_ops_link_set_map(struct bpf_struct_ops_link *link,
-					     struct bpf_map *map)
+__rust_helper void
+rust_helper_bpf_struct_ops_link_set_map(struct bpf_struct_ops_link *link, struct bpf_map *map)
 {
 	bpf_struct_ops_link_set_map(link, map);
 }
 
-struct bpf_map *rust_helper_bpf_struct_ops_link_take_map(struct bpf_struct_ops_link *link)
+__rust_helper struct bpf_map *
+rust_helper_bpf_struct_ops_link_take_map(struct bpf_struct_ops_link *link)
 {
 	return bpf_struct_ops_link_take_map(link);
 }
 
-u32 rust_helper_bpf_struct_ops_link_map_id(struct bpf_struct_ops_link *link)
+__rust_helper u32 rust_helper_bpf_struct_ops_link_map_id(struct bpf_struct_ops_link *link)
 {
 	return bpf_struct_ops_link_map_id(link);
 }
@@ -114,32 +108,33 @@ __poll_t rust_helper_bpf_struct_ops_link_poll(struct bpf_struct_ops_link *link,
 	return bpf_struct_ops_link_poll(link, file, pts);
 }
 
-void rust_helper_bpf_struct_ops_link_hup(struct bpf_struct_ops_link *link)
+__rust_helper void rust_helper_bpf_struct_ops_link_hup(struct bpf_struct_ops_link *link)
 {
 	bpf_struct_ops_link_hup(link);
 }
 
-u32 rust_helper_bpf_struct_ops_module_btf_id(void)
+__rust_helper u32 rust_helper_bpf_struct_ops_module_btf_id(void)
 {
 	return bpf_struct_ops_module_btf_id();
 }
 
-u32 rust_helper_bpf_struct_ops_common_value_btf_id(void)
+__rust_helper u32 rust_helper_bpf_struct_ops_common_value_btf_id(void)
 {
 	return bpf_struct_ops_common_value_btf_id();
 }
 
-void rust_helper_bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_map)
+__rust_helper void rust_helper_bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_map)
 {
 	bpf_struct_ops_map_init_locks(st_map);
 }
 
-void rust_helper_bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map, void *ref)
+__rust_helper void
+rust_helper_bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map, void *ref)
 {
 	bpf_struct_ops_refcnt_arm(st_map, ref);
 }
 
-void *rust_helper_bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
+__rust_helper void *rust_helper_bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
 {
 	return bpf_struct_ops_refcnt_dec(st_map);
 }
@@ -151,12 +146,12 @@ void *rust_helper_bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
  * of a size known here takes the slab cache straight, where a Rust KBox goes
  * through krealloc() and a lookup of the cache by size. Freed with kfree().
  */
-struct bpf_tramp_link *rust_helper_bpf_tramp_link_zalloc(void)
+__rust_helper struct bpf_tramp_link *rust_helper_bpf_tramp_link_zalloc(void)
 {
 	return kzalloc(sizeof(struct bpf_tramp_link), GFP_USER);
 }
 
-struct bpf_ksym *rust_helper_bpf_ksym_zalloc(void)
+__rust_helper struct bpf_ksym *rust_helper_bpf_ksym_zalloc(void)
 {
 	return kzalloc(sizeof(struct bpf_ksym), GFP_USER);
 }

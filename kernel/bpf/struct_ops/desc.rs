@@ -6,12 +6,11 @@
 use kernel::{
     bpf::{
         btf::{self, Btf, BtfType, Member},
-        struct_ops::{self, DescSlot, NullableError, VerifierLog},
+        struct_ops::{self, ArgTagError, DescSlot, VerifierLog},
         trampoline::CfiStub,
     },
     c_str,
     error::{code::*, Result},
-    fmt,
     prelude::*,
     str::CString,
 };
@@ -22,12 +21,12 @@ const VALUE_NAME_LEN: usize = 128;
 const MAX_NR_MEMBERS: u16 = struct_ops::MAX_MEMBERS;
 
 /// Fills `desc` for the type `desc.st_ops` names in its BTF, saying why in
-/// the kernel log when it cannot, with 6.12's messages and errors. The
+/// the kernel log when it cannot, with 7.3's messages and errors. The
 /// abstraction computes and writes what is trusted ([`DescSlot::fill`]).
 pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -> Result {
     let btf = desc.btf();
     let name = desc.st_ops().name();
-    if name.len() + VALUE_PREFIX.len() >= VALUE_NAME_LEN {
+    if name.count_bytes() + VALUE_PREFIX.len() >= VALUE_NAME_LEN {
         pr_warn!("struct_ops name {} is too long\n", name);
         return Err(EINVAL);
     }
@@ -80,8 +79,16 @@ pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -
         let Some(stub) = desc.cfi_stub(&member) else {
             continue;
         };
-        if btf.resolve_func_ptr(member.type_id()).is_none() {
+        let Some(proto) = btf.resolve_func_ptr(member.type_id()) else {
             continue;
+        };
+        if btf.returns_non_struct_ptr(proto) {
+            pr_warn!(
+                "func ptr {} in struct {} returns non-struct pointer, which is not supported\n",
+                mname,
+                name
+            );
+            return Err(EOPNOTSUPP);
         }
         let Ok(model) = desc.func_model(&member, log.as_deref_mut()) else {
             pr_warn!("Error in parsing func ptr {} in struct {}\n", mname, name);
@@ -95,7 +102,7 @@ pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -
             );
             return Err(EOPNOTSUPP);
         }
-        check_nullable_args(desc, &member, mname, stub)?;
+        check_tagged_args(desc, &member, mname, stub)?;
     }
 
     if desc.init_subsystem().is_err() {
@@ -142,50 +149,52 @@ fn check_value_type(btf: &Btf, value_id: u32, t: &BtfType, value_name: &CStr) ->
     Ok(())
 }
 
-/// Checks the arguments the member's CFI stub names `*__nullable` (pointers
-/// to structs that may be NULL), with 6.12's messages.
-fn check_nullable_args(
+/// Checks the arguments the member's CFI stub tags by the suffix of their
+/// names (`*__nullable`, `*__ref`, `*__arena`, `*__arena__nullable`), with
+/// 7.3's messages.
+fn check_tagged_args(
     desc: &DescSlot<'_>,
     member: &Member<'_>,
     mname: &CStr,
     stub: CfiStub,
 ) -> Result {
     let st_name = desc.st_ops().name();
-    let Err(e) = desc.nullable_args(member) else {
+    let Err(e) = desc.tagged_args(member) else {
         return Ok(());
     };
     let stub_name = stub.name();
     let stub_name = stub_name.as_deref().unwrap_or(c_str!(""));
     match e {
-        NullableError::NoStubName => pr_warn!(
+        ArgTagError::NoStubName => pr_warn!(
             "Cannot find the stub function name for the {} in struct {}\n",
             mname,
             st_name
         ),
-        NullableError::NoStubFunc => {
+        ArgTagError::NoStubFunc => {
             pr_warn!("Cannot find the stub function {} in btf\n", stub_name)
         }
-        NullableError::ArgCount => pr_warn!(
+        ArgTagError::ArgCount => pr_warn!(
             "the number of arguments of the stub function {} does not match the number of arguments of the member {} of struct {}\n",
             stub_name,
             mname,
             st_name
         ),
-        NullableError::Unsupported(_) => pr_warn!(
-            "stub function {} has __nullable tagging to an unsupported type\n",
-            stub_name
+        ArgTagError::Unsupported(_, tag) => pr_warn!(
+            "stub function {} has {} tagging to an unsupported type\n",
+            stub_name,
+            tag.suffix()
         ),
-        NullableError::CtxOffset(arg_no) => pr_warn!(
+        ArgTagError::CtxOffset(arg_no) => pr_warn!(
             "stub function {} has an invalid trampoline ctx offset for arg#{}\n",
             stub_name,
             arg_no
         ),
-        NullableError::TypeMismatch(arg_no) => pr_warn!(
+        ArgTagError::TypeMismatch(arg_no) => pr_warn!(
             "arg#{} type in stub function {} does not match with its original func_proto\n",
             arg_no,
             stub_name
         ),
-        NullableError::NoMemory => (),
+        ArgTagError::NoMemory => (),
     }
     Err(e.into())
 }

@@ -11,13 +11,13 @@
 //! needs none, as nobody else can reach the link.
 
 use kernel::{
+    bindings,
     bpf::{
         link::{LinkInfo, LinkOps, LinkOpsTable, LinkPrimer, PollWaiter},
         map::{Map, MapRef, SeqFile},
         struct_ops::{LinksGuard, StructOpsLink, StructOpsMapRef},
     },
     error::{code::*, Result},
-    fmt,
     prelude::*,
     str::CString,
 };
@@ -27,12 +27,13 @@ struct StructOpsLinkOps;
 
 static LINK_OPS: LinkOpsTable<StructOpsLink> = LinkOpsTable::new::<StructOpsLinkOps>();
 
-/// Registers the READY map `map` through a new link; returns the link's fd.
-pub(crate) fn create(map: MapRef) -> Result<i32> {
+/// Registers the READY map `map` through a new link of `attach_type`;
+/// returns the link's fd.
+pub(crate) fn create(map: MapRef, attach_type: bindings::bpf_attach_type) -> Result<i32> {
     let map = StructOpsMapRef::new(map)
         .filter(|m| m.valid_to_reg())
         .ok_or(EINVAL)?;
-    let primer = LinkPrimer::new(StructOpsLink::new()?, &LINK_OPS)?;
+    let primer = LinkPrimer::new(StructOpsLink::new()?, &LINK_OPS, attach_type)?;
     // Held until the link knows its map, so that the subsystem cannot
     // detach a half-made link.
     let mut guard = LinksGuard::lock();

@@ -4,6 +4,7 @@
 //!
 //! C header: [`include/linux/btf.h`](srctree/include/linux/btf.h).
 
+use crate::str::CStrExt as _;
 use crate::{
     bindings,
     error::{code::*, from_err_ptr, Error, Result},
@@ -191,7 +192,7 @@ impl Btf {
     /// module's BTF may have only a forward declaration of it.
     pub fn is_module_ptr(&self, id: u32) -> bool {
         self.resolve_ptr(id).is_some_and(|(t, _)| {
-            (t.is_struct() || t.is_fwd()) && self.type_name(t).as_bytes() == b"module"
+            (t.is_struct() || t.is_fwd()) && self.type_name(t).to_bytes() == b"module"
         })
     }
 
@@ -250,6 +251,25 @@ impl Btf {
         unsafe { bindings::btf_param_match_suffix(self.as_raw(), p, suffix.as_char_ptr()) }
     }
 
+    /// The tag of parameter `p` (of a CFI stub's prototype in `self`), by
+    /// the suffix of its name as the BPF core reads it: the first of
+    /// [`ArgTag::PRECEDENCE`] that matches, `None` for an untagged one.
+    #[inline]
+    pub fn param_tag(&self, p: &bindings::btf_param) -> Option<ArgTag> {
+        ArgTag::PRECEDENCE
+            .into_iter()
+            .find(|tag| self.param_match_suffix(p, tag.suffix()))
+    }
+
+    /// Whether the function prototype `func_proto` (of `self`) returns a
+    /// pointer to anything but a struct (`void *` and union pointers
+    /// included), which struct_ops members may not.
+    #[inline]
+    pub fn returns_non_struct_ptr(&self, func_proto: &BtfType) -> bool {
+        let ret = func_proto.type_id();
+        ret != 0 && self.resolve_ptr(ret).is_some_and(|(t, _)| !t.is_struct())
+    }
+
     /// The offset of argument `arg_no` of `func_proto` in a trampoline's ctx.
     ///
     /// # Safety
@@ -265,6 +285,59 @@ impl Btf {
         let off =
             unsafe { bindings::btf_ctx_arg_offset(self.as_raw(), func_proto.as_raw(), arg_no) };
         u32::try_from(off).map_err(|_| EINVAL)
+    }
+}
+
+/// What the name of a CFI stub's parameter says of the struct_ops member's
+/// argument (`prepare_arg_info()` of `kernel/bpf/bpf_struct_ops.c`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ArgTag {
+    /// `*__nullable`: a trusted pointer to a struct or union that may be
+    /// NULL.
+    Nullable,
+    /// `*__ref`: a trusted pointer to a struct or union, with a reference
+    /// the program is given and must release or pass on.
+    Ref,
+    /// `*__arena`: a pointer, of any type, into the program's arena.
+    Arena,
+    /// `*__arena__nullable`: a pointer, of any type, into the program's
+    /// arena, that may be NULL.
+    ArenaNullable,
+}
+
+impl ArgTag {
+    /// The tags in the order the BPF core tries them: `x__arena__nullable`
+    /// also ends in `__nullable`, and is an arena pointer.
+    pub const PRECEDENCE: [ArgTag; 4] = [
+        ArgTag::ArenaNullable,
+        ArgTag::Arena,
+        ArgTag::Nullable,
+        ArgTag::Ref,
+    ];
+
+    /// The suffix of the parameter's name, as the BPF core's messages name
+    /// it.
+    #[inline]
+    pub fn suffix(self) -> &'static CStr {
+        match self {
+            ArgTag::Nullable => c"__nullable",
+            ArgTag::Ref => c"__ref",
+            ArgTag::Arena => c"__arena",
+            ArgTag::ArenaNullable => c"__arena__nullable",
+        }
+    }
+
+    /// Whether the argument points into an arena.
+    #[inline]
+    pub fn is_arena(self) -> bool {
+        matches!(self, ArgTag::Arena | ArgTag::ArenaNullable)
+    }
+
+    /// Whether the argument may point to `pointee` (modifiers skipped):
+    /// anything for an arena pointer, else a struct or union.
+    #[inline]
+    pub fn accepts(self, pointee: &BtfType) -> bool {
+        self.is_arena() || pointee.is_struct_or_union()
     }
 }
 

@@ -246,14 +246,27 @@ pub struct LinkPrimer<T: LinkType> {
 }
 
 impl<T: LinkType> LinkPrimer<T> {
-    /// Initialises `link` with `ops` and reserves its fd.
-    pub fn new(link: Pin<KBox<T>>, ops: &'static LinkOpsTable<T>) -> Result<Self> {
+    /// Initialises `link` with `ops` for `attach_type` (the request's, as
+    /// `BPF_LINK_CREATE` gave it) and reserves its fd.
+    pub fn new(
+        link: Pin<KBox<T>>,
+        ops: &'static LinkOpsTable<T>,
+        attach_type: bindings::bpf_attach_type,
+    ) -> Result<Self> {
         // SAFETY: The link does not move: C keeps it where it is until its
         // `dealloc`, which gets it back pinned.
         let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(link) });
         let raw = raw.cast::<bindings::bpf_link>();
         // SAFETY: By `LinkType`, `raw` starts with a `bpf_link`; no program.
-        unsafe { bindings::bpf_link_init(raw, T::LINK_TYPE, &ops.0, core::ptr::null_mut()) };
+        unsafe {
+            bindings::bpf_link_init(
+                raw,
+                T::LINK_TYPE,
+                &ops.0,
+                core::ptr::null_mut(),
+                attach_type,
+            )
+        };
         let mut primer = bindings::bpf_link_primer::default();
         // SAFETY: `raw` is an initialised link, `primer` writable.
         if let Err(e) = to_result(unsafe { bindings::bpf_link_prime(raw, &mut primer) }) {

@@ -13,7 +13,8 @@ use crate::{
     error::{code::*, from_result, Error, Result},
     ffi::c_void,
     prelude::*,
-    types::{ARef, AlwaysRefCounted, Opaque},
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
 };
 use core::{marker::PhantomData, ptr::NonNull};
 
@@ -126,6 +127,14 @@ impl Map {
     #[inline]
     pub fn as_raw(&self) -> *mut bindings::bpf_map {
         self.0.get()
+    }
+
+    /// The map id, as userspace sees it.
+    #[inline]
+    pub fn id(&self) -> u32 {
+        // SAFETY: Set when the map got its fd, before any `&Map` reached a
+        // subsystem, and never changed; read in place.
+        unsafe { (*self.as_raw()).id }
     }
 
     /// The map type (`BPF_MAP_TYPE_*`).
@@ -293,7 +302,7 @@ impl SeqFile {
     /// Writes a string.
     #[inline]
     pub fn puts(&self, s: &crate::str::CStr) {
-        let bytes = s.as_bytes();
+        let bytes = s.to_bytes();
         // SAFETY: `self` is a seq_file being shown; `bytes` is readable.
         unsafe { bindings::seq_write(self.as_raw(), bytes.as_ptr().cast(), bytes.len()) };
     }

@@ -7,7 +7,8 @@
 use crate::{
     bindings,
     error::{from_err_ptr, Result},
-    types::{ARef, AlwaysRefCounted, Opaque},
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
 };
 use core::ptr::NonNull;
 

@@ -107,12 +107,12 @@ pub trait StructOpsType: Sized + 'static {
     /// Whether `prog` may implement `member`, once the table checked that a
     /// sleepable program implements one of [`StructOpsType::SLEEPABLE`].
     fn check_member(_member: &Member<'_>, _prog: &LoadingProg) -> Result {
-        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Checks a complete value before it is registered or linked.
     fn validate(_ops: &Published<Self>) -> Result {
-        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Registers `ops` with the subsystem: from now until the matching
@@ -125,12 +125,15 @@ pub trait StructOpsType: Sized + 'static {
 
     /// Replaces `old` with `new` through `link`, as one step.
     fn update(_new: &Published<Self>, _old: &Published<Self>, _link: &Link) -> Result {
-        crate::build_error(crate::error::VTABLE_DEFAULT_ERROR)
+        crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// The helper `func_id` for `prog`, or `None` when it may not call it.
     /// By default, the helpers any program type has.
-    fn get_func_proto(func_id: u32, prog: &LoadingProg) -> Option<&'static FuncProto<Self>> {
+    fn get_func_proto(
+        func_id: bindings::bpf_func_id,
+        prog: &LoadingProg,
+    ) -> Option<&'static FuncProto<Self>> {
         FuncProto::base(func_id, prog)
     }
 

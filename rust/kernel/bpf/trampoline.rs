@@ -13,6 +13,7 @@
 //! trampoline, and a [`Ksym`] names the trampoline in `/proc/kallsyms`.
 
 use super::prog::Prog;
+use crate::str::CStrExt as _;
 use crate::{
     alloc::{
         flags::{__GFP_ZERO, GFP_KERNEL},
@@ -22,7 +23,8 @@ use crate::{
     error::{code::*, to_result, Error, Result},
     ffi::c_void,
     str::{CStr, CString},
-    types::{ARef, AlwaysRefCounted, Opaque},
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
 };
 use core::ptr::NonNull;
 
@@ -249,14 +251,18 @@ impl TrampLink {
         // SAFETY: No preconditions; it returns a zeroed (initial state)
         // `kmalloc()`'ed tramp link, or NULL.
         let raw = NonNull::new(unsafe { bindings::bpf_tramp_link_zalloc() }).ok_or(ENOMEM)?;
-        // SAFETY: `raw` is a fresh tramp link, ours alone; `bpf_link_init`
-        // takes over the program reference, which `bpf_link_free` puts.
+        let attach_type = prog.expected_attach_type();
+        // SAFETY: `raw` is a fresh tramp link, ours alone;
+        // `bpf_tramp_link_init` takes over the program reference, which
+        // `bpf_link_free` puts, and points the link's node at the link.
         unsafe {
-            bindings::bpf_link_init(
-                &raw mut (*raw.as_ptr()).link,
+            bindings::bpf_tramp_link_init(
+                raw.as_ptr(),
                 bindings::bpf_link_type_BPF_LINK_TYPE_STRUCT_OPS,
                 &ops.0,
                 ARef::into_raw(prog).as_ptr().cast(),
+                attach_type,
+                0,
             )
         };
         // SAFETY: Initialised with one reference, which we hand over; its
@@ -269,24 +275,39 @@ impl TrampLink {
     pub fn as_raw(&self) -> *mut bindings::bpf_tramp_link {
         self.0.get()
     }
+
+    /// The program the link calls, for C calls.
+    #[inline]
+    pub fn prog(&self) -> *mut bindings::bpf_prog {
+        // SAFETY: The link is live (type invariant); its program is set at
+        // init and never changes.
+        unsafe { (*self.as_raw()).link.prog }
+    }
+
+    /// The link's node: what a trampoline's tables point at.
+    #[inline]
+    pub fn node(&self) -> *mut bindings::bpf_tramp_node {
+        // SAFETY: A field of the live link (type invariant); no access.
+        unsafe { &raw mut (*self.as_raw()).node }
+    }
 }
 
-/// The per-kind link tables a trampoline is generated from.
-pub struct TrampLinks(
-    KBox<[bindings::bpf_tramp_links; bindings::bpf_tramp_prog_type_BPF_TRAMP_MAX as usize]>,
+/// The per-kind node tables a trampoline is generated from.
+pub struct TrampNodes(
+    KBox<[bindings::bpf_tramp_nodes; bindings::bpf_tramp_prog_type_BPF_TRAMP_MAX as usize]>,
 );
 
-impl TrampLinks {
+impl TrampNodes {
     /// Empty tables.
     #[inline]
     pub fn new() -> Result<Self> {
         // SAFETY: Tables of pointers and counts; zeroed means empty.
-        Ok(TrampLinks(unsafe { zeroed_box() }?))
+        Ok(TrampNodes(unsafe { zeroed_box() }?))
     }
 
     /// The raw tables, for C calls.
     #[inline]
-    pub fn as_raw(&mut self) -> *mut bindings::bpf_tramp_links {
+    pub fn as_raw(&mut self) -> *mut bindings::bpf_tramp_nodes {
         self.0.as_mut_ptr()
     }
 }
@@ -301,43 +322,43 @@ fn tramp_flags(model: &bindings::btf_func_model) -> u32 {
     flags
 }
 
-/// The size of the trampoline that calls `link` for a function of `model`.
+/// The size of the trampoline that calls `node` for a function of `model`.
 ///
 /// # Safety
 ///
-/// `tlinks` points to `BPF_TRAMP_MAX` zeroed-or-initialised tables and `link`
-/// to a live tramp link; `model` comes from `btf_distill_func_proto()` for
+/// `tnodes` points to `BPF_TRAMP_MAX` zeroed-or-initialised tables and `node`
+/// to the node of a live tramp link; `model` comes from `btf_distill_func_proto()` for
 /// the function the trampoline stands for; `stub` is the member's CFI stub
 /// (or NULL).
 pub unsafe fn trampoline_size(
-    tlinks: *mut bindings::bpf_tramp_links,
-    link: *mut bindings::bpf_tramp_link,
+    tnodes: *mut bindings::bpf_tramp_nodes,
+    node: *mut bindings::bpf_tramp_node,
     model: &bindings::btf_func_model,
     stub: *mut c_void,
 ) -> Result<usize> {
     // SAFETY: By the caller's promise.
-    unsafe { set_fentry(tlinks, link) };
+    unsafe { set_fentry(tnodes, node) };
     // SAFETY: Arguments valid by the caller's promise.
     let size =
-        unsafe { bindings::arch_bpf_trampoline_size(model, tramp_flags(model), tlinks, stub) };
+        unsafe { bindings::arch_bpf_trampoline_size(model, tramp_flags(model), tnodes, stub) };
     positive(size)
 }
 
-/// Points the FENTRY table of `tlinks` at `link` alone.
+/// Points the FENTRY table of `tnodes` at `node` alone.
 ///
 /// # Safety
 ///
-/// `tlinks` points to `BPF_TRAMP_MAX` tables and `link` to a live tramp link.
+/// `tnodes` points to `BPF_TRAMP_MAX` tables.
 #[inline]
-unsafe fn set_fentry(tlinks: *mut bindings::bpf_tramp_links, link: *mut bindings::bpf_tramp_link) {
-    // SAFETY: `tlinks` has `BPF_TRAMP_MAX` tables by the caller's promise.
+unsafe fn set_fentry(tnodes: *mut bindings::bpf_tramp_nodes, node: *mut bindings::bpf_tramp_node) {
+    // SAFETY: `tnodes` has `BPF_TRAMP_MAX` tables by the caller's promise.
     let fentry =
-        unsafe { &mut *tlinks.add(bindings::bpf_tramp_prog_type_BPF_TRAMP_FENTRY as usize) };
-    fentry.links[0] = link;
-    fentry.nr_links = 1;
+        unsafe { &mut *tnodes.add(bindings::bpf_tramp_prog_type_BPF_TRAMP_FENTRY as usize) };
+    fentry.nodes[0] = node;
+    fentry.nr_nodes = 1;
 }
 
-/// Writes the trampoline that calls `link` at `image`.
+/// Writes the trampoline that calls `node` at `image`.
 ///
 /// Returns the number of bytes written.
 ///
@@ -347,16 +368,16 @@ unsafe fn set_fentry(tlinks: *mut bindings::bpf_tramp_links, link: *mut bindings
 /// gave for the same arguments (the arch code may emit that much before it
 /// checks the end), and `image..image + size` is writable trampoline memory.
 pub unsafe fn trampoline_write(
-    tlinks: *mut bindings::bpf_tramp_links,
-    link: *mut bindings::bpf_tramp_link,
+    tnodes: *mut bindings::bpf_tramp_nodes,
+    node: *mut bindings::bpf_tramp_node,
     model: &bindings::btf_func_model,
     stub: *mut c_void,
     image: *mut u8,
     size: usize,
 ) -> Result<usize> {
     // SAFETY: By the caller's promise.
-    unsafe { set_fentry(tlinks, link) };
-    // SAFETY: By the caller's promise, the tables hold the link and
+    unsafe { set_fentry(tnodes, node) };
+    // SAFETY: By the caller's promise, the tables hold the node and
     // `image..image + size` is writable.
     let written = unsafe {
         bindings::arch_prepare_bpf_trampoline(
@@ -365,7 +386,7 @@ pub unsafe fn trampoline_write(
             image.add(size).cast(),
             model,
             tramp_flags(model),
-            tlinks,
+            tnodes,
             stub,
         )
     };
@@ -390,15 +411,15 @@ fn positive(n: i32) -> Result<usize> {
 /// function the trampoline stands for, and `stub` its CFI stub.
 #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
 pub(crate) unsafe fn size_of(
-    tlinks: &mut TrampLinks,
+    tnodes: &mut TrampNodes,
     link: &TrampLink,
     model: &bindings::btf_func_model,
     stub: Option<CfiStub>,
 ) -> Result<usize> {
     let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
-    // SAFETY: `tlinks` are tables, `link` is live, `stub` a function or NULL,
+    // SAFETY: `tnodes` are tables, `link` is live, `stub` a function or NULL,
     // `model` the function's (the caller's promise).
-    unsafe { trampoline_size(tlinks.as_raw(), link.as_raw(), model, stub) }
+    unsafe { trampoline_size(tnodes.as_raw(), link.node(), model, stub) }
 }
 
 /// The most images (pages) the trampolines of one map may take.
@@ -565,7 +586,7 @@ impl Images {
     pub(crate) unsafe fn write(
         &mut self,
         slot: &Slot,
-        tlinks: &mut TrampLinks,
+        tnodes: &mut TrampNodes,
         link: &TrampLink,
         model: &bindings::btf_func_model,
         stub: Option<CfiStub>,
@@ -583,16 +604,9 @@ impl Images {
         let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
         // SAFETY: `slot.size` bytes from `start` are inside the image, which is
         // not protected yet, and as many as the trampoline needs (the
-        // caller's promise); `tlinks` are tables and `link` is live.
+        // caller's promise); `tnodes` are tables and `link` is live.
         let written = unsafe {
-            trampoline_write(
-                tlinks.as_raw(),
-                link.as_raw(),
-                model,
-                stub,
-                start,
-                slot.size,
-            )
+            trampoline_write(tnodes.as_raw(), link.node(), model, stub, start, slot.size)
         }?;
         Ok((start, written))
     }
@@ -622,7 +636,7 @@ pub fn cfi_offset() -> usize {
 /// # Examples
 ///
 /// ```
-/// use kernel::{bpf::trampoline::Ksym, c_str, fmt, prelude::*, str::CString};
+/// use kernel::{bpf::trampoline::Ksym, c_str, prelude::*, str::CString};
 ///
 /// let k = Ksym::new(c_str!("tcp_congestion_ops"), c_str!("ssthresh"))?;
 /// assert_eq!(k.name().to_str(), Ok("bpf__tcp_congestion_ops_ssthresh"));
@@ -630,7 +644,7 @@ pub fn cfi_offset() -> usize {
 /// // Names are cut to what kallsyms takes (`KSYM_NAME_LEN`, with the NUL).
 /// let long = CString::try_from_fmt(fmt!("{:a<600}", ""))?;
 /// let k = Ksym::new(&long, c_str!("op"))?;
-/// assert_eq!(k.name().len(), 511);
+/// assert_eq!(k.name().count_bytes(), 511);
 /// # Ok::<(), Error>(())
 /// ```
 ///
@@ -672,9 +686,9 @@ impl Ksym {
         let mut at = 0;
         for part in [
             b"bpf__".as_slice(),
-            tname.as_bytes(),
+            tname.to_bytes(),
             b"_",
-            mname.as_bytes(),
+            mname.to_bytes(),
         ] {
             let n = part.len().min(dst.len().saturating_sub(1 + at));
             if let (Some(d), Some(s)) = (dst.get_mut(at..at + n), part.get(..n)) {
@@ -765,8 +779,7 @@ impl Drop for Ksym {
             // Readers walk the symbols under RCU: wait for them before the
             // memory goes. Owners that withdraw many symbols do it first and
             // wait once, so this only runs when they did not.
-            // SAFETY: No preconditions; dropping a symbol may sleep.
-            unsafe { bindings::synchronize_rcu() };
+            crate::sync::rcu::synchronize_rcu();
         }
         // SAFETY: `kmalloc()`'ed in `new` and ours (type invariant); never
         // added, or withdrawn a grace period ago (above, or by `del`'s

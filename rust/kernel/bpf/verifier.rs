@@ -7,7 +7,7 @@
 //! C headers: [`include/linux/bpf.h`](srctree/include/linux/bpf.h) and
 //! [`include/linux/bpf_verifier.h`](srctree/include/linux/bpf_verifier.h).
 
-use crate::{bindings, bpf::prog::LoadingProg, ffi::c_void, types::Opaque};
+use crate::{bindings, bpf::prog::LoadingProg, ffi::c_void, str::CStrExt as _, types::Opaque};
 use core::{fmt, marker::PhantomData, ptr::NonNull, sync::atomic::AtomicU32};
 
 /// The verifier's log of one program load (`struct bpf_verifier_log`).
@@ -44,7 +44,7 @@ impl VerifierLog {
         unsafe {
             bindings::bpf_log(
                 self.as_raw(),
-                crate::c_str!("%pA").as_char_ptr(),
+                c"%pA".as_char_ptr(),
                 core::ptr::from_ref(&args).cast::<c_void>(),
             )
         };
@@ -57,7 +57,7 @@ impl VerifierLog {
 macro_rules! bpf_log {
     ($log:expr, $($arg:tt)*) => {
         if let Some(log) = $log {
-            log.write(::core::format_args!($($arg)*));
+            log.write($crate::prelude::fmt!($($arg)*));
         }
     };
 }
@@ -75,7 +75,7 @@ impl AccessType {
     /// The Rust value of a C access type.
     #[inline]
     pub(crate) fn from_raw(t: bindings::bpf_access_type) -> Self {
-        if t == bindings::bpf_access_type_BPF_WRITE {
+        if t == bindings::bpf_access_type::BPF_WRITE {
             AccessType::Write
         } else {
             AccessType::Read
@@ -86,8 +86,8 @@ impl AccessType {
     #[inline]
     fn to_raw(self) -> bindings::bpf_access_type {
         match self {
-            AccessType::Read => bindings::bpf_access_type_BPF_READ,
-            AccessType::Write => bindings::bpf_access_type_BPF_WRITE,
+            AccessType::Read => bindings::bpf_access_type::BPF_READ,
+            AccessType::Write => bindings::bpf_access_type::BPF_WRITE,
         }
     }
 }
@@ -231,15 +231,20 @@ impl<C> FuncProto<C> {
         let mut p: bindings::bpf_func_proto = unsafe { core::mem::zeroed() };
         p.func = Some(func);
         p.ret_type = bindings::bpf_return_type_RET_INTEGER;
-        p.__bindgen_anon_1.arg_type = args;
-        let mut ids = [core::ptr::null_mut::<u32>(); 5];
+        // The arrays have room for `MAX_BPF_FUNC_ARGS`; the rest stay
+        // `ARG_DONTCARE` (zero) and NULL.
+        const MAX: usize = bindings::MAX_BPF_FUNC_ARGS as usize;
+        let mut types = [bindings::bpf_arg_type_ARG_DONTCARE; MAX];
+        let mut ids = [core::ptr::null_mut::<u32>(); MAX];
         let mut i = 0;
         while i < 5 {
+            types[i] = args[i];
             if let Some(id) = btf_ids[i] {
                 ids[i] = id.as_ptr();
             }
             i += 1;
         }
+        p.__bindgen_anon_1.arg_type = types;
         p.__bindgen_anon_2.arg_btf_id = ids;
         // INVARIANT: The caller's promise.
         Self(p, PhantomData)
@@ -265,7 +270,7 @@ impl<C> FuncProto<C> {
     /// The helpers every program type may call, restricted by the program's
     /// license and its loader's capabilities (`bpf_base_func_proto()`).
     #[inline]
-    pub fn base(func_id: u32, prog: &LoadingProg) -> Option<&'static Self> {
+    pub fn base(func_id: bindings::bpf_func_id, prog: &LoadingProg) -> Option<&'static Self> {
         // SAFETY: `prog` is valid; the result is NULL or a static prototype
         // that any program type may offer.
         unsafe { Self::from_raw(bindings::bpf_base_func_proto(func_id, prog.as_raw())) }
@@ -323,6 +328,20 @@ impl<C> FuncProto<C> {
         // SAFETY: A static prototype, never written; the context is the
         // caller's promise.
         unsafe { &*(&raw const bindings::bpf_sk_setsockopt_proto).cast::<Self>() }
+    }
+
+    /// `bpf_setsockopt()` without `TCP_NODELAY` (`-EOPNOTSUPP`), for
+    /// programs run from TCP's transmit path, which `TCP_NODELAY` would
+    /// re-enter (a congestion control's `CA_EVENT_TX_START`).
+    ///
+    /// # Safety
+    ///
+    /// As for [`FuncProto::sk_setsockopt`].
+    #[inline]
+    pub unsafe fn sk_setsockopt_nodelay() -> &'static Self {
+        // SAFETY: A static prototype, never written; the context is the
+        // caller's promise.
+        unsafe { &*(&raw const bindings::bpf_sk_setsockopt_nodelay_proto).cast::<Self>() }
     }
 
     /// `bpf_getsockopt()`.

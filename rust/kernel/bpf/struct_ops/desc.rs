@@ -3,11 +3,12 @@
 //! The struct_ops types subsystems register, and the BPF core's descriptors
 //! of them.
 
+use crate::str::CStrExt as _;
 use crate::{
     alloc::{flags::GFP_KERNEL, KVec},
     bindings,
     bpf::{
-        btf::{Btf, BtfType, Member, KIND_FUNC, KIND_STRUCT},
+        btf::{ArgTag, Btf, BtfType, Member, KIND_FUNC, KIND_STRUCT},
         trampoline::CfiStub,
         verifier::VerifierLog,
     },
@@ -197,8 +198,18 @@ impl StructOps {
     }
 }
 
-/// Which arguments of a member's function may be NULL (those its CFI stub
-/// names `*__nullable`): bit `n` for argument `n`.
+/// The most arguments a BPF function takes.
+const MAX_ARGS: usize = bindings::MAX_BPF_FUNC_ARGS as usize;
+
+/// `BTF_FMODEL_ARENA_ARG`: the trampoline turns the argument into an arena
+/// pointer (`arg_flags` are bytes).
+const FMODEL_ARENA_ARG: u8 = bindings::BTF_FMODEL_ARENA_ARG;
+/// `BTF_FMODEL_NULLABLE_ARG`: the arena argument may be NULL.
+const FMODEL_NULLABLE_ARG: u8 = bindings::BTF_FMODEL_NULLABLE_ARG;
+
+/// The arguments of a member's function that its CFI stub tags by the
+/// suffix of their names, each with its [`ArgTag`]: `*__nullable`,
+/// `*__ref`, `*__arena` or `*__arena__nullable`.
 ///
 /// The subsystem's stub says which; [`DescSlot::fill`] turns them into what
 /// the verifier trusts, from the member's own prototype.
@@ -206,45 +217,67 @@ impl StructOps {
 /// # Examples
 ///
 /// ```
-/// use kernel::bpf::struct_ops::NullableArgs;
+/// use kernel::bpf::{btf::ArgTag, struct_ops::TaggedArgs};
 /// use kernel::prelude::*;
 ///
-/// let mut args = NullableArgs::NONE;
-/// args.set(0)?;
-/// args.set(2)?;
-/// assert_ne!(args, NullableArgs::NONE);
+/// let mut args = TaggedArgs::NONE;
+/// args.set(0, ArgTag::Nullable)?;
+/// args.set(2, ArgTag::Arena)?;
+/// assert_ne!(args, TaggedArgs::NONE);
+/// assert_eq!(args.get(2), Some(ArgTag::Arena));
+/// assert_eq!(args.get(1), None);
 /// // A BPF function takes at most 12 arguments.
-/// assert!(args.set(11).is_ok());
-/// assert!(args.set(12).is_err());
+/// assert!(args.set(11, ArgTag::Ref).is_ok());
+/// assert!(args.set(12, ArgTag::Ref).is_err());
 /// # Ok::<(), Error>(())
 /// ```
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
-pub struct NullableArgs(u32);
+pub struct TaggedArgs([Option<ArgTag>; MAX_ARGS]);
 
-impl NullableArgs {
-    /// No argument may be NULL.
-    pub const NONE: Self = NullableArgs(0);
+impl TaggedArgs {
+    /// No argument is tagged.
+    pub const NONE: Self = TaggedArgs([None; MAX_ARGS]);
 
-    /// Marks argument `arg_no` as possibly NULL; `EINVAL` past the most
-    /// arguments a BPF function takes.
+    /// Tags argument `arg_no` with `tag`; `EINVAL` past the most arguments
+    /// a BPF function takes.
     #[inline]
-    pub fn set(&mut self, arg_no: usize) -> Result {
-        if arg_no >= bindings::MAX_BPF_FUNC_ARGS as usize {
-            return Err(EINVAL);
-        }
-        self.0 |= 1 << arg_no;
+    pub fn set(&mut self, arg_no: usize, tag: ArgTag) -> Result {
+        *self.0.get_mut(arg_no).ok_or(EINVAL)? = Some(tag);
         Ok(())
     }
 
+    /// The tag of argument `arg_no`, `None` when it has none.
     #[inline]
-    fn args(self) -> impl Iterator<Item = usize> {
-        (0..bindings::MAX_BPF_FUNC_ARGS as usize).filter(move |&n| self.0 & (1 << n) != 0)
+    pub fn get(&self, arg_no: usize) -> Option<ArgTag> {
+        self.0.get(arg_no).copied().flatten()
+    }
+
+    /// The tagged arguments, in order, with their tags.
+    #[inline]
+    fn args(&self) -> impl Iterator<Item = (usize, ArgTag)> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .filter_map(|(n, tag)| tag.map(|tag| (n, tag)))
+    }
+
+    /// Flags the arena arguments in `model`, the member's func model, for
+    /// the trampoline (`BTF_FMODEL_NULLABLE_ARG` too for `__arena__nullable`).
+    fn flag_arena_args(&self, model: &mut bindings::btf_func_model) -> Result {
+        for (arg_no, tag) in self.args().filter(|(_, tag)| tag.is_arena()) {
+            let flags = model.arg_flags.get_mut(arg_no).ok_or(EINVAL)?;
+            *flags |= FMODEL_ARENA_ARG;
+            if tag == ArgTag::ArenaNullable {
+                *flags |= FMODEL_NULLABLE_ARG;
+            }
+        }
+        Ok(())
     }
 }
 
-/// The verifier information on the `__nullable` arguments of one member,
-/// which the verifier trusts: built only by [`DescSlot::fill`], from the
-/// member's own prototype.
+/// The verifier information on the tagged arguments of one member, which
+/// the verifier trusts: built only by [`DescSlot::fill`], from the member's
+/// own prototype.
 ///
 /// # Invariants
 ///
@@ -254,38 +287,52 @@ impl NullableArgs {
 struct ArgInfo(bindings::bpf_struct_ops_arg_info);
 
 impl ArgInfo {
-    /// The arguments `nullable` of `member`: each must be a pointer to a
-    /// struct or union, which the verifier then takes as a trusted pointer
-    /// that may be NULL.
+    /// The arguments `tagged` of `member`: each must be a pointer, to a
+    /// struct or union unless it is an arena pointer. The verifier then
+    /// takes an arena one as `PTR_TO_ARENA`, a `__nullable` one as a trusted
+    /// pointer that may be NULL, and a `__ref` one as a trusted pointer with
+    /// a reference the program holds (`ref_id` stays 0: the verifier sets it
+    /// in its own copy).
     ///
     /// # Safety
     ///
     /// `member` is a member of a struct of `btf`.
-    unsafe fn new(btf: &Btf, member: &Member<'_>, nullable: NullableArgs) -> Result<Self> {
-        if nullable == NullableArgs::NONE {
+    unsafe fn new(btf: &Btf, member: &Member<'_>, tagged: TaggedArgs) -> Result<Self> {
+        if tagged == TaggedArgs::NONE {
             // INVARIANT: NULL and 0.
             return Ok(ArgInfo(bindings::bpf_struct_ops_arg_info::default()));
         }
         let proto = btf.resolve_func_ptr(member.type_id()).ok_or(EINVAL)?;
         let params = proto.params();
-        let mut v = KVec::with_capacity(nullable.args().count(), GFP_KERNEL)?;
-        for arg_no in nullable.args() {
+        let mut v = KVec::with_capacity(tagged.args().count(), GFP_KERNEL)?;
+        for (arg_no, tag) in tagged.args() {
             let param = params.get(arg_no).ok_or(EINVAL)?;
             let (_, pointed_id) = btf
                 .resolve_ptr(param.type_)
-                .filter(|(t, _)| t.is_struct_or_union())
+                .filter(|(t, _)| tag.accepts(t))
                 .ok_or(EINVAL)?;
+            let reg_type = match tag {
+                ArgTag::Arena | ArgTag::ArenaNullable => bindings::bpf_reg_type_PTR_TO_ARENA,
+                ArgTag::Nullable => {
+                    bindings::bpf_type_flag_PTR_TRUSTED
+                        | bindings::bpf_reg_type_PTR_TO_BTF_ID
+                        | bindings::bpf_type_flag_PTR_MAYBE_NULL
+                }
+                ArgTag::Ref => {
+                    bindings::bpf_type_flag_PTR_TRUSTED | bindings::bpf_reg_type_PTR_TO_BTF_ID
+                }
+            };
             v.push(
                 bindings::bpf_ctx_arg_aux {
                     // SAFETY: `proto` is the prototype of a member of a
                     // struct of `btf` (the caller's promise), and `arg_no`
                     // one of its parameters (`params.get` above).
                     offset: unsafe { btf.ctx_arg_offset(proto, arg_no as u32) }?,
-                    reg_type: bindings::bpf_type_flag_PTR_TRUSTED
-                        | bindings::bpf_reg_type_PTR_TO_BTF_ID
-                        | bindings::bpf_type_flag_PTR_MAYBE_NULL,
+                    reg_type,
                     btf: btf.as_raw(),
                     btf_id: pointed_id,
+                    ref_id: 0,
+                    refcounted: tag == ArgTag::Ref,
                 },
                 GFP_KERNEL,
             )?;
@@ -419,10 +466,10 @@ impl Desc {
     }
 }
 
-/// Why the `__nullable` arguments of a member could not be worked out from its
-/// CFI stub (the errors 6.12 gives in brackets).
+/// Why the tagged arguments of a member could not be worked out from its
+/// CFI stub (the errors 7.3 gives in brackets).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum NullableError {
+pub enum ArgTagError {
     /// The stub has no name in kallsyms (`ENOENT`).
     NoStubName,
     /// The stub is not a function of the BTF (`ENOENT`).
@@ -430,9 +477,9 @@ pub enum NullableError {
     /// The stub and the member take different numbers of arguments
     /// (`EINVAL`).
     ArgCount,
-    /// This argument is tagged but is not a pointer to a struct or union
-    /// (`EINVAL`).
-    Unsupported(usize),
+    /// This argument is tagged so but is not a pointer, or, tagged other
+    /// than an arena pointer, not a pointer to a struct or union (`EINVAL`).
+    Unsupported(usize, ArgTag),
     /// This argument's place in the trampoline's ctx is not 8-byte aligned
     /// (`EINVAL`).
     CtxOffset(usize),
@@ -443,11 +490,11 @@ pub enum NullableError {
     NoMemory,
 }
 
-impl From<NullableError> for Error {
-    fn from(e: NullableError) -> Error {
+impl From<ArgTagError> for Error {
+    fn from(e: ArgTagError) -> Error {
         match e {
-            NullableError::NoStubName | NullableError::NoStubFunc => ENOENT,
-            NullableError::NoMemory => ENOMEM,
+            ArgTagError::NoStubName | ArgTagError::NoStubFunc => ENOENT,
+            ArgTagError::NoMemory => ENOMEM,
             _ => EINVAL,
         }
     }
@@ -582,64 +629,65 @@ impl<'a> DescSlot<'a> {
         Ok(model)
     }
 
-    /// The arguments of `member` (a function pointer of the struct with a CFI
-    /// stub) that may be NULL: those whose parameter in the stub is named
-    /// `*__nullable`, each of which must be a pointer to a struct or union of
-    /// the same type as the member's, at an 8-byte aligned place in the
-    /// trampoline's ctx.
-    pub fn nullable_args(
+    /// The tagged arguments of `member` (a function pointer of the struct
+    /// with a CFI stub): those whose parameter in the stub is named with the
+    /// suffix of an [`ArgTag`] (the first in [`ArgTag::PRECEDENCE`] that
+    /// matches), each of which must be a pointer of the same type as the
+    /// member's, to a struct or union unless it is an arena pointer, at an
+    /// 8-byte aligned place in the trampoline's ctx.
+    pub fn tagged_args(
         &self,
         member: &Member<'_>,
-    ) -> core::result::Result<NullableArgs, NullableError> {
+    ) -> core::result::Result<TaggedArgs, ArgTagError> {
         let btf = self.btf;
         let proto = self
             .check_member(member)
             .ok()
             .and_then(|_| btf.resolve_func_ptr(member.type_id()))
-            .ok_or(NullableError::ArgCount)?;
-        let stub = self.cfi_stub(member).ok_or(NullableError::NoStubName)?;
+            .ok_or(ArgTagError::ArgCount)?;
+        let stub = self.cfi_stub(member).ok_or(ArgTagError::NoStubName)?;
         let stub_name = stub.name().map_err(|e| {
             if e == ENOMEM {
-                NullableError::NoMemory
+                ArgTagError::NoMemory
             } else {
-                NullableError::NoStubName
+                ArgTagError::NoStubName
             }
         })?;
         let stub_id = btf
             .find_by_name_kind(&stub_name, KIND_FUNC)
-            .map_err(|_| NullableError::NoStubFunc)?;
+            .map_err(|_| ArgTagError::NoStubFunc)?;
         let stub_proto = btf
             .type_by_id(stub_id)
             .and_then(|f| btf.type_by_id(f.type_id()))
-            .ok_or(NullableError::NoStubFunc)?;
+            .ok_or(ArgTagError::NoStubFunc)?;
         let (args, stub_args) = (proto.params(), stub_proto.params());
         if args.len() != stub_args.len() {
-            return Err(NullableError::ArgCount);
+            return Err(ArgTagError::ArgCount);
         }
-        let mut nullable = NullableArgs::NONE;
+        let mut tagged = TaggedArgs::NONE;
         for (arg_no, (arg, stub_arg)) in args.iter().zip(stub_args).enumerate() {
-            if !btf.param_match_suffix(stub_arg, crate::c_str!("__nullable")) {
+            let Some(tag) = btf.param_tag(stub_arg) else {
                 continue;
-            }
+            };
             if btf
                 .resolve_ptr(arg.type_)
-                .filter(|(t, _)| t.is_struct_or_union())
+                .filter(|(t, _)| tag.accepts(t))
                 .is_none()
             {
-                return Err(NullableError::Unsupported(arg_no));
+                return Err(ArgTagError::Unsupported(arg_no, tag));
             }
             // SAFETY: `proto` is a prototype of `btf` (the member is of the
             // slot's struct), `arg_no` one of its parameters.
             let offset = unsafe { btf.ctx_arg_offset(proto, arg_no as u32) };
             if offset.map_or(true, |o| o % 8 != 0) {
-                return Err(NullableError::CtxOffset(arg_no));
+                return Err(ArgTagError::CtxOffset(arg_no));
             }
             if arg.type_ != stub_arg.type_ {
-                return Err(NullableError::TypeMismatch(arg_no));
+                return Err(ArgTagError::TypeMismatch(arg_no));
             }
-            nullable.set(arg_no).map_err(|_| NullableError::ArgCount)?;
+            tagged.set(arg_no, tag).map_err(|_| ArgTagError::ArgCount)?;
         }
-        Ok(nullable)
+        Ok(tagged)
     }
 
     /// Runs the subsystem's `init()` with the slot's BTF; [`DescSlot::fill`]
@@ -656,9 +704,11 @@ impl<'a> DescSlot<'a> {
     /// the struct the struct_ops names and its value struct
     /// `bpf_struct_ops_<name>` (which must be `{ common; struct data }`, the
     /// data at [`super::DATA_OFFSET`]), the func model of each function
-    /// pointer member that has a CFI stub (whose return value must fit in 8
-    /// bytes: `EOPNOTSUPP`), and the verifier information on the arguments
-    /// that may be NULL ([`DescSlot::nullable_args`]). `EINVAL` when any of
+    /// pointer member that has a CFI stub (which must not return a pointer
+    /// to anything but a struct, and whose return value must fit in 8 bytes:
+    /// `EOPNOTSUPP`), with its arena arguments flagged, and the verifier
+    /// information on the tagged arguments ([`DescSlot::tagged_args`]).
+    /// `EINVAL` when any of
     /// it does not hold, when a member is a `struct module *` and the kernel
     /// has no modules (`EOPNOTSUPP`), or when `init()` has not run.
     pub fn fill(&mut self) -> Result<&Desc> {
@@ -673,7 +723,7 @@ impl<'a> DescSlot<'a> {
         }
         let mut value_name = KVec::with_capacity(VALUE_PREFIX.len() + 1, GFP_KERNEL)?;
         value_name.extend_from_slice(VALUE_PREFIX, GFP_KERNEL)?;
-        value_name.extend_from_slice(self.st_ops().name().as_bytes_with_nul(), GFP_KERNEL)?;
+        value_name.extend_from_slice(self.st_ops().name().to_bytes_with_nul(), GFP_KERNEL)?;
         let value_name = CStr::from_bytes_with_nul(&value_name).map_err(|_| EINVAL)?;
         let value_id = btf
             .find_by_name_kind(value_name, KIND_STRUCT)
@@ -702,15 +752,20 @@ impl<'a> DescSlot<'a> {
             if super::module_type_id() == 0 && btf.is_module_ptr(member.type_id()) {
                 return Err(EOPNOTSUPP);
             }
-            let has_model = btf.resolve_func_ptr(member.type_id()).is_some()
-                && self.cfi_stub(&member).is_some();
-            let mut args = NullableArgs::NONE;
-            if has_model {
-                args = self.nullable_args(&member)?;
-                let model = self.func_model(&member, None)?;
+            let proto = btf
+                .resolve_func_ptr(member.type_id())
+                .filter(|_| self.cfi_stub(&member).is_some());
+            let mut args = TaggedArgs::NONE;
+            if let Some(proto) = proto {
+                if btf.returns_non_struct_ptr(proto) {
+                    return Err(EOPNOTSUPP);
+                }
+                let mut model = self.func_model(&member, None)?;
                 if model.ret_size > MAX_RET_SIZE {
                     return Err(EOPNOTSUPP);
                 }
+                args = self.tagged_args(&member)?;
+                args.flag_arena_args(&mut model)?;
                 // SAFETY: The type is being registered and its struct_ops
                 // is ours alone (type invariant).
                 unsafe { self.st_ops().set_func_model(member.index(), model) }?;

@@ -12,7 +12,7 @@ use crate::{
         map::{Map, MapRef},
     },
     error::{code::*, Error, Result},
-    init::{pin_init_from_closure, InPlaceInit},
+    init::InPlaceInit,
     types::Opaque,
 };
 use core::{marker::PhantomData, pin::Pin, ptr::NonNull};
@@ -112,7 +112,7 @@ impl StructOpsLink {
         // zeroes (an unregistered link) and then the wait queue, and cannot
         // fail.
         let init = unsafe {
-            pin_init_from_closure(|slot: *mut Self| {
+            pin_init::pin_init_from_closure(|slot: *mut Self| {
                 let raw = slot.cast::<bindings::bpf_struct_ops_link>();
                 raw.write_bytes(0, 1);
                 bindings::init_waitqueue_head(&raw mut (*raw).wait_hup);

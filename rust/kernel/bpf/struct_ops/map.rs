@@ -11,16 +11,19 @@ use crate::{
         map::{Map, MapArea, MapCreateAttr, MapRef, MapType},
         prog::Prog,
         trampoline::{
-            self, Images, Ksym, ProtectedImages, Slot, TrampLink, TrampLinkOps, TrampLinks,
+            self, Images, Ksym, ProtectedImages, Slot, TrampLink, TrampLinkOps, TrampNodes,
         },
     },
     error::{code::*, to_result, Result},
     ffi::c_void,
-    types::{ARef, ForeignOwnable, Opaque},
+    sync::aref::ARef,
+    types::{ForeignOwnable, Opaque},
 };
 use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
 
-/// The trampoline of one func ptr member.
+/// The trampoline of one func ptr member. Its program is associated with
+/// the map (`bpf_prog_assoc_struct_ops()`) while the record exists, see
+/// [`Tramps`].
 struct Tramp {
     /// The program, as the trampoline calls it.
     link: ARef<TrampLink>,
@@ -32,6 +35,43 @@ struct Tramp {
     index: usize,
     /// The member's offset in the struct.
     moff: usize,
+}
+
+/// The trampolines of a map being built or installed. Each program is
+/// associated with the map from [`TrampPlan::add`] on, for kfuncs that look
+/// up the map of the program that calls them
+/// (`bpf_prog_get_assoc_struct_ops()`), until [`Tramps::disassoc`], which
+/// the drop does if nobody did before.
+///
+/// # Invariants
+///
+/// Unless `disassociated`, each program of `tramps` was associated with the
+/// map.
+struct Tramps {
+    tramps: KVec<Tramp>,
+    disassociated: bool,
+}
+
+impl Tramps {
+    /// Ends the programs' associations with the map, once. Readers of an
+    /// association hold RCU: a map being freed does this before its grace
+    /// periods.
+    fn disassoc(&mut self) {
+        if core::mem::replace(&mut self.disassociated, true) {
+            return;
+        }
+        for t in self.tramps.iter() {
+            // SAFETY: A live program, associated with the map (type
+            // invariant).
+            unsafe { bindings::bpf_prog_disassoc_struct_ops(t.link.prog()) };
+        }
+    }
+}
+
+impl Drop for Tramps {
+    fn drop(&mut self) {
+        self.disassoc();
+    }
 }
 
 /// A member of a map's struct that is a function pointer, where a
@@ -71,8 +111,8 @@ pub enum MemberKind<'a> {
 pub struct TrampPlan<'a> {
     map: &'a StructOpsMap,
     link_ops: &'static TrampLinkOps,
-    tramps: KVec<Tramp>,
-    tlinks: TrampLinks,
+    tramps: Tramps,
+    tnodes: TrampNodes,
     sleepable: bool,
 }
 
@@ -83,8 +123,11 @@ impl<'a> TrampPlan<'a> {
         Ok(TrampPlan {
             map,
             link_ops,
-            tramps: KVec::with_capacity(map.funcs_cnt() as usize, GFP_KERNEL)?,
-            tlinks: TrampLinks::new()?,
+            tramps: Tramps {
+                tramps: KVec::with_capacity(map.funcs_cnt() as usize, GFP_KERNEL)?,
+                disassociated: false,
+            },
+            tnodes: TrampNodes::new()?,
             sleepable: false,
         })
     }
@@ -113,6 +156,7 @@ impl<'a> TrampPlan<'a> {
         let moff = member.offset();
         self.sleepable |= prog.sleepable();
         let link = TrampLink::new(prog, self.link_ops)?;
+        let ksym = Ksym::new(btf.type_name(t), btf.name_by_offset(member.name_off()))?;
         let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
         // SAFETY: `t` is the map's struct, the type of its struct_ops, whose
         // stubs instance it.
@@ -120,9 +164,8 @@ impl<'a> TrampPlan<'a> {
         // SAFETY: The model and stub of the member, a function pointer
         // (`FuncPtr`'s invariant, for this map's struct as checked above), as
         // the descriptor's init computed them.
-        let size = unsafe { trampoline::size_of(&mut self.tlinks, &link, &model, stub) }?;
-        let ksym = Ksym::new(btf.type_name(t), btf.name_by_offset(member.name_off()))?;
-        self.tramps.push(
+        let size = unsafe { trampoline::size_of(&mut self.tnodes, &link, &model, stub) }?;
+        self.tramps.tramps.push(
             Tramp {
                 link,
                 ksym,
@@ -132,6 +175,13 @@ impl<'a> TrampPlan<'a> {
             },
             GFP_KERNEL,
         )?;
+        // Associated once recorded, so that the drop ends the association.
+        // A program already used by another map is poisoned rather than
+        // refused, as C does (for compatibility): no error.
+        if let Some(t) = self.tramps.tramps.last() {
+            // SAFETY: A live program and map.
+            unsafe { bindings::bpf_prog_assoc_struct_ops(t.link.prog(), map.map().as_raw()) };
+        }
         Ok(())
     }
 }
@@ -147,7 +197,7 @@ impl<'a> TrampPlan<'a> {
 /// withdraws the symbols and waits until no CPU can be running a trampoline
 /// or program before anything is freed.
 pub struct Trampolines {
-    tramps: KVec<Tramp>,
+    tramps: Tramps,
     images: ProtectedImages,
     sleepable: bool,
     installed: bool,
@@ -158,22 +208,27 @@ impl Trampolines {
     /// executable bytes of the images.
     pub fn mem_usage(&self) -> usize {
         core::mem::size_of::<Self>()
-            + self.tramps.capacity() * core::mem::size_of::<Tramp>()
-            + self.tramps.len()
+            + self.tramps.tramps.capacity() * core::mem::size_of::<Tramp>()
+            + self.tramps.tramps.len()
                 * (core::mem::size_of::<bindings::bpf_tramp_link>()
                     + core::mem::size_of::<bindings::bpf_ksym>())
             + self.images.bytes()
     }
 
-    /// The trampolines were reachable (a failed `reg()` may have run them):
-    /// dropping them waits for the grace periods.
-    fn may_have_run(&mut self) {
-        self.installed = true;
+    /// Calls `f` with each program, in member order, until it returns
+    /// non-zero; returns that, or zero.
+    pub fn for_each_prog(&self, mut f: impl FnMut(*mut bindings::bpf_prog) -> i32) -> i32 {
+        self.tramps
+            .tramps
+            .iter()
+            .map(|t| f(t.link.prog()))
+            .find(|&r| r != 0)
+            .unwrap_or(0)
     }
 
     /// Publishes the symbols: the trampolines are about to be reachable.
     fn install(&mut self) {
-        self.tramps.iter_mut().for_each(|t| t.ksym.add());
+        self.tramps.tramps.iter_mut().for_each(|t| t.ksym.add());
         // INVARIANT: Published; the caller makes the value leave INIT.
         self.installed = true;
     }
@@ -181,13 +236,19 @@ impl Trampolines {
 
 impl Drop for Trampolines {
     fn drop(&mut self) {
+        // Before the grace periods, which then cover the readers of the
+        // associations.
+        self.tramps.disassoc();
         if !self.installed {
             // Never reachable: nothing can be running them.
             return;
         }
         // SAFETY: `wait_trampolines` below waits for an RCU grace period
         // before the symbols go with `self`.
-        self.tramps.iter_mut().for_each(|t| unsafe { t.ksym.del() });
+        self.tramps
+            .tramps
+            .iter_mut()
+            .for_each(|t| unsafe { t.ksym.del() });
         // An op may have dropped the last subsystem reference while still
         // running on a trampoline (a CA switching its own socket to another
         // CA): wait for the programs (RCU) and for the trampolines' last
@@ -213,7 +274,8 @@ impl Drop for Trampolines {
 ///   other than INIT, and the state never goes back to INIT from there.
 /// - `tramps` is NULL or an installed `KBox<Trampolines>` given up with
 ///   `into_foreign`; it is set under `lock` before the state leaves INIT,
-///   and taken back only when the map's memory goes.
+///   and taken back only when the map's memory goes, or under `lock` in
+///   INIT when `reg()` failed.
 /// - `btf` holds a reference on its module (for a module's BTF) from the
 ///   end of [`StructOpsMap::create`] until `release` clears it.
 /// - A non-zero `kvalue.common.refcnt` owns `refcnt_ref`, a [`RefcntRef`]
@@ -677,15 +739,28 @@ impl StructOpsMap {
         }
     }
 
+    /// The trampolines, as the subsystem's callbacks see them: those of the
+    /// registration under way while `reg()` runs, the installed ones after.
+    ///
+    /// # Safety
+    ///
+    /// The caller runs in a callback of the map's subsystem (`reg()`,
+    /// `update()`, `unreg()`, `validate()`) for this map, or the map left
+    /// INIT: `tramps` is not being written.
+    pub unsafe fn trampolines_of_callback(&self) -> Option<&Trampolines> {
+        // SAFETY: Not written concurrently (the caller's promise).
+        let p = unsafe { (*self.raw()).tramps };
+        // SAFETY: By the type invariant, NULL or a `KBox<Trampolines>`.
+        (!p.is_null()).then(|| unsafe { <KBox<Trampolines> as ForeignOwnable>::borrow(p) })
+    }
+
     /// The trampolines, once the map left INIT.
     pub fn trampolines(&self) -> Option<&Trampolines> {
         if self.state() == State::Init {
             return None;
         }
         // SAFETY: Not INIT (acquire): `tramps` was set before and stays.
-        let p = unsafe { (*self.raw()).tramps };
-        // SAFETY: By the type invariant, NULL or a `KBox<Trampolines>`.
-        (!p.is_null()).then(|| unsafe { <KBox<Trampolines> as ForeignOwnable>::borrow(p) })
+        unsafe { self.trampolines_of_callback() }
     }
 }
 
@@ -712,7 +787,7 @@ impl RefcntRef {
         }
         let r = KBox::into_raw(self);
         // SAFETY: `r` is valid and RCU owns it until `free` runs.
-        unsafe { bindings::call_rcu(Opaque::raw_get(&raw const (*r).rcu), Some(free)) };
+        unsafe { bindings::call_rcu(Opaque::cast_into(&raw const (*r).rcu), Some(free)) };
     }
 }
 
@@ -845,7 +920,7 @@ impl<'a> Update<'a> {
         self.set_module_owners()?;
         let TrampPlan {
             mut tramps,
-            mut tlinks,
+            mut tnodes,
             sleepable,
             ..
         } = plan;
@@ -855,16 +930,16 @@ impl<'a> Update<'a> {
         // need, then write them. (Unlike 6.12, `init_member()` thus runs
         // before any func ptr slot of kdata holds its trampoline; no
         // subsystem reads them there.)
-        let mut images = Images::layout(tramps.iter_mut().map(|tr| &mut tr.slot))?;
+        let mut images = Images::layout(tramps.tramps.iter_mut().map(|tr| &mut tr.slot))?;
         let cfi_offset = trampoline::cfi_offset();
-        for tr in tramps.iter_mut() {
+        for tr in tramps.tramps.iter_mut() {
             let model = st_ops.func_model(tr.index).ok_or(EINVAL)?;
             // SAFETY: As in `TrampPlan::add`.
             let stub = unsafe { st_ops.cfi_stub(t, tr.moff) };
             // SAFETY: The slot was laid out for these images with the size
             // `TrampPlan::add` computed for this link, model and stub.
             let (start, size) =
-                unsafe { images.write(&tr.slot, &mut tlinks, &tr.link, &model, stub) }?;
+                unsafe { images.write(&tr.slot, &mut tnodes, &tr.link, &model, stub) }?;
             self.write_kdata(tr.moff, start.wrapping_add(cfi_offset) as u64)?;
             tr.ksym.set_range(start, size)?;
         }
@@ -905,39 +980,49 @@ impl<'a> Update<'a> {
         tramps.install();
         // SAFETY: Under the lock, INIT: nobody reads `tramps`, which is NULL
         // in INIT (a failed update never sets it).
-        unsafe { (*self.map.raw()).tramps = tramps.into_foreign().cast_mut() };
+        unsafe { (*self.map.raw()).tramps = tramps.into_foreign() };
     }
 
-    /// Registers the value (`reg()`), the registration holding the first
-    /// subsystem reference; then installs `tramps` and moves to INUSE.
+    /// Installs `tramps` and registers the value (`reg()`), the
+    /// registration holding the first subsystem reference; then moves to
+    /// INUSE. `reg()` finds the programs installed
+    /// (`bpf_struct_ops_for_each_prog()`).
     fn register(&mut self, tramps: KBox<Trampolines>) -> Result {
         // The count goes up before the value is published: a user that finds
         // it (e.g. a socket picking the CA) must be able to take a reference.
         // SAFETY: We hold `lock`, which serialises registrations of maps
         // registered by their update.
         unsafe { self.map.get_registration() }?;
+        self.install(tramps);
         // SAFETY: The value is complete; we hold the registration's reference.
         if let Err(e) = unsafe { self.map.reg(core::ptr::null_mut()) } {
             // SAFETY: The registration's reference, given back.
             if unsafe { self.map.put_failed() } {
                 // `reg()` may have run ops (sched_ext's enable does) before
-                // it failed: the trampolines go after the grace periods.
-                let mut tramps = tramps;
-                tramps.may_have_run();
-                drop(tramps);
+                // it failed: the trampolines, installed, go after the grace
+                // periods, and the map stays INIT.
+                drop(self.uninstall());
             } else {
                 // A subsystem published the struct and failed, and a user
                 // still holds it: the struct stays as it is, unregistered
                 // (TOBEFREE), with its trampolines, and goes once that
                 // user's reference does, as after a delete.
-                self.install(tramps);
                 self.publish(State::ToBeFree);
             }
             return Err(e);
         }
-        self.install(tramps);
         self.publish(State::InUse);
         Ok(())
+    }
+
+    /// Takes back the trampolines [`Update::install`] installed, before the
+    /// state left INIT.
+    fn uninstall(&mut self) -> Option<KBox<Trampolines>> {
+        // SAFETY: Under the lock, INIT: nobody else reads `tramps`.
+        let p = unsafe { core::mem::take(&mut (*self.map.raw()).tramps) };
+        // SAFETY: By the type invariant, NULL or a `KBox<Trampolines>`
+        // given up with `into_foreign`, now ours again.
+        (!p.is_null()).then(|| unsafe { <KBox<Trampolines> as ForeignOwnable>::from_foreign(p) })
     }
 
     /// Publishes `state` with release ordering: readers that see it also see

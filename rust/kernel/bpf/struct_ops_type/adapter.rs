@@ -43,7 +43,7 @@ pub(super) const fn struct_ops<T: StructOpsType>(
         st.update = Some(update::<T>);
     }
     st.cfi_stubs = cfi_stubs;
-    st.name = name.as_char_ptr();
+    st.name = crate::str::as_char_ptr_in_const_context(name);
     st
 }
 
@@ -260,7 +260,7 @@ unsafe extern "C" fn btf_struct_access<T: StructOpsType>(
     // SAFETY: `reg` is valid (the caller's promise); for a pointer to a BTF
     // struct, the union's arm in use is `btf`/`btf_id`.
     let t = unsafe {
-        let ptr = &(*reg).__bindgen_anon_1.__bindgen_anon_2;
+        let ptr = &(*reg).__bindgen_anon_1.__bindgen_anon_1;
         bindings::btf_type_by_id(ptr.btf, ptr.btf_id)
     };
     let table = T::table();

@@ -8,7 +8,7 @@ use crate::{
     bpf::btf::{Btf, Member},
     error::{code::*, Error, Result},
     str::CStr,
-    types::{AsBytes, FromBytes},
+    transmute::{AsBytes, FromBytes},
 };
 
 /// A member of a value being built from the user's: [`InitMember::read`]

@@ -5,8 +5,7 @@
 use super::{Published, StructOpsTable, StructOpsType};
 use crate::{
     bindings,
-    bpf::btf::{Btf, BtfType},
-    c_str,
+    bpf::btf::{ArgTag, Btf, BtfType},
     error::{code::*, Result},
     str::CStr,
 };
@@ -106,7 +105,9 @@ pub unsafe trait OpPointee: 'static {
 }
 
 /// A pointer to a `T` that is never NULL: programs may dereference it
-/// unchecked.
+/// unchecked. The stub's parameter may be `__nullable` (programs then check
+/// it anyway), but not `__ref` (the program would own a reference the Rust
+/// caller only lends) nor an arena pointer.
 pub struct Ref<T>(PhantomData<T>);
 
 impl<T> private::SealedArg for Ref<T> {}
@@ -125,8 +126,8 @@ impl<T: OpPointee> OpArg for Ref<T> {
 }
 
 /// A pointer to a `T` that may be NULL: the stub's parameter must be
-/// `__nullable`, which makes the verifier refuse programs that dereference it
-/// unchecked.
+/// `__nullable` (not `__arena__nullable`), which makes the verifier refuse
+/// programs that dereference it unchecked.
 pub struct Nullable<T>(PhantomData<T>);
 
 impl<T> private::SealedArg for Nullable<T> {}
@@ -200,8 +201,10 @@ const SLEEPABLE: usize = 1;
 /// pointer of as many arguments, each an integer (or enum) of the same size
 /// and signedness, or a pointer to the struct [`OpPointee::NAME`] of the same
 /// size that is not the type's writable struct, a [`Nullable`] one only
-/// where the stub's parameter is `__nullable`, and the same return. Calls of
-/// a declaration BTF disagrees with fail with `EINVAL`.
+/// where the stub's parameter is `__nullable`, none where it is `__ref`,
+/// `__arena` or `__arena__nullable` (Rust lends its pointers, and they do not
+/// point into an arena), and the same return. Calls of a declaration BTF
+/// disagrees with fail with `EINVAL`.
 ///
 /// Under kCFI, the trampoline carries the hash of the C stub's type; a Rust
 /// caller's hash of a pointer argument derives from the Rust type's path,
@@ -329,7 +332,7 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> BoundOp<'_, T, A, R> {
     #[inline]
     pub fn call(&self, args: A::Values<'_>) -> R {
         if self.sleepable {
-            might_sleep();
+            crate::task::might_sleep();
         }
         // The trampoline takes the prototype BTF gives the member: `A`'s
         // integers have its sizes and signedness, its pointers are live
@@ -342,13 +345,6 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> BoundOp<'_, T, A, R> {
         // with its prototype (type invariant), as said above.
         unsafe { A::call(self.f, args) }
     }
-}
-
-/// `might_sleep()`: a debug kernel warns when the caller may not sleep.
-#[inline]
-fn might_sleep() {
-    // SAFETY: Only checks the context.
-    unsafe { bindings::might_sleep() }
 }
 
 /// What [`resolve_member`] needs of a registered type.
@@ -374,7 +370,7 @@ fn resolve_member(info: TypeInfo<'_>, name: &CStr, args: &[Kind], ret: Kind) -> 
     } = info;
     let m = ops
         .members()
-        .find(|m| btf.name_by_offset(m.name_off()).as_bytes() == name.as_bytes())
+        .find(|m| btf.name_by_offset(m.name_off()) == name)
         .ok_or(EINVAL)?;
     let off = m.offset();
     let ptr_size = size_of::<usize>();
@@ -391,13 +387,19 @@ fn resolve_member(info: TypeInfo<'_>, name: &CStr, args: &[Kind], ret: Kind) -> 
         if !kind_matches(btf, p.type_, *kind, writable) {
             return Err(EINVAL);
         }
-        if let Kind::Ptr { nullable: true, .. } = kind {
+        if let Kind::Ptr { nullable, .. } = *kind {
             // SAFETY: `stubs` is the type's stubs struct, as large as the ops
             // struct (the table's contract), and `off` a pointer-aligned
             // offset inside it (checked above).
             let stub =
                 *stub.get_or_insert_with(|| unsafe { stubs.add(off).cast::<usize>().read() });
-            if !stub_param_is_nullable(btf, stub, i) {
+            let fits = match stub_param_tag(btf, stub, i) {
+                // Untagged, or no stub found: never NULL.
+                None => !nullable,
+                Some(ArgTag::Nullable) => true,
+                Some(ArgTag::Ref | ArgTag::Arena | ArgTag::ArenaNullable) => false,
+            };
+            if !fits {
                 return Err(EINVAL);
             }
         }
@@ -417,16 +419,17 @@ fn kind_matches(btf: &Btf, id: u32, kind: Kind, writable: Option<&BtfType>) -> b
         Kind::Ptr { name, size, .. } => btf.resolve_ptr(id).is_some_and(|(t, _)| {
             t.is_struct()
                 && t.size() as usize == size
-                && btf.type_name(t).as_bytes() == name.as_bytes()
+                && btf.type_name(t) == name
                 && !writable.is_some_and(|w| core::ptr::eq(w.as_raw(), t.as_raw()))
         }),
     }
 }
 
-/// Whether parameter `index` of the CFI stub at `addr` is `__nullable`, as
-/// the BPF core decides it: the stub's name from kallsyms, its prototype
-/// from BTF.
-fn stub_param_is_nullable(btf: &Btf, addr: usize, index: usize) -> bool {
+/// The tag of parameter `index` of the CFI stub at `addr`, as the BPF core
+/// decides it: the stub's name from kallsyms, its prototype from BTF, the
+/// tag from the parameter's name ([`Btf::param_tag`]). `None` when the
+/// parameter is untagged or the stub is not found.
+fn stub_param_tag(btf: &Btf, addr: usize, index: usize) -> Option<ArgTag> {
     let mut buf = [0u8; bindings::KSYM_SYMBOL_LEN];
     // SAFETY: `buf` is `KSYM_SYMBOL_LEN` bytes, as kallsyms wants; the
     // other outputs may be NULL.
@@ -440,25 +443,19 @@ fn stub_param_is_nullable(btf: &Btf, addr: usize, index: usize) -> bool {
         )
     };
     if name.is_null() {
-        return false;
+        return None;
     }
     // kallsyms wrote the name into `buf`, NUL-terminated.
-    let Some(name) = buf
+    let name = buf
         .iter()
         .position(|&b| b == 0)
         .and_then(|n| buf.get(..=n))
-        .and_then(|b| CStr::from_bytes_with_nul(b).ok())
-    else {
-        return false;
-    };
-    let Ok(id) = btf.find_by_name_kind(name, crate::bpf::btf::KIND_FUNC) else {
-        return false;
-    };
-    let Some(proto) = btf.type_by_id(id).and_then(|f| btf.type_by_id(f.type_id())) else {
-        return false;
-    };
-    proto
-        .params()
-        .get(index)
-        .is_some_and(|p| btf.param_match_suffix(p, c_str!("__nullable")))
+        .and_then(|b| CStr::from_bytes_with_nul(b).ok())?;
+    let id = btf
+        .find_by_name_kind(name, crate::bpf::btf::KIND_FUNC)
+        .ok()?;
+    let proto = btf
+        .type_by_id(id)
+        .and_then(|f| btf.type_by_id(f.type_id()))?;
+    btf.param_tag(proto.params().get(index)?)
 }

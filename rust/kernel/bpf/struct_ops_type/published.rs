@@ -7,7 +7,8 @@ use super::StructOpsType;
 use crate::{
     bindings,
     ffi::c_void,
-    types::{ARef, AlwaysRefCounted, Opaque},
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
 };
 use core::{
     mem::offset_of,

@@ -207,7 +207,7 @@ fn find_member(btf: &Btf, t: &BtfType, name: &[u8], depth: u32) -> Option<(usize
         return None;
     }
     for m in t.members() {
-        let mname = btf.name_by_offset(m.name_off()).as_bytes();
+        let mname = btf.name_by_offset(m.name_off()).to_bytes();
         if mname == name {
             return (m.bitfield_size() == 0 && m.is_byte_aligned())
                 .then(|| (m.offset(), m.type_id()));

@@ -51,6 +51,7 @@ struct ca {
 static const struct { const char *member; int which; } ca_slots[] = {
 	{ "init", 0 }, { "release", 1 }, { "ssthresh", 2 }, { "cong_avoid", 3 },
 	{ "set_state", 4 }, { "cwnd_event", 5 }, { "undo_cwnd", 6 },
+	{ "cwnd_event_tx_start", 7 },
 };
 
 static struct bpf_program *ca_prog(struct ca_count *s, int which)
@@ -59,6 +60,7 @@ static struct bpf_program *ca_prog(struct ca_count *s, int which)
 		s->progs.ca_init, s->progs.ca_release, s->progs.ca_ssthresh,
 		s->progs.ca_cong_avoid, s->progs.ca_set_state,
 		s->progs.ca_cwnd_event, s->progs.ca_undo_cwnd,
+		s->progs.ca_cwnd_event_tx_start,
 	};
 	return p[which];
 }
@@ -271,7 +273,7 @@ static int test_tcp_runs_bpf_ca(void)
 		    (unsigned long long)c.skel->bss->cnt_cong_avoid))
 		goto out;
 	if (!ASSERT(c.skel->bss->events_seen & (1 << 0 /* CA_EVENT_TX_START */),
-		    "cwnd_event never saw CA_EVENT_TX_START (events %#llx)",
+		    "neither cwnd_event nor cwnd_event_tx_start saw CA_EVENT_TX_START (events %#llx)",
 		    (unsigned long long)c.skel->bss->events_seen))
 		goto out;
 	st_tcp_close(&t);

@@ -72,6 +72,14 @@ void BPF_PROG(ca_cwnd_event, struct sock *sk, enum tcp_ca_event ev)
 		__sync_fetch_and_or(&events_seen, 1ULL << ev);
 }
 
+/* Since 7.1 TCP reports CA_EVENT_TX_START through its own op. */
+SEC("struct_ops")
+void BPF_PROG(ca_cwnd_event_tx_start, struct sock *sk)
+{
+	__sync_fetch_and_add(&cnt_cwnd_event, 1);
+	__sync_fetch_and_or(&events_seen, 1ULL << CA_EVENT_TX_START);
+}
+
 SEC("struct_ops")
 __u32 BPF_PROG(ca_undo_cwnd, struct sock *sk)
 {
@@ -87,6 +95,7 @@ struct tcp_congestion_ops ca_count = {
 	.cong_avoid	= (void *)ca_cong_avoid,
 	.set_state	= (void *)ca_set_state,
 	.cwnd_event	= (void *)ca_cwnd_event,
+	.cwnd_event_tx_start = (void *)ca_cwnd_event_tx_start,
 	.undo_cwnd	= (void *)ca_undo_cwnd,
 	.name		= "st_count",
 };

@@ -20,31 +20,34 @@ use kernel::{
     ffi::{c_int, c_void},
     new_mutex,
     prelude::*,
+    sync::aref::ARef,
     sync::Mutex,
-    time::Ktime,
-    types::ARef,
+    time::{Instant, Monotonic},
 };
 
 module! {
     type: StRustTestmod,
     name: "st_rust_testmod",
-    author: "bpf_struct_ops tests",
+    authors: ["bpf_struct_ops tests"],
     description: "A struct_ops type defined in Rust, whose ops Rust calls",
     license: "GPL",
 }
 
-/// `struct st_rust_arg` (st_rust_testmod.h).
+/// `struct st_rust_arg` (st_rust_testmod.h), named as C names it: under
+/// kCFI, the type id of an indirect call through a `*mut st_rust_arg`
+/// encodes the pointee's name, and must be the C function pointer's.
 #[repr(C)]
-pub struct StRustArg {
+#[allow(non_camel_case_types)]
+pub struct st_rust_arg {
     /// The first value.
     pub a: i32,
     /// The second value.
     pub b: i32,
 }
 
-// SAFETY: `StRustArg` is `struct st_rust_arg`, two integers any value of
+// SAFETY: `st_rust_arg` is `struct st_rust_arg`, two integers any value of
 // which is valid; st_rust_ops has no writable fields nor kfuncs.
-unsafe impl OpPointee for StRustArg {
+unsafe impl OpPointee for st_rust_arg {
     const NAME: &'static CStr = c_str!("st_rust_arg");
 }
 
@@ -55,9 +58,9 @@ pub struct StRustOpsC {
     /// `int (*test_1)(int x)`.
     pub test_1: Option<unsafe extern "C" fn(i32) -> i32>,
     /// `int (*test_2)(struct st_rust_arg *arg, int x)`.
-    pub test_2: Option<unsafe extern "C" fn(*mut StRustArg, i32) -> i32>,
+    pub test_2: Option<unsafe extern "C" fn(*mut st_rust_arg, i32) -> i32>,
     /// `int (*test_nullable)(struct st_rust_arg *arg)`.
-    pub test_nullable: Option<unsafe extern "C" fn(*mut StRustArg) -> i32>,
+    pub test_nullable: Option<unsafe extern "C" fn(*mut st_rust_arg) -> i32>,
     /// `int (*test_sleep)(int x)`.
     pub test_sleep: Option<unsafe extern "C" fn(i32) -> i32>,
     /// `void (*test_void)(int x)`.
@@ -65,7 +68,7 @@ pub struct StRustOpsC {
     /// `int (*test_mistyped)(int x)`.
     pub test_mistyped: Option<unsafe extern "C" fn(i32) -> i32>,
     /// `int (*test_not_nullable)(struct st_rust_arg *arg)`.
-    pub test_not_nullable: Option<unsafe extern "C" fn(*mut StRustArg) -> i32>,
+    pub test_not_nullable: Option<unsafe extern "C" fn(*mut st_rust_arg) -> i32>,
 }
 
 /// `struct st_rust_bad` as Rust wrongly declares it: one member too many.
@@ -99,14 +102,15 @@ static ST_RUST_OPS: StructOpsTable<StRustOps> =
 static ST_RUST_VERIFIER_OPS: VerifierOpsTable<StRustOps> = VerifierOpsTable::new();
 
 static TEST_1: Op<StRustOps, (i32,), i32> = Op::new(c_str!("test_1"));
-static TEST_2: Op<StRustOps, (Ref<StRustArg>, i32), i32> = Op::new(c_str!("test_2"));
-static TEST_NULLABLE: Op<StRustOps, (Nullable<StRustArg>,), i32> = Op::new(c_str!("test_nullable"));
+static TEST_2: Op<StRustOps, (Ref<st_rust_arg>, i32), i32> = Op::new(c_str!("test_2"));
+static TEST_NULLABLE: Op<StRustOps, (Nullable<st_rust_arg>,), i32> =
+    Op::new(c_str!("test_nullable"));
 static TEST_SLEEP: Op<StRustOps, (i32,), i32> = Op::new(c_str!("test_sleep"));
 static TEST_VOID: Op<StRustOps, (i32,), ()> = Op::new(c_str!("test_void"));
 /// Wrong on purpose: the argument is an `int`, signed.
 static TEST_MISTYPED: Op<StRustOps, (u32,), i32> = Op::new(c_str!("test_mistyped"));
 /// Wrong on purpose: the stub's argument is not `__nullable`.
-static TEST_NOT_NULLABLE: Op<StRustOps, (Nullable<StRustArg>,), i32> =
+static TEST_NOT_NULLABLE: Op<StRustOps, (Nullable<st_rust_arg>,), i32> =
     Op::new(c_str!("test_not_nullable"));
 
 #[vtable]
@@ -218,7 +222,7 @@ fn call(op: u32, arg: i32) -> Result {
     let state = State::get().ok_or(ENODEV)?;
     let held = state.held.lock();
     let ops: &Published<StRustOps> = held.as_deref().ok_or(ENODEV)?;
-    let a = StRustArg {
+    let a = st_rust_arg {
         a: arg,
         b: arg.wrapping_mul(2),
     };
@@ -259,12 +263,12 @@ fn call_loop(n: u64) -> Result {
     let ops: &Published<StRustOps> = held.as_deref().ok_or(ENODEV)?;
     // Bound once, as st_testmod's C loop reads the function pointer once.
     let op = TEST_1.bind(ops)?.ok_or(ENOENT)?;
-    let t0 = Ktime::ktime_get();
+    let t0 = Instant::<Monotonic>::now();
     let mut sum = 0i32;
     for i in 0..n {
         sum = sum.wrapping_add(op.call((i as i32,)));
     }
-    let ns = (Ktime::ktime_get() - t0).to_ns();
+    let ns = t0.elapsed().as_nanos();
     state.loop_ns.store(ns as u64, Ordering::Relaxed);
     let want = (n.wrapping_mul(n.wrapping_add(1)) / 2) as i32;
     if sum == want {
@@ -286,7 +290,8 @@ pub extern "C" fn st_rust_registered() -> c_int {
     State::get().map_or(0, |s| s.registered.load(Ordering::Relaxed))
 }
 
-struct StRustTestmod {
+/// The module: its types' registrations and state.
+pub struct StRustTestmod {
     /// The state [`STATE`] points to, freed after the module's `drop`.
     _state: Pin<KBox<State>>,
 }
