@@ -16,7 +16,12 @@ mkdir -p "$work/selftests" "$work/examples" "$dest"
 # build its host bpftool: we hand it the target's libbpf for that, and
 # build-userspace.sh's host (bootstrap) bpftool.
 . "$(dirname "$0")/arch.sh"
-flags=(CLANG=clang-19 LLVM_STRIP=llvm-strip-19 VMLINUX_BTF="$out/vmlinux" CROSS_COMPILE="$cross")
+# Their BPF programs with clang 22: 7.3's scx_qmap clears three adjacent
+# fields of an arena struct, which LLVM merges into a memset, and LLVM
+# before 22 lowers a memset on an arena pointer through the pointer as it
+# is, without the address-space cast (the verifier then refuses
+# qmap_dequeue: "R7 invalid mem access 'scalar'"). LLVM 22 casts it.
+flags=(CLANG=clang-22 LLVM_STRIP=llvm-strip-22 VMLINUX_BTF="$out/vmlinux" CROSS_COMPILE="$cross")
 [ -n "$cross" ] && flags+=(HOST_BPFOBJ='$(BPFOBJ)' BPFTOOL="$out/userspace/bpftool/bootstrap/bpftool")
 q="-s --no-print-directory"
 

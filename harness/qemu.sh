@@ -4,7 +4,7 @@
 #   results (ttyS1; arm64: hvc0)         -> $out/logs/$mode.results
 # Exit status: the guest's, or 124 on timeout, 125 when the guest died.
 #
-# usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]	(QEMU_SMP: CPUs, 2 by default;
+# usage: qemu.sh OUT MODE [TIMEOUT_S] [-v]	(QEMU_SMP: CPUs, 3 by default;
 # QEMU_QUIET=1: no progress lines; QEMU_MONITOR=PATH: the human monitor on
 # that unix socket; QEMU_EXTRA: more QEMU arguments, split on spaces;
 # ST_ARCH: x86_64 (the pc machine) or arm64 (the virt machine))
@@ -40,8 +40,13 @@ arm64)
 	args=(-cpu max -kernel "$out/arch/x86/boot/bzImage")
 	res_dev=(-device isa-serial,chardev=res) ;;
 esac
-args+=("${accel[@]}" -m 2G -smp "${QEMU_SMP:-2}" -no-reboot -initrd "$out/initramfs.cpio.gz"
-      -append "console=$kcons panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra ${ST_IMPL:+st_impl=$ST_IMPL} ${ST_TCP:+st_tcp=$ST_TCP} ${KCMDLINE:-}")
+# Three CPUs, the last one full-dynticks (nohz_full): sched_ext's
+# cyclic_kick_wait needs three, its nohz_tick a nohz_full CPU.
+smp=${QEMU_SMP:-3}
+nohz=
+[ "$smp" -ge 3 ] && nohz="nohz_full=$((smp - 1))"
+args+=("${accel[@]}" -m 2G -smp "$smp" -no-reboot -initrd "$out/initramfs.cpio.gz"
+      -append "console=$kcons panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra $nohz ${ST_IMPL:+st_impl=$ST_IMPL} ${ST_TCP:+st_tcp=$ST_TCP} ${KCMDLINE:-}")
 monitor=none
 # After the results port, so that it stays ttyS1.
 # shellcheck disable=SC2206 # QEMU_EXTRA is a list of arguments
