@@ -256,7 +256,9 @@ def make_fixes(repo, gen, outdir, env, name, email):
     for f in fix_names(repo):
         run(["git", "-C", gen, "apply", "--index", os.path.join(repo, "fixes", f + ".patch")])
         msg = open(os.path.join(repo, "fixes", f + ".msg")).read().rstrip("\n")
-        msg += f"\n\nSigned-off-by: {name} <{email}>\n"
+        # In the trailer block of the Fixes: tag, if the message ends with one.
+        sep = "\n" if re.match(r"[A-Za-z-]+: ", msg.splitlines()[-1]) else "\n\n"
+        msg += f"{sep}Signed-off-by: {name} <{email}>\n"
         subprocess.run(["git", "-C", gen, "commit", "-q", "-F", "-"], input=msg, text=True,
                        env=env, check=True)
     shutil.rmtree(outdir, ignore_errors=True)
