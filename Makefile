@@ -10,6 +10,7 @@
 #   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5; ICOUNT=1 adds instruction counts)
 #   make bench-profile  instructions per syscall and function of a registration cycle, C and Rust
 #   make bench-pcprof   every kernel instruction of registration cycles, per function (Rust too)
+#   make code-size  text and data each implementation adds to vmlinux, from symbol sizes
 #   make stress  concurrency stress (STRESS_SECS, 60) and fault injection on the debug kernel (STRESS_DEBUG=1)
 #   make series  the patch series in build/series/; series-check checks it (BISECT=0: no build per step)
 #   make check-all  every check: what CI runs (.ci/run), then arm64 on C, kCFI, C's debug suite, ...
@@ -63,7 +64,7 @@ export ST_CFI := $(CFI)
 export ST_IMPL := $(IMPL)
 export ST_TCP := $(TCP)
 
-.PHONY: all deps tree kernel userspace run test shell lint conformance scx bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint code-size conformance scx bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
 all: userspace
 
 deps:
@@ -159,6 +160,13 @@ bench-pcprof: x86-only
 	@python3 $(H)/pcprof.py run $(BTREE)/rust & python3 $(H)/pcprof.py run $(BTREE)/c; \
 	 c=$$?; wait $$! && [ $$c = 0 ] || { echo "bench-pcprof: a guest failed" >&2; exit 1; }
 	@python3 $(H)/pcprof.py report $(BTREE)/c $(BTREE)/rust | tee $(BTREE)/bench/pcprof.txt
+
+# Code size: text and data each implementation adds to vmlinux (map and
+# TCP type, Rust abstractions included), from symbol sizes.
+code-size:
+	@$(MAKE) --no-print-directory kernel IMPL=rust
+	@$(MAKE) --no-print-directory kernel IMPL=c
+	@$(H)/code-size.sh $(BTREE)/c$(AVAR) $(BTREE)/rust$(AVAR)
 
 lint: kernel
 	@$(TIMED) lint $(H)/lint.sh . $(SRC) $(OUT)
