@@ -144,11 +144,18 @@ static inline void *bpf_struct_ops_module_owner(void)
  * instructions of the trampoline after the program returned. Sleepable
  * programs run under RCU tasks trace, so with @sleepable that grace period
  * comes first: a task leaving such a program is still in the trampoline's
- * tail, which only the RCU-tasks grace period started after it covers.
+ * tail, which only the RCU-tasks grace period started after it covers. And
+ * before it an RCU-tasks one: a task preempted in the trampoline before its
+ * program took rcu_read_lock_trace() is no reader the RCU-tasks-trace grace
+ * period waits for. Nothing before that lock (or after its unlock) switches
+ * voluntarily, so the first RCU-tasks grace period ends only once the task
+ * is in the program (a sleep there is its voluntary switch), where the
+ * RCU-tasks-trace grace period waits for it.
  */
 static inline void bpf_struct_ops_wait_trampolines(bool sleepable)
 {
 	if (sleepable) {
+		synchronize_rcu_tasks();
 		synchronize_rcu_mult(call_rcu, call_rcu_tasks_trace);
 		synchronize_rcu_tasks();
 	} else {

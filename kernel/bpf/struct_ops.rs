@@ -44,6 +44,7 @@ use kernel::{
     },
     error::{code::*, from_result},
     ffi::{c_int, c_void},
+    prelude::export,
 };
 
 /// Prefix of this crate's log messages (`pr_warn!` and friends).
@@ -99,7 +100,7 @@ pub static bpf_struct_ops_link_lops: TrampLinkOps = TrampLinkOps::new();
 /// grows the table with `krealloc()`); `btf` is the registering BTF; `log`
 /// is NULL or a log.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_desc_init(
     desc: *mut bindings::bpf_struct_ops_desc,
     btf: *mut bindings::btf,
@@ -125,7 +126,7 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_init(
 ///
 /// `desc` is a descriptor being freed with its BTF, used by nobody else.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_desc_release(desc: *mut bindings::bpf_struct_ops_desc) {
     // SAFETY: By the caller's promise.
     unsafe { Desc::from_raw_mut(desc) }.release();
@@ -137,7 +138,7 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_release(desc: *mut bindings::bpf_st
 ///
 /// `st_ops` is a registered struct_ops and `moff` the offset of a member.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_supported(
     st_ops: *const bindings::bpf_struct_ops,
     moff: u32,
@@ -159,7 +160,7 @@ pub unsafe extern "C" fn bpf_struct_ops_supported(
 /// `kdata` is the struct registered by a struct_ops map (its module owner
 /// is `BPF_MODULE_OWNER`), which the caller found registered.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_get(kdata: *const c_void) -> bool {
     // SAFETY: By the caller's promise.
     unsafe { StructOpsMap::from_kdata(kdata) }.try_get()
@@ -172,7 +173,7 @@ pub unsafe extern "C" fn bpf_struct_ops_get(kdata: *const c_void) -> bool {
 /// The caller owns a subsystem reference, from [`bpf_struct_ops_get`], on the
 /// struct_ops map behind `kdata`, and gives it up.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_put(kdata: *const c_void) {
     // SAFETY: By the caller's promise the map is alive and the reference ours.
     unsafe { StructOpsMap::from_kdata(kdata).put() };
@@ -185,7 +186,7 @@ pub unsafe extern "C" fn bpf_struct_ops_put(kdata: *const c_void) {
 /// `kdata` is the struct of a live struct_ops map (the `kdata` a
 /// subsystem's callbacks get).
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_id(kdata: *const c_void) -> u32 {
     // SAFETY: By the caller's promise.
     unsafe { StructOpsMap::from_kdata(kdata) }.map().id()
@@ -200,7 +201,7 @@ pub unsafe extern "C" fn bpf_struct_ops_id(kdata: *const c_void) -> u32 {
 /// one of its subsystem's callbacks (`reg()` and the like) or after the map
 /// left INIT; `cb` may be called with each program and `data`.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_for_each_prog(
     kdata: *const c_void,
     cb: Option<unsafe extern "C" fn(*mut bindings::bpf_prog, *mut c_void) -> c_int>,
@@ -220,7 +221,7 @@ pub unsafe extern "C" fn bpf_struct_ops_for_each_prog(
 /// `map` is a struct_ops map, `key` points to 4 bytes and `value` to
 /// `value_size` writable bytes.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_map_sys_lookup_elem(
     map: *mut bindings::bpf_map,
     key: *mut c_void,
@@ -245,7 +246,7 @@ pub unsafe extern "C" fn bpf_struct_ops_map_sys_lookup_elem(
 ///
 /// `map` is a struct_ops map and `info` is writable.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(
     info: *mut bindings::bpf_map_info,
     map: *mut bindings::bpf_map,
@@ -260,7 +261,7 @@ pub unsafe extern "C" fn bpf_map_struct_ops_info_fill(
 ///
 /// `attr` holds the attributes of `BPF_LINK_CREATE`.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_attr) -> c_int {
     // SAFETY: By the caller's promise.
     let (map_fd, attach_type) = unsafe {
@@ -281,7 +282,7 @@ pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_att
 /// valid; `*image` is NULL or a page from this function with `*image_off`
 /// bytes used.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
     tnodes: *mut bindings::bpf_tramp_nodes,
     node: *mut bindings::bpf_tramp_node,
@@ -334,7 +335,7 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
 ///
 /// `image` is NULL or such a page, no longer used.
 #[allow(unsafe_code)] // An entry point from C.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn bpf_struct_ops_image_free(image: *mut c_void) {
     if let Some(p) = NonNull::new(image) {
         // SAFETY: By the caller's promise.

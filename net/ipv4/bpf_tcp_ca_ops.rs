@@ -15,10 +15,7 @@
 
 #![deny(unsafe_code)]
 
-use core::{
-    mem::offset_of,
-    sync::atomic::{AtomicU32, Ordering},
-};
+use core::mem::offset_of;
 use kernel::{
     bindings,
     bpf::{
@@ -30,8 +27,8 @@ use kernel::{
         },
         verifier::{AccessInfo, AccessType, FuncProto},
     },
-    c_str,
     error::{code::*, Result},
+    sync::atomic::{Atomic, Relaxed},
     writable_field,
 };
 
@@ -57,8 +54,8 @@ type Ops = bindings::tcp_congestion_ops;
 type TcpSock = bindings::tcp_sock;
 
 /// BTF ids of `struct sock` and `struct tcp_sock` in vmlinux, set by `init`.
-static SOCK_ID: AtomicU32 = AtomicU32::new(0);
-static TCP_SOCK_ID: AtomicU32 = AtomicU32::new(0);
+static SOCK_ID: Atomic<u32> = Atomic::new(0);
+static TCP_SOCK_ID: Atomic<u32> = Atomic::new(0);
 
 /// What congestion controls may write in the `tcp_sock` they are given.
 const TCP_SOCK_WRITABLE: &[WritableField] = &[
@@ -140,14 +137,14 @@ impl TcpCongestionOps {
 #[kernel::macros::vtable]
 impl StructOpsType for TcpCongestionOps {
     type Ops = Ops;
-    const NAME: &'static kernel::str::CStr = c_str!("tcp_congestion_ops");
+    const NAME: &'static kernel::str::CStr = c"tcp_congestion_ops";
     #[allow(unsafe_code)]
     // SAFETY: TCP keeps no state a program could break in these fields:
     // they are its congestion control's own (window, threshold, private
     // area, pacing, the pending-ACK flags, ECN state), which it clamps or
     // only compares where it uses them.
     const WRITABLE: WritableFields<Self> =
-        unsafe { WritableFields::new(c_str!("tcp_sock"), TCP_SOCK_WRITABLE) };
+        unsafe { WritableFields::new(c"tcp_sock", TCP_SOCK_WRITABLE) };
 
     fn table() -> &'static StructOpsTable<Self> {
         &bpf_tcp_congestion_ops
@@ -155,18 +152,18 @@ impl StructOpsType for TcpCongestionOps {
 
     fn init(btf: &Btf) -> Result {
         let sock = btf
-            .find_by_name_kind(c_str!("sock"), KIND_STRUCT)
+            .find_by_name_kind(c"sock", KIND_STRUCT)
             .map_err(|_| EINVAL)?;
         let tcp_sock = btf
-            .find_by_name_kind(c_str!("tcp_sock"), KIND_STRUCT)
+            .find_by_name_kind(c"tcp_sock", KIND_STRUCT)
             .map_err(|_| EINVAL)?;
-        SOCK_ID.store(sock, Ordering::Relaxed);
-        TCP_SOCK_ID.store(tcp_sock, Ordering::Relaxed);
+        SOCK_ID.store(sock, Relaxed);
+        TCP_SOCK_ID.store(tcp_sock, Relaxed);
         Ok(())
     }
 
     // No `SLEEPABLE` member: the ops of a congestion control run in softirq
-    // (6.12's `bpf_tcp_ca.c` lets a sleepable program implement one,
+    // (7.3's `bpf_tcp_ca.c` lets a sleepable program implement one,
     // fixes/04-bpf-tcp-sleepable).
 
     fn init_member(member: &mut InitMember<'_>) -> Result<bool> {
@@ -261,13 +258,13 @@ impl StructOpsType for TcpCongestionOps {
         _prog: &LoadingProg,
         info: &mut AccessInfo,
     ) -> bool {
-        if info.trusted_btf_id() == Some(SOCK_ID.load(Ordering::Relaxed)) {
+        if info.trusted_btf_id() == Some(SOCK_ID.load(Relaxed)) {
             #[allow(unsafe_code)]
             // SAFETY: A congestion control's socket is a `tcp_sock`: TCP
             // calls the ops of its sockets only; `TCP_SOCK_ID` is the id of
             // `tcp_sock` in vmlinux BTF, as `SOCK_ID` is of `sock`.
             unsafe {
-                info.set_trusted_btf_id(TCP_SOCK_ID.load(Ordering::Relaxed))
+                info.set_trusted_btf_id(TCP_SOCK_ID.load(Relaxed))
             };
         }
         true

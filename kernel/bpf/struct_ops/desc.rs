@@ -9,7 +9,6 @@ use kernel::{
         struct_ops::{self, ArgTagError, DescSlot, VerifierLog},
         trampoline::CfiStub,
     },
-    c_str,
     error::{code::*, Result},
     prelude::*,
     str::CString,
@@ -163,7 +162,7 @@ fn check_tagged_args(
         return Ok(());
     };
     let stub_name = stub.name();
-    let stub_name = stub_name.as_deref().unwrap_or(c_str!(""));
+    let stub_name = stub_name.as_deref().unwrap_or(c"");
     match e {
         ArgTagError::NoStubName => pr_warn!(
             "Cannot find the stub function name for the {} in struct {}\n",

@@ -204,12 +204,12 @@ impl Btf {
     /// # Examples
     ///
     /// ```
-    /// use kernel::{bpf::btf::{Btf, KIND_STRUCT}, c_str, prelude::*};
+    /// use kernel::{bpf::btf::{Btf, KIND_STRUCT}, prelude::*};
     ///
     /// // A struct_ops value: an 8-byte common header, then the ops struct
     /// // at the next cache line.
     /// let btf = Btf::vmlinux()?.ok_or(ENOENT)?;
-    /// let name = c_str!("bpf_struct_ops_tcp_congestion_ops");
+    /// let name = c"bpf_struct_ops_tcp_congestion_ops";
     /// let t = btf.type_by_id(btf.find_by_name_kind(name, KIND_STRUCT)?).ok_or(ENOENT)?;
     /// let mut value = KVec::from_elem(0u8, t.size() as usize, GFP_KERNEL)?;
     /// assert!(!btf.nonzero_in_holes(t, &value)?);
@@ -645,7 +645,7 @@ impl<'a> Member<'a> {
 #[inline]
 unsafe fn cstr_or_empty<'a>(ptr: *const crate::ffi::c_char) -> &'a CStr {
     if ptr.is_null() {
-        return crate::c_str!("");
+        return c"";
     }
     // SAFETY: Non-NULL, so a NUL-terminated string by the caller's promise.
     unsafe { CStr::from_char_ptr(ptr) }

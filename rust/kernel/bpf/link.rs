@@ -112,8 +112,7 @@ pub struct LinkOpsTable<L: LinkType>(bindings::bpf_link_ops, PhantomData<fn(&L)>
 impl<L: LinkType> LinkOpsTable<L> {
     /// The table for `T`.
     pub const fn new<T: LinkOps<Link = L>>() -> Self {
-        // SAFETY: All fields are optional function pointers; zeroes are `None`.
-        let empty: bindings::bpf_link_ops = unsafe { core::mem::zeroed() };
+        let empty: bindings::bpf_link_ops = pin_init::zeroed();
         let ops = bindings::bpf_link_ops {
             dealloc: Some(Adapter::<T>::dealloc),
             detach: if T::HAS_DETACH {

@@ -388,8 +388,7 @@ unsafe impl Sync for MapOpsTable {}
 impl MapOpsTable {
     /// The table for `T`.
     pub const fn new<T: MapOps>() -> Self {
-        // SAFETY: All zeroes is `None` for every op and NULL for the pointers.
-        let empty: bindings::bpf_map_ops = unsafe { core::mem::zeroed() };
+        let empty: bindings::bpf_map_ops = pin_init::zeroed();
         MapOpsTable(bindings::bpf_map_ops {
             map_alloc_check: if T::HAS_ALLOC_CHECK {
                 Some(Adapter::<T>::alloc_check)

@@ -14,9 +14,7 @@ use core::ptr::NonNull;
 
 /// Verifier ops without any callback, for program types whose checks come
 /// from elsewhere (struct_ops programs: the subsystem's own ops).
-pub const EMPTY_VERIFIER_OPS: bindings::bpf_verifier_ops =
-    // SAFETY: All fields are optional function pointers; zeroes are `None`.
-    unsafe { core::mem::zeroed() };
+pub const EMPTY_VERIFIER_OPS: bindings::bpf_verifier_ops = pin_init::zeroed();
 
 /// A loaded BPF program (`struct bpf_prog`), reference-counted: held as
 /// `ARef<Prog>`.

@@ -103,7 +103,7 @@ pub fn wait_trampolines(sleepable: bool) {
 
 /// The result of a subsystem callback (`init`, `validate`, `reg`,
 /// `update`): as in C, anything but 0 is a failure. A positive value, which
-/// no subsystem returns and 6.12 passes on to userspace as the syscall's
+/// no subsystem returns and 7.3 passes on to userspace as the syscall's
 /// result, becomes `EINVAL`.
 #[inline]
 fn callback_result(r: crate::ffi::c_int) -> crate::error::Result {

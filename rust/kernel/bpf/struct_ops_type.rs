@@ -38,12 +38,10 @@ use crate::{
     },
     error::{code::*, Result},
     str::CStr,
+    sync::atomic::{Acquire, Atomic, Release},
     types::Opaque,
 };
-use core::{
-    marker::PhantomData,
-    sync::atomic::{AtomicPtr, Ordering},
-};
+use core::marker::PhantomData;
 use macros::vtable;
 
 mod adapter;
@@ -64,7 +62,7 @@ pub use writable::{field_size, WritableField, WritableFields};
 /// The BPF core calls these when a map of the type is created, updated,
 /// registered and unregistered, and when a program for one of its members
 /// is verified. Methods a type does not implement behave as in a C type that
-/// leaves the callback NULL (or, where Linux 6.12 calls it unchecked, as a
+/// leaves the callback NULL (or, where Linux 7.3 calls it unchecked, as a
 /// callback that accepts everything).
 #[vtable]
 pub trait StructOpsType: Sized + 'static {
@@ -74,8 +72,15 @@ pub trait StructOpsType: Sized + 'static {
     /// register.
     type Ops: 'static;
 
+    /// The module the type belongs to, whose BTF describes it: `#[vtable]`
+    /// sets it to the crate's `LocalModule` (`module!` makes it; a crate
+    /// built into the kernel names the kernel, a null module). The core
+    /// pins it while maps of the type exist, and drops the type and its BTF
+    /// with it.
+    type OwnerModule: crate::ModuleMetadata;
+
     /// The name of the C struct, as BTF knows it (e.g.
-    /// `c_str!("tcp_congestion_ops")`).
+    /// `c"tcp_congestion_ops"`).
     const NAME: &'static CStr;
 
     /// The fields programs may write through pointers they were given, and
@@ -155,11 +160,11 @@ pub trait StructOpsType: Sized + 'static {
 /// What a type learns when it registers: its BTF and the structs in it.
 struct TypeState {
     /// The BTF the type was registered with.
-    btf: AtomicPtr<bindings::btf>,
+    btf: Atomic<*mut bindings::btf>,
     /// The ops struct in it.
-    ops_type: AtomicPtr<bindings::btf_type>,
+    ops_type: Atomic<*mut bindings::btf_type>,
     /// The struct of [`StructOpsType::WRITABLE`] in it.
-    writable_type: AtomicPtr<bindings::btf_type>,
+    writable_type: Atomic<*mut bindings::btf_type>,
 }
 
 /// The struct_ops type's table: a `struct bpf_struct_ops` for
@@ -213,8 +218,7 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// The table of `T`, with its verifier callbacks and its CFI stubs: the
     /// C struct whose members are the functions the BPF core takes the
     /// names, prototypes and kCFI hashes of trampolines from. Its owner is
-    /// NULL: a type built into the kernel. A module's C half sets it to
-    /// `THIS_MODULE` before it registers the table.
+    /// [`StructOpsType::OwnerModule`].
     ///
     /// # Safety
     ///
@@ -224,10 +228,8 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// check anything); `T::Ops` is that struct as bindgen or a `#[repr(C)]`
     /// mirror has it (the published struct is used with its size and
     /// alignment, the size checked against BTF at registration); the table,
-    /// its type and the stubs are in the kernel image, or in a module whose C
-    /// half sets the table's owner to it before registering it (the core then
-    /// pins the module while maps of the type exist, and drops the type and
-    /// its BTF with the module).
+    /// its type and the stubs are in the module `T::OwnerModule` names (the
+    /// kernel image for a null module).
     pub const unsafe fn new(
         verifier_ops: &'static VerifierOpsTable<T>,
         cfi_stubs: *const T::Ops,
@@ -239,9 +241,9 @@ impl<T: StructOpsType> StructOpsTable<T> {
                 T::NAME,
             )),
             state: TypeState {
-                btf: AtomicPtr::new(core::ptr::null_mut()),
-                ops_type: AtomicPtr::new(core::ptr::null_mut()),
-                writable_type: AtomicPtr::new(core::ptr::null_mut()),
+                btf: Atomic::new(core::ptr::null_mut()),
+                ops_type: Atomic::new(core::ptr::null_mut()),
+                writable_type: Atomic::new(core::ptr::null_mut()),
             },
             _type: PhantomData,
         }
@@ -249,7 +251,7 @@ impl<T: StructOpsType> StructOpsTable<T> {
 
     /// The BTF the type was registered with, `None` before.
     fn btf(&self) -> Option<&'static Btf> {
-        let p = self.state.btf.load(Ordering::Acquire);
+        let p = self.state.btf.load(Acquire);
         // SAFETY: Set by `register` to the BTF the core registered the type
         // with, which stays loaded as long as the type.
         (!p.is_null()).then(|| unsafe { Btf::from_raw(p) })
@@ -276,8 +278,8 @@ impl<T: StructOpsType> StructOpsTable<T> {
     }
 
     /// The type `state` holds, in the type's BTF, `None` before.
-    fn state_type(&self, p: &AtomicPtr<bindings::btf_type>) -> Option<&'static BtfType> {
-        let p = p.load(Ordering::Acquire);
+    fn state_type(&self, p: &Atomic<*mut bindings::btf_type>) -> Option<&'static BtfType> {
+        let p = p.load(Acquire);
         // SAFETY: Set by `register` to a type of the type's BTF, loaded as
         // long as the type.
         (!p.is_null()).then(|| unsafe { BtfType::from_raw(p) })
@@ -300,12 +302,10 @@ impl<T: StructOpsType> StructOpsTable<T> {
         let writable = T::WRITABLE.check(btf)?;
         self.state.writable_type.store(
             writable.map_or(core::ptr::null_mut(), |t| t.as_raw().cast_mut()),
-            Ordering::Release,
+            Release,
         );
-        self.state
-            .ops_type
-            .store(ops.as_raw().cast_mut(), Ordering::Release);
-        self.state.btf.store(btf.as_raw(), Ordering::Release);
+        self.state.ops_type.store(ops.as_raw().cast_mut(), Release);
+        self.state.btf.store(btf.as_raw(), Release);
         Ok(())
     }
 

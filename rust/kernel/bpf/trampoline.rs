@@ -13,16 +13,12 @@
 //! trampoline, and a [`Ksym`] names the trampoline in `/proc/kallsyms`.
 
 use super::prog::Prog;
-use crate::str::CStrExt as _;
 use crate::{
-    alloc::{
-        flags::{__GFP_ZERO, GFP_KERNEL},
-        KBox,
-    },
+    alloc::{flags::GFP_KERNEL, KBox},
     bindings,
     error::{code::*, to_result, Error, Result},
     ffi::c_void,
-    str::{CStr, CString},
+    str::{CStr, CStrExt as _, CString},
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
 };
@@ -31,30 +27,13 @@ use core::ptr::NonNull;
 const PAGE_SIZE: usize = bindings::PAGE_SIZE;
 
 /// Whether the arch's trampoline allocator hands out sub-page chunks of the
-/// BPF prog pack, which it keeps read-only and executable by itself (6.12's
+/// BPF prog pack, which it keeps read-only and executable by itself (7.3's
 /// x86_64 and arm64: their `arch_alloc_bpf_trampoline()` is
 /// `bpf_prog_pack_alloc()`). Elsewhere images are whole pages, as the weak
 /// `arch_alloc_bpf_trampoline()` allocates and `arch_protect_bpf_trampoline()`
 /// protects: always correct, and what the C implementation does everywhere.
 /// Other arches that pack (riscv64) are left on pages until tested.
 const EXACT_IMAGES: bool = cfg!(any(CONFIG_X86_64, CONFIG_ARM64));
-
-/// A zeroed `T` on the heap, zeroed by the allocator (as `kzalloc()` does)
-/// instead of built on the stack and copied over: the C structs below are
-/// large (a `bpf_ksym` carries a 512-byte name, the link tables near 1 KB),
-/// too large for a kernel stack frame, and one or two of them are made per
-/// trampoline.
-///
-/// # Safety
-///
-/// All-zero bytes must be a valid `T` (a plain C struct).
-#[inline]
-unsafe fn zeroed_box<T>() -> Result<KBox<T>> {
-    let b = KBox::<T>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
-    // SAFETY: The allocator zeroed the memory, a valid `T` by the caller's
-    // promise.
-    Ok(unsafe { b.assume_init() })
-}
 
 /// Executable memory holding trampolines, charged to the BPF JIT limit.
 ///
@@ -184,9 +163,7 @@ impl TrampLinkOps {
         })
     }
 
-    // SAFETY: All fields of `bpf_link_ops` are optional function pointers, for
-    // which all zeroes is `None`.
-    const EMPTY: bindings::bpf_link_ops = unsafe { core::mem::zeroed() };
+    const EMPTY: bindings::bpf_link_ops = pin_init::zeroed();
 }
 
 impl Default for TrampLinkOps {
@@ -301,8 +278,9 @@ impl TrampNodes {
     /// Empty tables.
     #[inline]
     pub fn new() -> Result<Self> {
-        // SAFETY: Tables of pointers and counts; zeroed means empty.
-        Ok(TrampNodes(unsafe { zeroed_box() }?))
+        // Zeroed by the allocator, not built on the stack: the tables are
+        // near 1 KB. Zeroed means empty.
+        Ok(TrampNodes(KBox::zeroed(GFP_KERNEL)?))
     }
 
     /// The raw tables, for C calls.
@@ -636,14 +614,14 @@ pub fn cfi_offset() -> usize {
 /// # Examples
 ///
 /// ```
-/// use kernel::{bpf::trampoline::Ksym, c_str, prelude::*, str::CString};
+/// use kernel::{bpf::trampoline::Ksym, prelude::*, str::CString};
 ///
-/// let k = Ksym::new(c_str!("tcp_congestion_ops"), c_str!("ssthresh"))?;
+/// let k = Ksym::new(c"tcp_congestion_ops", c"ssthresh")?;
 /// assert_eq!(k.name().to_str(), Ok("bpf__tcp_congestion_ops_ssthresh"));
 ///
 /// // Names are cut to what kallsyms takes (`KSYM_NAME_LEN`, with the NUL).
 /// let long = CString::try_from_fmt(fmt!("{:a<600}", ""))?;
-/// let k = Ksym::new(&long, c_str!("op"))?;
+/// let k = Ksym::new(&long, c"op")?;
 /// assert_eq!(k.name().count_bytes(), 511);
 /// # Ok::<(), Error>(())
 /// ```
@@ -717,7 +695,7 @@ impl Ksym {
             .position(|&b| b == 0)
             .and_then(|end| bytes.get(..=end))
             .and_then(|b| CStr::from_bytes_with_nul(b).ok())
-            .unwrap_or(crate::c_str!(""))
+            .unwrap_or(c"")
     }
 
     /// Makes the symbol name the `size` bytes at `start`; `EBUSY` once it is

@@ -7,8 +7,11 @@
 //! C headers: [`include/linux/bpf.h`](srctree/include/linux/bpf.h) and
 //! [`include/linux/bpf_verifier.h`](srctree/include/linux/bpf_verifier.h).
 
-use crate::{bindings, bpf::prog::LoadingProg, ffi::c_void, str::CStrExt as _, types::Opaque};
-use core::{fmt, marker::PhantomData, ptr::NonNull, sync::atomic::AtomicU32};
+use crate::{
+    bindings, bpf::prog::LoadingProg, ffi::c_void, str::CStrExt as _, sync::atomic::Atomic,
+    types::Opaque,
+};
+use core::{fmt, marker::PhantomData, ptr::NonNull};
 
 /// The verifier's log of one program load (`struct bpf_verifier_log`).
 ///
@@ -224,11 +227,9 @@ impl<C> FuncProto<C> {
     pub const unsafe fn new_int(
         func: HelperFn,
         args: [bindings::bpf_arg_type; 5],
-        btf_ids: [Option<&'static AtomicU32>; 5],
+        btf_ids: [Option<&'static Atomic<u32>>; 5],
     ) -> Self {
-        // SAFETY: All fields are integers, optional functions or pointers:
-        // zero is valid for each.
-        let mut p: bindings::bpf_func_proto = unsafe { core::mem::zeroed() };
+        let mut p: bindings::bpf_func_proto = pin_init::zeroed();
         p.func = Some(func);
         p.ret_type = bindings::bpf_return_type_RET_INTEGER;
         // The arrays have room for `MAX_BPF_FUNC_ARGS`; the rest stay

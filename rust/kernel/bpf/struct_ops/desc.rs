@@ -88,7 +88,7 @@ impl StructOps {
     pub fn name(&self) -> &CStr {
         let name = st_ops_field!(self, name);
         if name.is_null() {
-            return crate::c_str!("");
+            return c"";
         }
         // SAFETY: A registered struct_ops names itself with a static string.
         unsafe { CStr::from_char_ptr(name) }

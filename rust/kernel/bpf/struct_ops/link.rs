@@ -13,9 +13,10 @@ use crate::{
     },
     error::{code::*, Error, Result},
     init::InPlaceInit,
+    sync::{Mutex, MutexGuard},
     types::Opaque,
 };
-use core::{marker::PhantomData, pin::Pin, ptr::NonNull};
+use core::{pin::Pin, ptr::NonNull};
 
 /// A reference to a struct_ops map.
 pub struct StructOpsMapRef(MapRef);
@@ -58,24 +59,16 @@ impl StructOpsMap {
 /// # Invariants
 ///
 /// Holds `bpf_struct_ops_update_mutex`, on this thread.
-pub struct LinksGuard(PhantomData<*mut ()>);
+pub struct LinksGuard(MutexGuard<'static, ()>);
 
 impl LinksGuard {
     /// Takes the mutex.
     #[inline]
     pub fn lock() -> Self {
-        // SAFETY: A mutex defined and initialised in C.
-        unsafe { bindings::mutex_lock(&raw mut bindings::bpf_struct_ops_update_mutex) };
-        // INVARIANT: Taken just above.
-        LinksGuard(PhantomData)
-    }
-}
-
-impl Drop for LinksGuard {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we hold it.
-        unsafe { bindings::mutex_unlock(&raw mut bindings::bpf_struct_ops_update_mutex) };
+        // SAFETY: A static mutex, defined and initialised in C.
+        let lock = unsafe { Mutex::<()>::from_raw(&raw mut bindings::bpf_struct_ops_update_mutex) };
+        // INVARIANT: Taken here.
+        LinksGuard(lock.lock())
     }
 }
 
@@ -215,7 +208,7 @@ impl StructOpsLink {
     /// type or a map that is not READY, `EOPNOTSUPP` without `update()`.
     ///
     /// `new` being the map the link already holds succeeds without asking
-    /// the subsystem: 6.12 calls `update(kdata, kdata)`, which for TCP adds
+    /// the subsystem: 7.3 calls `update(kdata, kdata)`, which for TCP adds
     /// the registered CA to its list a second time and deletes it, leaving
     /// the list corrupt (the next unregister oopses).
     pub fn update(

@@ -16,10 +16,10 @@ use crate::{
     },
     error::{code::*, to_result, Result},
     ffi::c_void,
-    sync::aref::ARef,
+    sync::{aref::ARef, Mutex, MutexGuard},
     types::{ForeignOwnable, Opaque},
 };
-use core::{marker::PhantomData, mem::offset_of, ptr::NonNull};
+use core::{mem::offset_of, ptr::NonNull};
 
 /// The trampoline of one func ptr member. Its program is associated with
 /// the map (`bpf_prog_assoc_struct_ops()`) while the record exists, see
@@ -253,8 +253,9 @@ impl Drop for Trampolines {
         // running on a trampoline (a CA switching its own socket to another
         // CA): wait for the programs (RCU) and for the trampolines' last
         // instructions (RCU tasks), and for sleepable programs (RCU tasks
-        // trace; Linux 6.12's C code misses this one). The symbols' readers
-        // are covered by the RCU grace period.
+        // trace, after an RCU-tasks grace period that lets a task preempted
+        // before the program reach it; 7.3's C misses both). The symbols'
+        // readers are covered by the RCU grace period.
         super::wait_trampolines(self.sleepable);
     }
 }
@@ -728,14 +729,16 @@ impl StructOpsMap {
 
     /// Locks the map for an update.
     pub fn lock(&self) -> Update<'_> {
-        // SAFETY: The mutex was initialised in `create`.
-        unsafe { bindings::mutex_lock(&raw mut (*self.raw()).lock) };
+        // SAFETY: The mutex was initialised in `create` and lives as long as
+        // the map, which `&self` borrows.
+        let lock = unsafe { Mutex::<()>::from_raw(&raw mut (*self.raw()).lock) };
+        let guard = lock.lock();
         // INVARIANT: Locked just above; only a holder of the lock moves the
         // state out of INIT.
         Update {
             map: self,
             init: self.state() == State::Init,
-            _not_send: PhantomData,
+            _guard: guard,
         }
     }
 
@@ -800,7 +803,7 @@ impl RefcntRef {
 pub struct Update<'a> {
     map: &'a StructOpsMap,
     init: bool,
-    _not_send: PhantomData<*mut ()>,
+    _guard: MutexGuard<'a, ()>,
 }
 
 impl<'a> Update<'a> {
@@ -927,7 +930,7 @@ impl<'a> Update<'a> {
         let st_ops = self.map.desc().st_ops();
         let t = self.map.desc().type_().ok_or(EINVAL)?;
         // All sizes known: lay the trampolines out in as few bytes as they
-        // need, then write them. (Unlike 6.12, `init_member()` thus runs
+        // need, then write them. (Unlike 7.3, `init_member()` thus runs
         // before any func ptr slot of kdata holds its trampoline; no
         // subsystem reads them there.)
         let mut images = Images::layout(tramps.tramps.iter_mut().map(|tr| &mut tr.slot))?;
@@ -1053,13 +1056,5 @@ impl<'a> Update<'a> {
                 .cast::<u8>()
                 .write_bytes(0, self.map.data_len());
         }
-    }
-}
-
-impl Drop for Update<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we hold the lock.
-        unsafe { bindings::mutex_unlock(&raw mut (*self.map.raw()).lock) };
     }
 }

@@ -18,16 +18,15 @@ use crate::{
 
 /// The `struct bpf_struct_ops` of `T`.
 ///
-/// Linux 6.12 calls `init`, `init_member`, `reg`, `unreg` and the verifier
-/// callbacks without checking for NULL: those are always set.
+/// The BPF core calls `init`, `init_member`, `reg`, `unreg` and the verifier
+/// callbacks without checking for NULL: those are always set. The owner is
+/// `T::OwnerModule`'s: the core finds a module's types' BTF through it.
 pub(super) const fn struct_ops<T: StructOpsType>(
     verifier_ops: &'static bindings::bpf_verifier_ops,
     cfi_stubs: *mut c_void,
     name: &'static CStr,
 ) -> bindings::bpf_struct_ops {
-    // SAFETY: All fields are pointers, optional functions or func models
-    // (integers and arrays of them): zero is valid for each.
-    let mut st: bindings::bpf_struct_ops = unsafe { core::mem::zeroed() };
+    let mut st: bindings::bpf_struct_ops = pin_init::zeroed();
     st.verifier_ops = verifier_ops;
     st.init = Some(init::<T>);
     st.init_member = Some(init_member::<T>);
@@ -43,6 +42,7 @@ pub(super) const fn struct_ops<T: StructOpsType>(
         st.update = Some(update::<T>);
     }
     st.cfi_stubs = cfi_stubs;
+    st.owner = crate::module::this_module::<T::OwnerModule>().as_ptr();
     st.name = crate::str::as_char_ptr_in_const_context(name);
     st
 }

@@ -8,13 +8,9 @@ use crate::{
     bpf::btf::{ArgTag, Btf, BtfType},
     error::{code::*, Result},
     str::CStr,
+    sync::atomic::{Atomic, Relaxed},
 };
-use core::{
-    marker::PhantomData,
-    mem::size_of,
-    ptr::NonNull,
-    sync::atomic::{AtomicUsize, Ordering},
-};
+use core::{marker::PhantomData, mem::size_of, ptr::NonNull};
 
 /// What an argument or the return value of an op is, as BTF must agree.
 #[doc(hidden)]
@@ -214,7 +210,7 @@ const SLEEPABLE: usize = 1;
 /// # Examples
 ///
 /// ```ignore
-/// static CALC: Op<MyType, (u32, Nullable<bindings::my_arg>), u32> = Op::new(c_str!("calc"));
+/// static CALC: Op<MyType, (u32, Nullable<bindings::my_arg>), u32> = Op::new(c"calc");
 ///
 /// fn calc(ops: &Published<MyType>, x: u32) -> Result<Option<u32>> {
 ///     CALC.call(ops, (x, None))
@@ -224,7 +220,7 @@ pub struct Op<T, A, R> {
     name: &'static CStr,
     /// [`UNCHECKED`], [`REFUSED`], or the member's offset plus one shifted
     /// left by one, [`SLEEPABLE`] set for a sleepable member.
-    resolved: AtomicUsize,
+    resolved: Atomic<usize>,
     _type: PhantomData<fn(&T, A) -> R>,
 }
 
@@ -233,7 +229,7 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
     pub const fn new(name: &'static CStr) -> Self {
         Self {
             name,
-            resolved: AtomicUsize::new(UNCHECKED),
+            resolved: Atomic::new(UNCHECKED),
             _type: PhantomData,
         }
     }
@@ -279,7 +275,7 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
     /// BTF on the first call.
     #[inline]
     fn resolved(&self) -> Result<(usize, bool)> {
-        let r = self.resolved.load(Ordering::Relaxed);
+        let r = self.resolved.load(Relaxed);
         match r {
             REFUSED => Err(EINVAL),
             UNCHECKED => self.resolve(),
@@ -296,7 +292,7 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
             Ok(off) => {
                 let sleepable = T::SLEEPABLE.has(self.name);
                 let v = ((off + 1) << 1) | usize::from(sleepable);
-                self.resolved.store(v, Ordering::Relaxed);
+                self.resolved.store(v, Relaxed);
                 Ok((off, sleepable))
             }
             Err(e) => {
@@ -305,7 +301,7 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
                     T::NAME,
                     self.name
                 );
-                self.resolved.store(REFUSED, Ordering::Relaxed);
+                self.resolved.store(REFUSED, Relaxed);
                 Err(e)
             }
         }

@@ -7,15 +7,13 @@ use super::StructOpsType;
 use crate::{
     bindings,
     ffi::c_void,
-    sync::aref::{ARef, AlwaysRefCounted},
+    sync::{
+        aref::{ARef, AlwaysRefCounted},
+        atomic::{Acquire, Atomic},
+    },
     types::Opaque,
 };
-use core::{
-    mem::offset_of,
-    ops::Deref,
-    ptr::NonNull,
-    sync::atomic::{AtomicU32, Ordering},
-};
+use core::{mem::offset_of, ops::Deref, ptr::NonNull};
 
 /// The ops struct of a struct_ops map of type `T`, as its subsystem is given
 /// it: the value's `data`, whose function pointers are the map's
@@ -69,8 +67,8 @@ impl<T: StructOpsType> Published<T> {
         // bpf_struct_ops_value` (type invariant), so `state` is its `u32`
         // state, aligned, which C writes with `smp_store_release()` or under
         // the map's lock: an atomic load pairs with it.
-        let state = unsafe { AtomicU32::from_ptr(state.cast::<u32>()) };
-        state.load(Ordering::Acquire) != bindings::bpf_struct_ops_state_BPF_STRUCT_OPS_STATE_INIT
+        let state = unsafe { Atomic::<u32>::from_ptr(state.cast::<u32>()) };
+        state.load(Acquire) != bindings::bpf_struct_ops_state_BPF_STRUCT_OPS_STATE_INIT
     }
 
     /// Takes a count of the map's users (`bpf_struct_ops_get()`), which

@@ -7,7 +7,7 @@ use core::marker::PhantomData;
 
 /// The members of struct_ops type `T` that a sleepable program may
 /// implement, by name; the table refuses sleepable programs for all others
-/// (Linux 6.12's core does not).
+/// (Linux 7.3's core does not).
 pub struct SleepableMembers<T> {
     names: &'static [&'static CStr],
     _type: PhantomData<fn(&T)>,

@@ -76,7 +76,7 @@ pub struct WritableFields<T> {
 impl<T> WritableFields<T> {
     /// No writable field: programs only read.
     pub const NONE: Self = Self {
-        type_name: crate::c_str!(""),
+        type_name: c"",
         fields: &[],
         _type: PhantomData,
     };

@@ -147,7 +147,7 @@ static void trace_step(const char *name, const char *step)
 }
 
 /*
- * Waits until every map of st_testmod's types is freed. 6.12 drops the
+ * Waits until every map of st_testmod's types is freed. 7.3 drops the
  * module reference before its free waits for RCU and RCU tasks, ours after:
  * a second more lets both finish, so no workload starts with frees pending.
  */

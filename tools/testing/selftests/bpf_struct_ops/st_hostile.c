@@ -3,16 +3,16 @@
  * Hostile input to the struct_ops map, through the raw bpf(2) syscall, the
  * same on both implementations (the stock C one says what is right):
  *  - hostile.map_create: a table of malformed BPF_MAP_CREATE attrs, each
- *    with the errno 6.12 returns;
+ *    with the errno 7.3 returns;
  *  - hostile.unprivileged: without capabilities, map create, prog load
  *    and map get fd by id fail with EPERM, while a map fd handed over
- *    still registers (as on 6.12: the fd is the permission);
+ *    still registers (as on 7.3: the fd is the permission);
  *  - hostile.map_ops: map commands a struct_ops map refuses (freeze,
  *    lookup-and-delete, batch lookup, a key other than 0, a bad value
  *    pointer), on an INIT and on an INUSE map;
  *  - hostile.owner: a non-NULL module owner is refused with EINVAL;
  *  - hostile.link_same_map: a link updated to the map it holds succeeds
- *    and changes nothing (6.12 corrupts TCP's list of CAs);
+ *    and changes nothing (7.3 corrupts TCP's list of CAs);
  *  - hostile.random: a seeded generator of malformed updates of a TCP CA
  *    value (bytes anywhere, fds of every wrong kind in func ptr slots, wrong
  *    keys and flags, bad names). Every request must fail with an errno of
@@ -313,7 +313,7 @@ static int drop_caps(void)
 
 /*
  * In a child without capabilities: 0 if what needs CAP_BPF got EPERM and
- * the map fd it inherited still works, as on 6.12 (the fd is the
+ * the map fd it inherited still works, as on 7.3 (the fd is the
  * permission: update and delete take no capability).
  */
 static int unprivileged_child(int map_fd)
@@ -478,7 +478,7 @@ static void test_map_ops(void)
 /* ---- hostile.owner ----------------------------------------------------- */
 
 /*
- * A non-NULL module owner in the value: EINVAL, nothing registered. 6.12
+ * A non-NULL module owner in the value: EINVAL, nothing registered. 7.3
  * jumps to its error path with err still holding the last init_member()
  * result, so the update returns 1, neither success nor an errno.
  */
@@ -608,7 +608,7 @@ static void test_random(bool record, bool trace)
 		r = update(fd, key, v, flags);
 		err = r < 0 ? errno : 0;
 		if (r > 0) {
-			/* 6.12's answer to a non-NULL owner: hostile.owner */
+			/* 7.3's answer to a non-NULL owner: hostile.owner */
 			positive++;
 			err = EINVAL;
 		} else if (!r) {
@@ -821,7 +821,7 @@ static int link_request(struct link_round *r)
 		a.link_update.flags = update_flags[rnd(ARRAY_SIZE(update_flags))];
 		if (a.link_update.flags == BPF_F_REPLACE || !rnd(6))
 			a.link_update.old_map_fd = r->pool[pick_map()];
-		/* Not to the map it holds: that crashes 6.12 (hostile.link_same_map). */
+		/* Not to the map it holds: that crashes 7.3 (hostile.link_same_map). */
 		if (m <= LM_PLAIN_REG && link_map_id(a.link_update.link_fd) == r->map_id[m])
 			return 3000;
 		ret = sys_bpf(BPF_LINK_UPDATE, &a);
@@ -935,7 +935,7 @@ static void test_random_link(bool record, bool trace)
 /* ---- hostile.link_same_map --------------------------------------------- */
 
 /*
- * A link updated to the map it already holds. 6.12 passes TCP's update()
+ * A link updated to the map it already holds. 7.3 passes TCP's update()
  * the same struct as new and old: the CA is added to the list of CAs a
  * second time and deleted, the list is left corrupt, and the next
  * unregister (the link's detach) oopses on a poisoned entry. Ours
@@ -949,7 +949,7 @@ static void test_link_same_map(void)
 	union bpf_attr a;
 
 	if (!st_impl_is_rust() && !getenv("ST_HOSTILE_CRASH_C")) {
-		printf("not ok hostile.link_same_map - not run: it crashes the 6.12 kernel\n");
+		printf("not ok hostile.link_same_map - not run: it crashes the 7.3 kernel\n");
 		return;
 	}
 	fd = struct_ops_map("sth_same", BPF_F_LINK);

@@ -1958,7 +1958,7 @@ static int many_call(int type, int arg, long long *ret)
 }
 
 /*
- * A module with ten struct_ops types. Linux 6.12 keeps the descriptors of a
+ * A module with ten struct_ops types. Linux 7.3 keeps the descriptors of a
  * BTF's struct_ops types in a table of 4 that it grows with krealloc(), to 8
  * and 16, which does not zero, and sets only .st_ops of the new entry before
  * bpf_struct_ops_desc_init(): a desc init that reads anything else of its
@@ -2180,7 +2180,7 @@ out:
  * freeing the map must wait for the program (RCU tasks trace) and then for
  * the trampoline's tail (RCU tasks) before the trampoline goes. st_testmod
  * calls the op without pinning the map; the program blocks in a kfunc until
- * released. Linux 6.12's C code frees the trampoline under it: st_testmod
+ * released. Linux 7.3's C code frees the trampoline under it: st_testmod
  * then parks the op rather than return into freed text, and this fails.
  */
 static int test_sleepable_release(void)
@@ -2222,7 +2222,7 @@ static int test_sleepable_release(void)
 	s = NULL;
 	if (!ASSERT(st_wait(st_map_gone(id), 5000), "map %u outlived its last fd", id))
 		goto out;
-	/* 6.12 frees the trampoline within this time (two grace periods). */
+	/* 7.3 frees the trampoline within this time (two grace periods). */
 	intact = !st_wait(!(sleep_state() & SLEEP_INTACT), 3000);
 	if (!ASSERT_OK(st_testmod_set("release", 1)))
 		goto out;

@@ -154,9 +154,6 @@ int st_rust_btf_init(struct bpf_struct_ops *ops, struct bpf_struct_ops *bad)
 {
 	int err;
 
-	/* A module's types: the core finds their BTF through the owner. */
-	ops->owner = THIS_MODULE;
-	bad->owner = THIS_MODULE;
 	err = register_bpf_struct_ops(ops, st_rust_ops);
 	if (err)
 		return err;

@@ -9,18 +9,17 @@
 //! calls the `st_rust_*` functions below. A second type, `st_rust_bad`,
 //! whose Rust struct is larger than its C one, must fail to register.
 
-use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, Ordering};
 use kernel::{
     bpf::struct_ops_type::{
         Held, Link, Nullable, Op, OpPointee, Published, Ref, SleepableMembers, StructOpsTable,
         StructOpsType, VerifierOpsTable,
     },
-    c_str,
     error::{code::*, to_result},
     ffi::{c_int, c_void},
     new_mutex,
     prelude::*,
     sync::aref::ARef,
+    sync::atomic::{Acquire, Atomic, Relaxed, Release},
     sync::Mutex,
     time::{Instant, Monotonic},
 };
@@ -48,7 +47,7 @@ pub struct st_rust_arg {
 // SAFETY: `st_rust_arg` is `struct st_rust_arg`, two integers any value of
 // which is valid; st_rust_ops has no writable fields nor kfuncs.
 unsafe impl OpPointee for st_rust_arg {
-    const NAME: &'static CStr = c_str!("st_rust_arg");
+    const NAME: &'static CStr = c"st_rust_arg";
 }
 
 /// `struct st_rust_ops` (st_rust_testmod.h): its size is checked against
@@ -101,26 +100,24 @@ static ST_RUST_OPS: StructOpsTable<StRustOps> =
     unsafe { StructOpsTable::new(&ST_RUST_VERIFIER_OPS, &raw const st_rust_ops_stubs) };
 static ST_RUST_VERIFIER_OPS: VerifierOpsTable<StRustOps> = VerifierOpsTable::new();
 
-static TEST_1: Op<StRustOps, (i32,), i32> = Op::new(c_str!("test_1"));
-static TEST_2: Op<StRustOps, (Ref<st_rust_arg>, i32), i32> = Op::new(c_str!("test_2"));
-static TEST_NULLABLE: Op<StRustOps, (Nullable<st_rust_arg>,), i32> =
-    Op::new(c_str!("test_nullable"));
-static TEST_SLEEP: Op<StRustOps, (i32,), i32> = Op::new(c_str!("test_sleep"));
-static TEST_VOID: Op<StRustOps, (i32,), ()> = Op::new(c_str!("test_void"));
+static TEST_1: Op<StRustOps, (i32,), i32> = Op::new(c"test_1");
+static TEST_2: Op<StRustOps, (Ref<st_rust_arg>, i32), i32> = Op::new(c"test_2");
+static TEST_NULLABLE: Op<StRustOps, (Nullable<st_rust_arg>,), i32> = Op::new(c"test_nullable");
+static TEST_SLEEP: Op<StRustOps, (i32,), i32> = Op::new(c"test_sleep");
+static TEST_VOID: Op<StRustOps, (i32,), ()> = Op::new(c"test_void");
 /// Wrong on purpose: the argument is an `int`, signed.
-static TEST_MISTYPED: Op<StRustOps, (u32,), i32> = Op::new(c_str!("test_mistyped"));
+static TEST_MISTYPED: Op<StRustOps, (u32,), i32> = Op::new(c"test_mistyped");
 /// Wrong on purpose: the stub's argument is not `__nullable`.
 static TEST_NOT_NULLABLE: Op<StRustOps, (Nullable<st_rust_arg>,), i32> =
-    Op::new(c_str!("test_not_nullable"));
+    Op::new(c"test_not_nullable");
 
 #[vtable]
 impl StructOpsType for StRustOps {
     type Ops = StRustOpsC;
-    const NAME: &'static CStr = c_str!("st_rust_ops");
+    const NAME: &'static CStr = c"st_rust_ops";
     // SAFETY: Rust calls `test_sleep` only from the debugfs write, in
     // process context, holding no lock but the state's mutex.
-    const SLEEPABLE: SleepableMembers<Self> =
-        unsafe { SleepableMembers::new(&[c_str!("test_sleep")]) };
+    const SLEEPABLE: SleepableMembers<Self> = unsafe { SleepableMembers::new(&[c"test_sleep"]) };
 
     fn table() -> &'static StructOpsTable<Self> {
         &ST_RUST_OPS
@@ -133,7 +130,7 @@ impl StructOpsType for StRustOps {
             return Err(EBUSY);
         }
         *held = Some(ops.try_hold().ok_or(ENOENT)?);
-        state.registered.fetch_add(1, Ordering::Relaxed);
+        state.registered.fetch_add(1, Relaxed);
         Ok(())
     }
 
@@ -148,7 +145,7 @@ impl StructOpsType for StRustOps {
         {
             // Puts our count, after any call in progress (it holds the lock).
             *held = None;
-            state.registered.fetch_sub(1, Ordering::Relaxed);
+            state.registered.fetch_sub(1, Relaxed);
         }
     }
 }
@@ -166,7 +163,7 @@ static ST_RUST_BAD_VERIFIER_OPS: VerifierOpsTable<StRustBad> = VerifierOpsTable:
 #[vtable]
 impl StructOpsType for StRustBad {
     type Ops = StRustBadC;
-    const NAME: &'static CStr = c_str!("st_rust_bad");
+    const NAME: &'static CStr = c"st_rust_bad";
 
     fn table() -> &'static StructOpsTable<Self> {
         &ST_RUST_BAD
@@ -186,20 +183,20 @@ struct State {
     #[pin]
     held: Mutex<Option<ARef<Held<StRustOps>>>>,
     /// How many maps are registered (0 or 1).
-    registered: AtomicI32,
+    registered: Atomic<i32>,
     /// What the last call returned.
-    ret: AtomicI32,
+    ret: Atomic<i32>,
     /// How long the last loop of calls took.
-    loop_ns: AtomicU64,
+    loop_ns: Atomic<u64>,
 }
 
 /// The module's [`State`], from init to exit.
-static STATE: AtomicPtr<State> = AtomicPtr::new(core::ptr::null_mut());
+static STATE: Atomic<*mut State> = Atomic::new(core::ptr::null_mut());
 
 impl State {
     /// The state, `None` outside the module's life.
     fn get() -> Option<&'static State> {
-        let p = STATE.load(Ordering::Acquire);
+        let p = STATE.load(Acquire);
         // SAFETY: Set by init to a pinned, leaked `State` before the types
         // register (so before `reg`, `unreg` and the debugfs files can run),
         // and freed by exit only after the debugfs files are gone and once
@@ -237,14 +234,14 @@ fn call(op: u32, arg: i32) -> Result {
         8 => TEST_NOT_NULLABLE.call(ops, (None,))?,
         _ => return Err(EINVAL),
     };
-    state.ret.store(r.ok_or(ENOENT)?, Ordering::Relaxed);
+    state.ret.store(r.ok_or(ENOENT)?, Relaxed);
     Ok(())
 }
 
 /// What the last call returned.
 #[no_mangle]
 pub extern "C" fn st_rust_call_ret() -> c_int {
-    State::get().map_or(0, |s| s.ret.load(Ordering::Relaxed))
+    State::get().map_or(0, |s| s.ret.load(Relaxed))
 }
 
 /// Calls `test_1` of the registered map `n` times, as a subsystem calls an
@@ -269,7 +266,7 @@ fn call_loop(n: u64) -> Result {
         sum = sum.wrapping_add(op.call((i as i32,)));
     }
     let ns = t0.elapsed().as_nanos();
-    state.loop_ns.store(ns as u64, Ordering::Relaxed);
+    state.loop_ns.store(ns as u64, Relaxed);
     let want = (n.wrapping_mul(n.wrapping_add(1)) / 2) as i32;
     if sum == want {
         Ok(())
@@ -281,13 +278,13 @@ fn call_loop(n: u64) -> Result {
 /// How long the last loop took, in ns.
 #[no_mangle]
 pub extern "C" fn st_rust_call_ns() -> u64 {
-    State::get().map_or(0, |s| s.loop_ns.load(Ordering::Relaxed))
+    State::get().map_or(0, |s| s.loop_ns.load(Relaxed))
 }
 
 /// How many maps are registered.
 #[no_mangle]
 pub extern "C" fn st_rust_registered() -> c_int {
-    State::get().map_or(0, |s| s.registered.load(Ordering::Relaxed))
+    State::get().map_or(0, |s| s.registered.load(Relaxed))
 }
 
 /// The module: its types' registrations and state.
@@ -301,22 +298,19 @@ impl kernel::Module for StRustTestmod {
         let state = KBox::pin_init(
             pin_init!(State {
                 held <- new_mutex!(None),
-                registered: AtomicI32::new(0),
-                ret: AtomicI32::new(0),
-                loop_ns: AtomicU64::new(0),
+                registered: Atomic::new(0),
+                ret: Atomic::new(0),
+                loop_ns: Atomic::new(0),
             }),
             GFP_KERNEL,
         )?;
-        STATE.store(
-            core::ptr::from_ref::<State>(&state).cast_mut(),
-            Ordering::Release,
-        );
+        STATE.store(core::ptr::from_ref::<State>(&state).cast_mut(), Release);
         // SAFETY: Both tables are this module's statics.
         let r = to_result(unsafe {
             st_rust_btf_init(ST_RUST_OPS.as_raw().cast(), ST_RUST_BAD.as_raw().cast())
         });
         if let Err(e) = r {
-            STATE.store(core::ptr::null_mut(), Ordering::Release);
+            STATE.store(core::ptr::null_mut(), Release);
             return Err(e);
         }
         Ok(Self { _state: state })
@@ -327,6 +321,6 @@ impl Drop for StRustTestmod {
     fn drop(&mut self) {
         // SAFETY: Made by `init`; waits for the debugfs calls in progress.
         unsafe { st_rust_btf_exit() };
-        STATE.store(core::ptr::null_mut(), Ordering::Release);
+        STATE.store(core::ptr::null_mut(), Release);
     }
 }

@@ -19,7 +19,7 @@
  * registered maps of all the module's types.
  *
  * st_many5 to st_many9 have one op each, int op0(int): registered after the
- * five types above, they make ten, so that the table of descriptors 6.12
+ * five types above, they make ten, so that the table of descriptors 7.3
  * keeps for the module's BTF is reallocated twice (st_testmod.h). Writing
  * "TYPE ARG" to "call_type" calls op0 of the first registered map of type
  * TYPE (its index in st_testmod.h, 1 to 9) with ARG; "call_ret" reads what
@@ -356,7 +356,7 @@ static int st_init(struct btf *btf)
 	return 0;
 }
 
-/* Linux 6.12's C code calls init_member() without checking for NULL. */
+/* Linux 7.3's C code calls init_member() without checking for NULL. */
 static int st_init_member(const struct btf_type *t, const struct btf_member *member,
 			  void *kdata, const void *udata)
 {

@@ -8,7 +8,7 @@
 
 /*
  * st_testmod's types in the order it registers them, which is their slot in
- * the module BTF's table of struct_ops descriptors. Linux 6.12 makes that
+ * the module BTF's table of struct_ops descriptors. Linux 7.3 makes that
  * table room for 4 and grows it with krealloc() (8, 16, ..), which does not
  * zero: slots 4 and up sit in reallocated memory. Writing "TYPE ARG" to
  * st_testmod's "call_type" calls op0 of a registered map of type TYPE (not
