@@ -43,6 +43,8 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/tick.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include "st_testmod.h"
@@ -323,6 +325,32 @@ DEFINE_DEBUGFS_ATTRIBUTE(call_ns_fops, call_ns_get, NULL, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(call_ret_fops, call_ret_get, NULL, "%lld\n");
 DEFINE_DEBUGFS_ATTRIBUTE(call_mistyped_fops, NULL, call_mistyped_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(registered_fops, registered_get, NULL, "%llu\n");
+
+/*
+ * The time every CPU spent idle (and in iowait), in ns, for st_bench's
+ * busy time: under QEMU's instruction counting the clock runs one
+ * nanosecond per instruction, and jumps over idle periods.
+ */
+static int idle_ns_get(void *data, u64 *val)
+{
+	unsigned int cpu;
+	u64 us = 0;
+
+	for_each_possible_cpu(cpu)
+		us += get_cpu_idle_time_us(cpu, NULL) + get_cpu_iowait_time_us(cpu, NULL);
+	*val = us * NSEC_PER_USEC;
+	return 0;
+}
+
+/* Runs every RCU callback queued so far (st_bench's deferred work). */
+static int rcu_barrier_set(void *data, u64 val)
+{
+	rcu_barrier();
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(idle_ns_fops, idle_ns_get, NULL, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(rcu_barrier_fops, NULL, rcu_barrier_set, "%llu\n");
 DEFINE_DEBUGFS_ATTRIBUTE(jit_current_fops, jit_current_get, NULL, "%llu\n");
 
 static const struct {
@@ -342,6 +370,8 @@ static const struct {
 	{ "call_mistyped", 0200, &call_mistyped_fops },
 	{ "registered", 0400, &registered_fops },
 	{ "jit_current", 0400, &jit_current_fops },
+	{ "idle_ns", 0400, &idle_ns_fops },
+	{ "rcu_barrier", 0200, &rcu_barrier_fops },
 };
 
 /* The struct_ops types. */
