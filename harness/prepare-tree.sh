@@ -8,6 +8,9 @@ set -euo pipefail
 repo=$(cd "$1" && pwd)
 mkdir -p "$(dirname "$2")"
 src=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+# One at a time: CI builds one variant while another's make runs.
+exec 9> "$src.lock"
+flock 9
 # The base: Debian's linux-source-7.3 (harness/deps.sh fetched it).
 base=7.3
 tarball=$repo/build/trixie/src/usr/src/linux-source-$base.tar.xz
