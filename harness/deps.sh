@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the build needs, quietly and only when missing.
 set -euo pipefail
+# One at a time: CI runs a make beside another (apt and dpkg take one).
+mkdir -p "$(dirname "$0")/../build"
+exec 9> "$(dirname "$0")/../build/.deps.lock"
+flock 9
 
 PKGS="rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev clang-22 llvm-22
 bc flex bison libelf-dev libssl-dev dwarves qemu-system-x86 busybox-static cpio
