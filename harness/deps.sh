@@ -16,7 +16,7 @@ BINDGEN_VERSION=0.72.1
 # guest's busybox is unpacked from busybox-static:arm64 at build time
 # (installing it would replace the host's).
 ARM64_PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev:arm64 libelf-dev:arm64
-zlib1g-dev:arm64 libzstd-dev:arm64 libcap-dev:arm64"
+zlib1g-dev:arm64 libzstd-dev:arm64 libcap-dev:arm64 libssl-dev:arm64"
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 if [ "${ST_ARCH:-x86_64}" = arm64 ]; then
 	PKGS="$PKGS $ARM64_PKGS"

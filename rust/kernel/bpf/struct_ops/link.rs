@@ -59,7 +59,9 @@ impl StructOpsMap {
 /// # Invariants
 ///
 /// Holds `bpf_struct_ops_update_mutex`, on this thread.
-pub struct LinksGuard(MutexGuard<'static, ()>);
+pub struct LinksGuard {
+    _guard: MutexGuard<'static, ()>,
+}
 
 impl LinksGuard {
     /// Takes the mutex.
@@ -68,7 +70,9 @@ impl LinksGuard {
         // SAFETY: A static mutex, defined and initialised in C.
         let lock = unsafe { Mutex::<()>::from_raw(&raw mut bindings::bpf_struct_ops_update_mutex) };
         // INVARIANT: Taken here.
-        LinksGuard(lock.lock())
+        LinksGuard {
+            _guard: lock.lock(),
+        }
     }
 }
 
