@@ -11,10 +11,10 @@ set -euo pipefail
 src=$1 out=$2 dest=$3
 work="$out/userspace/scx"
 mkdir -p "$work/selftests" "$work/examples" "$dest"
-# For arm64 they cross-compile (CROSS_COMPILE). tools/sched_ext's
-# Makefile then links the schedulers with the host's libbpf and cannot
-# build its host bpftool: we hand it the target's libbpf for that, and
-# build-userspace.sh's host (bootstrap) bpftool.
+# For arm64 they cross-compile (CROSS_COMPILE), with build-userspace.sh's
+# host (bootstrap) bpftool. The selftests' Makefile links the runner with
+# the host's libbpf: we hand it the target's for that. tools/sched_ext's
+# builds a target libbpf of its own.
 . "$(dirname "$0")/arch.sh"
 # Their BPF programs with clang 22: 7.3's scx_qmap clears three adjacent
 # fields of an arena struct, which LLVM merges into a memset, and LLVM
@@ -22,10 +22,11 @@ mkdir -p "$work/selftests" "$work/examples" "$dest"
 # is, without the address-space cast (the verifier then refuses
 # qmap_dequeue: "R7 invalid mem access 'scalar'"). LLVM 22 casts it.
 flags=(CLANG=clang-22 LLVM_STRIP=llvm-strip-22 VMLINUX_BTF="$out/vmlinux" CROSS_COMPILE="$cross")
-[ -n "$cross" ] && flags+=(HOST_BPFOBJ='$(BPFOBJ)' BPFTOOL="$out/userspace/bpftool/bootstrap/bpftool")
+sflags=()
+[ -n "$cross" ] && flags+=(BPFTOOL="$out/userspace/bpftool/bootstrap/bpftool") sflags=(HOST_BPFOBJ='$(BPFOBJ)')
 q="-s --no-print-directory"
 
-make $q -C "$src/tools/testing/selftests/sched_ext" "${flags[@]}" \
+make $q -C "$src/tools/testing/selftests/sched_ext" "${flags[@]}" ${sflags[@]+"${sflags[@]}"} \
 	OUTPUT="$work/selftests" > "$work/selftests.log" 2>&1 ||
 	{ tail -40 "$work/selftests.log" >&2; exit 1; }
 make $q -C "$src/tools/sched_ext" "${flags[@]}" O="$work/examples" \
