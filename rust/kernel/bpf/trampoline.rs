@@ -802,7 +802,7 @@ impl CfiStub {
         // outputs are optional.
         let found = unsafe {
             bindings::kallsyms_lookup(
-                self.as_ptr() as usize as _,
+                self.as_ptr() as usize,
                 core::ptr::null_mut(),
                 core::ptr::null_mut(),
                 core::ptr::null_mut(),

@@ -88,7 +88,7 @@ impl<'a> InitMember<'a> {
         }
         let size = self.btf.size_of(self.member.type_id())? as usize;
         let off = self.offset();
-        if size != len || off.checked_add(size).map_or(true, |end| end > self.size) {
+        if size != len || off.checked_add(size).is_none_or(|end| end > self.size) {
             return Err(EINVAL);
         }
         Ok(off)

@@ -431,7 +431,7 @@ fn stub_param_tag(btf: &Btf, addr: usize, index: usize) -> Option<ArgTag> {
     // other outputs may be NULL.
     let name = unsafe {
         bindings::kallsyms_lookup(
-            addr as _,
+            addr,
             core::ptr::null_mut(),
             core::ptr::null_mut(),
             core::ptr::null_mut(),

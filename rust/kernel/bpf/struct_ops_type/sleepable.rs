@@ -35,6 +35,6 @@ impl<T> SleepableMembers<T> {
 
     /// Whether the member named `name` is one of them.
     pub(super) fn has(&self, name: &CStr) -> bool {
-        self.names.iter().any(|n| *n == name)
+        self.names.contains(&name)
     }
 }
