@@ -9,7 +9,7 @@ use crate::{
     ffi::c_void,
     sync::{
         aref::{ARef, AlwaysRefCounted},
-        atomic::{Acquire, Atomic},
+        atomic::{Acquire, Atomic, Relaxed},
     },
     types::Opaque,
 };
@@ -177,9 +177,10 @@ impl Link {
     /// (`reg` runs before the id is given, by `bpf_link_settle()`).
     #[inline]
     pub fn id(&self) -> u32 {
-        // SAFETY: The link is alive (type invariant); its id is written once,
-        // by its creator after `reg` and `update` return, on the thread they
-        // run on.
-        unsafe { (*self.0.get()).id }
+        // SAFETY: The link is alive (type invariant). Its creator writes the
+        // id once, after `reg` and `update` return (`bpf_link_settle()`),
+        // while a subsystem that kept the link may read it on another CPU:
+        // a relaxed atomic load (`READ_ONCE()`) sees 0 or the id.
+        unsafe { Atomic::<u32>::from_ptr(&raw mut (*self.0.get()).id) }.load(Relaxed)
     }
 }
