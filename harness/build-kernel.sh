@@ -9,6 +9,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$1 out=$2 impl=$3 debug=$4
 . "$here/kmake.sh"
 mkdir -p "$out"
+# One build of a kernel at a time (CI runs a make beside another of the
+# same kernel).
+exec 9> "$out/.kernel.lock"
+flock 9
 
 frags=("$here/kernel.config" "$here/arch-$karch.config" "$here/impl-$impl.config"
 	"$here/tcp-${ST_TCP:-$impl}.config")

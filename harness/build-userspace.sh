@@ -12,6 +12,12 @@ mkdir -p "$us/libbpf" "$us/bpftool"
 # written so far, out of the last one's. The build itself is this script
 # again, in the background.
 if [ -z "${ST_US_BUILD:-}" ]; then
+	# One build of a kernel's userspace at a time: CI runs a make beside
+	# another of the same kernel (make stress beside make test), and this
+	# build removes and rewrites the module copies. The build below inherits
+	# the lock.
+	exec 9> "$out/.userspace.lock"
+	flock 9
 	. "$repo/harness/progress.sh"
 	touch "$us/.start"
 	ST_US_BUILD=1 "$0" "$@" &
@@ -93,5 +99,8 @@ done
 iproute_dash "$us" "$root"
 shared_libs "$root" "$bpftool" "$root"/opt/scx/* "$root/bin/ip" "$root/bin/tc" "$root/bin/sh"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz"
+# Written aside and renamed: a guest of this kernel may be booting from the
+# last one.
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initramfs.cpio.gz.new"
+mv "$out/initramfs.cpio.gz.new" "$out/initramfs.cpio.gz"
 echo "userspace: $out/initramfs.cpio.gz ($(du -h "$out/initramfs.cpio.gz" | cut -f1))"
