@@ -69,7 +69,7 @@ done
 # The initramfs: busybox, bpftool with its libraries, our programs.
 root="$us/initramfs"
 rm -rf "$root"
-mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,run,var,opt/st/bin,opt/st/bpf,opt/st/tests,opt/scx}
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib,lib64,run,var,opt/st/bin,opt/st/bpf,opt/st/tests,opt/scx,opt/hid}
 # /run (and /var/run): where ip netns keeps its namespaces.
 ln -s ../run "$root/var/run"
 busybox "$us" "$root/bin/busybox"
@@ -89,6 +89,8 @@ cp "$us/st_testmod/st_testmod.ko" "$us/st_rust_testmod/st_rust_testmod.ko" "$roo
 cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "$root/opt/st/bpf/"
 # sched_ext's selftests and example schedulers.
 "$repo/harness/build-scx.sh" "$src" "$out" "$root/opt/scx"
+# HID-BPF: the base tree's HID selftests (static).
+"$repo/harness/build-hid.sh" "$src" "$out" "$root/opt/hid"
 for t in "$repo"/harness/guest/tests/*; do
 	[ -f "$t" ] && cp "$t" "$root/opt/st/tests/"
 done

@@ -110,13 +110,13 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_init(
         let desc = NonNull::new(desc).ok_or(EINVAL)?;
         // SAFETY: By the caller's promise: the slot is ours, with `st_ops`
         // set, in the table of `btf`, which registers it.
-        let (mut desc, log) = unsafe {
+        let (desc, log) = unsafe {
             (
                 DescSlot::from_raw(desc, Btf::from_raw(btf)),
                 VerifierLog::from_raw(log),
             )
         };
-        desc::init(&mut desc, log).map(|()| 0)
+        desc::init(desc, log).map(|()| 0)
     })
 }
 

@@ -5,162 +5,94 @@
 
 use kernel::{
     bpf::{
-        btf::{self, Btf, BtfType, Member},
-        struct_ops::{self, ArgTagError, DescSlot, VerifierLog},
+        btf::Member,
+        struct_ops::{ArgTagError, DescError, DescSlot, VerifierLog},
         trampoline::CfiStub,
     },
-    error::{code::*, Result},
+    error::Result,
     prelude::*,
-    str::CString,
 };
 
 const VALUE_PREFIX: &str = "bpf_struct_ops_";
-/// Room for the value type's name, as in C (`char value_name[128]`).
-const VALUE_NAME_LEN: usize = 128;
-const MAX_NR_MEMBERS: u16 = struct_ops::MAX_MEMBERS;
 
 /// Fills `desc` for the type `desc.st_ops` names in its BTF, saying why in
 /// the kernel log when it cannot, with 7.3's messages and errors. The
-/// abstraction computes and writes what is trusted ([`DescSlot::fill`]).
-pub(crate) fn init(desc: &mut DescSlot<'_>, mut log: Option<&mut VerifierLog>) -> Result {
+/// abstraction checks, computes and writes what is trusted
+/// ([`DescSlot::fill`]); this says what it refused.
+pub(crate) fn init(desc: DescSlot<'_>, log: Option<&mut VerifierLog>) -> Result {
     let btf = desc.btf();
     let name = desc.st_ops().name();
-    if name.count_bytes() + VALUE_PREFIX.len() >= VALUE_NAME_LEN {
-        pr_warn!("struct_ops name {} is too long\n", name);
-        return Err(EINVAL);
-    }
-    let value_name = CString::try_from_fmt(fmt!("{}{}", VALUE_PREFIX, name))?;
-
-    if !desc.st_ops().has_cfi_stubs() {
-        pr_warn!("struct_ops for {} has no cfi_stubs\n", name);
-        return Err(EINVAL);
-    }
-
-    let Ok((_, t)) = desc.struct_type() else {
-        pr_warn!("Cannot find struct {} in {}\n", name, btf.name());
-        return Err(EINVAL);
-    };
-    if t.vlen() > MAX_NR_MEMBERS {
-        pr_warn!("Cannot support #{} members in struct {}\n", t.vlen(), name);
-        return Err(EINVAL);
-    }
-
-    let Ok(value_id) = btf.find_by_name_kind(&value_name, btf::KIND_STRUCT) else {
-        pr_warn!("Cannot find struct {} in {}\n", &*value_name, btf.name());
-        return Err(EINVAL);
-    };
-    check_value_type(btf, value_id, t, &value_name)?;
-
-    for member in t.members() {
-        let mname = btf.name_by_offset(member.name_off());
-        if mname.is_empty() {
-            pr_warn!("anon member in struct {} is not supported\n", name);
-            return Err(EOPNOTSUPP);
-        }
-        if member.bitfield_size() != 0 {
-            pr_warn!(
-                "bit field member {} in struct {} is not supported\n",
-                mname,
-                name
-            );
-            return Err(EOPNOTSUPP);
-        }
-        if struct_ops::module_type_id() == 0 && btf.is_module_ptr(member.type_id()) {
-            pr_warn!(
-                "'struct module' btf id not found. Is CONFIG_MODULES enabled? bpf_struct_ops '{}' needs module support.\n",
-                name
-            );
-            return Err(EOPNOTSUPP);
-        }
-
-        // A function pointer with a stub is the programs' interface; no
-        // program may implement anything else.
-        let Some(stub) = desc.cfi_stub(&member) else {
-            continue;
-        };
-        let Some(proto) = btf.resolve_func_ptr(member.type_id()) else {
-            continue;
-        };
-        if btf.returns_non_struct_ptr(proto) {
-            pr_warn!(
-                "func ptr {} in struct {} returns non-struct pointer, which is not supported\n",
-                mname,
-                name
-            );
-            return Err(EOPNOTSUPP);
-        }
-        let Ok(model) = desc.func_model(&member, log.as_deref_mut()) else {
-            pr_warn!("Error in parsing func ptr {} in struct {}\n", mname, name);
-            return Err(EINVAL);
-        };
-        if model.ret_size > struct_ops::MAX_RET_SIZE {
-            pr_warn!(
-                "func ptr {} in struct {} has a >8 byte return value, which is not supported\n",
-                mname,
-                name
-            );
-            return Err(EOPNOTSUPP);
-        }
-        check_tagged_args(desc, &member, mname, stub)?;
-    }
-
-    if desc.init_subsystem().is_err() {
-        pr_warn!("Error in init bpf_struct_ops {}\n", desc.st_ops().name());
-        return Err(EINVAL);
-    }
-    desc.fill().map(|_| ())
-}
-
-/// The value type must be `{ struct bpf_struct_ops_common_value; <t> data; }`.
-fn check_value_type(btf: &Btf, value_id: u32, t: &BtfType, value_name: &CStr) -> Result {
-    let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
-    if vt.vlen() != 2 {
-        pr_warn!(
-            "The number of {}'s members should be 2, but we get {}\n",
-            value_name,
-            vt.vlen()
-        );
-        return Err(EINVAL);
-    }
-    let common = Btf::vmlinux()
-        .ok()
-        .flatten()
-        .and_then(|v| v.type_by_id(struct_ops::common_value_type_id()))
-        .map(BtfType::as_raw);
-    let mut members = vt
-        .members()
-        .map(|m| btf.type_by_id(m.type_id()).map(BtfType::as_raw));
-    if members.next().flatten() != common || common.is_none() {
-        pr_warn!(
-            "The first member of {} should be bpf_struct_ops_common_value\n",
-            value_name
-        );
-        return Err(EINVAL);
-    }
-    if members.next().flatten() != Some(t.as_raw()) {
-        pr_warn!(
-            "The second member of {} should be {}\n",
-            value_name,
-            btf.type_name(t)
-        );
-        return Err(EINVAL);
-    }
-    Ok(())
-}
-
-/// Checks the arguments the member's CFI stub tags by the suffix of their
-/// names (`*__nullable`, `*__ref`, `*__arena`, `*__arena__nullable`), with
-/// 7.3's messages.
-fn check_tagged_args(
-    desc: &DescSlot<'_>,
-    member: &Member<'_>,
-    mname: &CStr,
-    stub: CfiStub,
-) -> Result {
-    let st_name = desc.st_ops().name();
-    let Err(e) = desc.tagged_args(member) else {
+    let Err(e) = desc.fill(log) else {
         return Ok(());
     };
+    let mname = |m: Member<'_>| btf.name_by_offset(m.name_off());
+    match e {
+        DescError::NameTooLong => pr_warn!("struct_ops name {} is too long\n", name),
+        DescError::NoCfiStubs => pr_warn!("struct_ops for {} has no cfi_stubs\n", name),
+        DescError::NoStruct => pr_warn!("Cannot find struct {} in {}\n", name, btf.name()),
+        DescError::TooManyMembers(n) => {
+            pr_warn!("Cannot support #{} members in struct {}\n", n, name)
+        }
+        DescError::NoValueStruct => pr_warn!(
+            "Cannot find struct {}{} in {}\n",
+            VALUE_PREFIX,
+            name,
+            btf.name()
+        ),
+        DescError::ValueMembers(n) => pr_warn!(
+            "The number of {}{}'s members should be 2, but we get {}\n",
+            VALUE_PREFIX,
+            name,
+            n
+        ),
+        DescError::ValueCommon => pr_warn!(
+            "The first member of {}{} should be bpf_struct_ops_common_value\n",
+            VALUE_PREFIX,
+            name
+        ),
+        DescError::ValueData => pr_warn!(
+            "The second member of {}{} should be {}\n",
+            VALUE_PREFIX,
+            name,
+            name
+        ),
+        DescError::AnonMember => {
+            pr_warn!("anon member in struct {} is not supported\n", name)
+        }
+        DescError::BitField(m) => pr_warn!(
+            "bit field member {} in struct {} is not supported\n",
+            mname(m),
+            name
+        ),
+        DescError::NoModules => pr_warn!(
+            "'struct module' btf id not found. Is CONFIG_MODULES enabled? bpf_struct_ops '{}' needs module support.\n",
+            name
+        ),
+        DescError::ReturnsNonStructPtr(m) => pr_warn!(
+            "func ptr {} in struct {} returns non-struct pointer, which is not supported\n",
+            mname(m),
+            name
+        ),
+        DescError::FuncProto(m) => {
+            pr_warn!("Error in parsing func ptr {} in struct {}\n", mname(m), name)
+        }
+        DescError::RetSize(m) => pr_warn!(
+            "func ptr {} in struct {} has a >8 byte return value, which is not supported\n",
+            mname(m),
+            name
+        ),
+        DescError::ArgTag(m, stub, e) => warn_tagged_args(name, mname(m), stub, e),
+        DescError::Init => pr_warn!("Error in init bpf_struct_ops {}\n", name),
+        DescError::NoMemory | DescError::Internal => (),
+    }
+    Err(e.into())
+}
+
+/// Says why the arguments the member `mname`'s CFI stub tags by the suffix
+/// of their names (`*__nullable`, `*__ref`, `*__arena`,
+/// `*__arena__nullable`) were refused, with 7.3's messages.
+#[cold]
+fn warn_tagged_args(st_name: &CStr, mname: &CStr, stub: CfiStub, e: ArgTagError) {
     let stub_name = stub.name();
     let stub_name = stub_name.as_deref().unwrap_or(c"");
     match e {
@@ -195,5 +127,4 @@ fn check_tagged_args(
         ),
         ArgTagError::NoMemory => (),
     }
-    Err(e.into())
 }

@@ -22,7 +22,7 @@ mod link;
 mod map;
 
 pub use crate::bpf::verifier::VerifierLog;
-pub use desc::{ArgTagError, Desc, DescSlot, StructOps, TaggedArgs, MAX_RET_SIZE};
+pub use desc::{ArgTagError, Desc, DescError, DescSlot, StructOps, MAX_RET_SIZE};
 pub use link::{LinksGuard, StructOpsLink, StructOpsMapRef};
 pub use map::{FuncPtr, MemberKind, StructOpsMap, TrampPlan, Trampolines, Update};
 

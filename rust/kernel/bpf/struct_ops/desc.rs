@@ -105,7 +105,8 @@ impl StructOps {
     ///
     /// # Safety
     ///
-    /// `t` is the struct the stubs instance, whose size bounds the read.
+    /// `t` is the struct the stubs instance, whose size bounds the read,
+    /// and the member at `moff` one of its function pointers.
     pub(crate) unsafe fn cfi_stub(&self, t: &BtfType, moff: usize) -> Option<CfiStub> {
         let fits = moff
             .checked_add(core::mem::size_of::<*mut c_void>())
@@ -207,74 +208,6 @@ const FMODEL_ARENA_ARG: u8 = bindings::BTF_FMODEL_ARENA_ARG;
 /// `BTF_FMODEL_NULLABLE_ARG`: the arena argument may be NULL.
 const FMODEL_NULLABLE_ARG: u8 = bindings::BTF_FMODEL_NULLABLE_ARG;
 
-/// The arguments of a member's function that its CFI stub tags by the
-/// suffix of their names, each with its [`ArgTag`]: `*__nullable`,
-/// `*__ref`, `*__arena` or `*__arena__nullable`.
-///
-/// The subsystem's stub says which; [`DescSlot::fill`] turns them into what
-/// the verifier trusts, from the member's own prototype.
-///
-/// # Examples
-///
-/// ```
-/// use kernel::bpf::{btf::ArgTag, struct_ops::TaggedArgs};
-/// use kernel::prelude::*;
-///
-/// let mut args = TaggedArgs::NONE;
-/// args.set(0, ArgTag::Nullable)?;
-/// args.set(2, ArgTag::Arena)?;
-/// assert_ne!(args, TaggedArgs::NONE);
-/// assert_eq!(args.get(2), Some(ArgTag::Arena));
-/// assert_eq!(args.get(1), None);
-/// // A BPF function takes at most 12 arguments.
-/// assert!(args.set(11, ArgTag::Ref).is_ok());
-/// assert!(args.set(12, ArgTag::Ref).is_err());
-/// # Ok::<(), Error>(())
-/// ```
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
-pub struct TaggedArgs([Option<ArgTag>; MAX_ARGS]);
-
-impl TaggedArgs {
-    /// No argument is tagged.
-    pub const NONE: Self = TaggedArgs([None; MAX_ARGS]);
-
-    /// Tags argument `arg_no` with `tag`; `EINVAL` past the most arguments
-    /// a BPF function takes.
-    #[inline]
-    pub fn set(&mut self, arg_no: usize, tag: ArgTag) -> Result {
-        *self.0.get_mut(arg_no).ok_or(EINVAL)? = Some(tag);
-        Ok(())
-    }
-
-    /// The tag of argument `arg_no`, `None` when it has none.
-    #[inline]
-    pub fn get(&self, arg_no: usize) -> Option<ArgTag> {
-        self.0.get(arg_no).copied().flatten()
-    }
-
-    /// The tagged arguments, in order, with their tags.
-    #[inline]
-    fn args(&self) -> impl Iterator<Item = (usize, ArgTag)> + '_ {
-        self.0
-            .iter()
-            .enumerate()
-            .filter_map(|(n, tag)| tag.map(|tag| (n, tag)))
-    }
-
-    /// Flags the arena arguments in `model`, the member's func model, for
-    /// the trampoline (`BTF_FMODEL_NULLABLE_ARG` too for `__arena__nullable`).
-    fn flag_arena_args(&self, model: &mut bindings::btf_func_model) -> Result {
-        for (arg_no, tag) in self.args().filter(|(_, tag)| tag.is_arena()) {
-            let flags = model.arg_flags.get_mut(arg_no).ok_or(EINVAL)?;
-            *flags |= FMODEL_ARENA_ARG;
-            if tag == ArgTag::ArenaNullable {
-                *flags |= FMODEL_NULLABLE_ARG;
-            }
-        }
-        Ok(())
-    }
-}
-
 /// The verifier information on the tagged arguments of one member, which
 /// the verifier trusts: built only by [`DescSlot::fill`], from the member's
 /// own prototype.
@@ -287,32 +220,83 @@ impl TaggedArgs {
 struct ArgInfo(bindings::bpf_struct_ops_arg_info);
 
 impl ArgInfo {
-    /// The arguments `tagged` of `member`: each must be a pointer, to a
-    /// struct or union unless it is an arena pointer. The verifier then
-    /// takes an arena one as `PTR_TO_ARENA`, a `__nullable` one as a trusted
-    /// pointer that may be NULL, and a `__ref` one as a trusted pointer with
-    /// a reference the program holds (`ref_id` stays 0: the verifier sets it
+    /// No tagged argument.
+    // INVARIANT: NULL and 0.
+    const NONE: Self = ArgInfo(bindings::bpf_struct_ops_arg_info {
+        info: core::ptr::null_mut(),
+        cnt: 0,
+    });
+
+    /// The arguments of `proto`, a member's prototype, that its CFI stub
+    /// `stub` tags by the suffix of their names: those whose parameter in
+    /// the stub is named with the suffix of an [`ArgTag`] (the first in
+    /// [`ArgTag::PRECEDENCE`] that matches), each of which must be a pointer
+    /// of the same type as the member's, to a struct or union unless it is
+    /// an arena pointer, at an 8-byte aligned place in the trampoline's ctx.
+    ///
+    /// The verifier then takes an arena one as `PTR_TO_ARENA` (flagged in
+    /// `model` for the trampoline), a `__nullable` one as a trusted pointer
+    /// that may be NULL, and a `__ref` one as a trusted pointer with a
+    /// reference the program holds (`ref_id` stays 0: the verifier sets it
     /// in its own copy).
     ///
     /// # Safety
     ///
-    /// `member` is a member of a struct of `btf`.
-    unsafe fn new(btf: &Btf, member: &Member<'_>, tagged: TaggedArgs) -> Result<Self> {
-        if tagged == TaggedArgs::NONE {
-            // INVARIANT: NULL and 0.
-            return Ok(ArgInfo(bindings::bpf_struct_ops_arg_info::default()));
+    /// `proto` is the prototype of a member of a struct of `btf`.
+    unsafe fn new(
+        btf: &Btf,
+        proto: &BtfType,
+        stub: CfiStub,
+        model: &mut bindings::btf_func_model,
+    ) -> Result<Self, ArgTagError> {
+        let stub_name = stub.name().map_err(|e| {
+            if e == ENOMEM {
+                ArgTagError::NoMemory
+            } else {
+                ArgTagError::NoStubName
+            }
+        })?;
+        let stub_proto = btf
+            .find_by_name_kind(&stub_name, KIND_FUNC)
+            .ok()
+            .and_then(|id| btf.type_by_id(id))
+            .and_then(|f| btf.type_by_id(f.type_id()))
+            .ok_or(ArgTagError::NoStubFunc)?;
+        let (args, stub_args) = (proto.params(), stub_proto.params());
+        if args.len() != stub_args.len() {
+            return Err(ArgTagError::ArgCount);
         }
-        let proto = btf.resolve_func_ptr(member.type_id()).ok_or(EINVAL)?;
-        let params = proto.params();
-        let mut v = KVec::with_capacity(tagged.args().count(), GFP_KERNEL)?;
-        for (arg_no, tag) in tagged.args() {
-            let param = params.get(arg_no).ok_or(EINVAL)?;
-            let (_, pointed_id) = btf
-                .resolve_ptr(param.type_)
+        let mut buf = [bindings::bpf_ctx_arg_aux::default(); MAX_ARGS];
+        let mut cnt = 0;
+        for (arg_no, (arg, stub_arg)) in args.iter().zip(stub_args).enumerate() {
+            let Some(tag) = btf.param_tag(stub_arg) else {
+                continue;
+            };
+            let (_, btf_id) = btf
+                .resolve_ptr(arg.type_)
                 .filter(|(t, _)| tag.accepts(t))
-                .ok_or(EINVAL)?;
+                .ok_or(ArgTagError::Unsupported(arg_no, tag))?;
+            // SAFETY: `proto` is a prototype of `btf` (the caller's
+            // promise), `arg_no` one of its parameters.
+            let offset = unsafe { btf.ctx_arg_offset(proto, arg_no as u32) }
+                .ok()
+                .filter(|o| o % 8 == 0)
+                .ok_or(ArgTagError::CtxOffset(arg_no))?;
+            if arg.type_ != stub_arg.type_ {
+                return Err(ArgTagError::TypeMismatch(arg_no));
+            }
             let reg_type = match tag {
-                ArgTag::Arena | ArgTag::ArenaNullable => bindings::bpf_reg_type_PTR_TO_ARENA,
+                ArgTag::Arena | ArgTag::ArenaNullable => {
+                    let flags = model
+                        .arg_flags
+                        .get_mut(arg_no)
+                        .ok_or(ArgTagError::ArgCount)?;
+                    *flags |= FMODEL_ARENA_ARG;
+                    if tag == ArgTag::ArenaNullable {
+                        *flags |= FMODEL_NULLABLE_ARG;
+                    }
+                    bindings::bpf_reg_type_PTR_TO_ARENA
+                }
                 ArgTag::Nullable => {
                     bindings::bpf_type_flag_PTR_TRUSTED
                         | bindings::bpf_reg_type_PTR_TO_BTF_ID
@@ -322,26 +306,27 @@ impl ArgInfo {
                     bindings::bpf_type_flag_PTR_TRUSTED | bindings::bpf_reg_type_PTR_TO_BTF_ID
                 }
             };
-            v.push(
-                bindings::bpf_ctx_arg_aux {
-                    // SAFETY: `proto` is the prototype of a member of a
-                    // struct of `btf` (the caller's promise), and `arg_no`
-                    // one of its parameters (`params.get` above).
-                    offset: unsafe { btf.ctx_arg_offset(proto, arg_no as u32) }?,
-                    reg_type,
-                    btf: btf.as_raw(),
-                    btf_id: pointed_id,
-                    ref_id: 0,
-                    refcounted: tag == ArgTag::Ref,
-                },
-                GFP_KERNEL,
-            )?;
+            *buf.get_mut(cnt).ok_or(ArgTagError::ArgCount)? = bindings::bpf_ctx_arg_aux {
+                offset,
+                reg_type,
+                btf: btf.as_raw(),
+                btf_id,
+                ref_id: 0,
+                refcounted: tag == ArgTag::Ref,
+            };
+            cnt += 1;
         }
+        if cnt == 0 {
+            return Ok(ArgInfo::NONE);
+        }
+        let mut v = KVec::with_capacity(cnt, GFP_KERNEL).map_err(|_| ArgTagError::NoMemory)?;
+        v.extend_from_slice(buf.get(..cnt).ok_or(ArgTagError::ArgCount)?, GFP_KERNEL)
+            .map_err(|_| ArgTagError::NoMemory)?;
         let (info, len, cap) = v.into_raw_parts();
         if len != cap {
             // SAFETY: Taken apart just above.
             drop(unsafe { KVec::from_raw_parts(info, len, cap) });
-            return Err(EINVAL);
+            return Err(ArgTagError::NoMemory);
         }
         // INVARIANT: Exactly `len` entries.
         Ok(ArgInfo(bindings::bpf_struct_ops_arg_info {
@@ -500,6 +485,70 @@ impl From<ArgTagError> for Error {
     }
 }
 
+/// Why [`DescSlot::fill`] refused a struct_ops type, in the order 7.3's
+/// `bpf_struct_ops_desc_init()` checks; the member at fault where there is
+/// one. The error each gives is in brackets.
+#[derive(Clone, Copy)]
+pub enum DescError<'a> {
+    /// `bpf_struct_ops_<name>` does not fit in 128 bytes (`EINVAL`).
+    NameTooLong,
+    /// The subsystem gave no CFI stubs (`EINVAL`).
+    NoCfiStubs,
+    /// The BTF has no struct of the struct_ops' name (`EINVAL`).
+    NoStruct,
+    /// The struct has this many members, more than
+    /// [`super::MAX_MEMBERS`] (`EINVAL`).
+    TooManyMembers(u16),
+    /// The BTF has no struct `bpf_struct_ops_<name>` (`EINVAL`).
+    NoValueStruct,
+    /// The value struct has this many members, not 2 (`EINVAL`).
+    ValueMembers(u16),
+    /// The value struct's first member is not the common value at offset
+    /// 0 (`EINVAL`).
+    ValueCommon,
+    /// The value struct's second member is not the struct at
+    /// [`super::DATA_OFFSET`], whole (`EINVAL`).
+    ValueData,
+    /// A member has no name (`EOPNOTSUPP`).
+    AnonMember,
+    /// A member is a bit field (`EOPNOTSUPP`).
+    BitField(Member<'a>),
+    /// A member is a `struct module *` and the kernel has no modules
+    /// (`EOPNOTSUPP`).
+    NoModules,
+    /// The function returns a pointer to something else than a struct
+    /// (`EOPNOTSUPP`).
+    ReturnsNonStructPtr(Member<'a>),
+    /// BTF cannot make a func model of the function (`EINVAL`).
+    FuncProto(Member<'a>),
+    /// The function's return value is larger than [`MAX_RET_SIZE`]
+    /// (`EOPNOTSUPP`).
+    RetSize(Member<'a>),
+    /// The stub's tagged arguments are refused (the [`ArgTagError`]'s).
+    ArgTag(Member<'a>, CfiStub, ArgTagError),
+    /// The subsystem's `init()` failed (`EINVAL`).
+    Init,
+    /// The BTF changed under the walk (`EINVAL`; not expected).
+    Internal,
+    /// Out of memory (`ENOMEM`).
+    NoMemory,
+}
+
+impl From<DescError<'_>> for Error {
+    fn from(e: DescError<'_>) -> Error {
+        match e {
+            DescError::AnonMember
+            | DescError::BitField(_)
+            | DescError::NoModules
+            | DescError::ReturnsNonStructPtr(_)
+            | DescError::RetSize(_) => EOPNOTSUPP,
+            DescError::ArgTag(_, _, e) => e.into(),
+            DescError::NoMemory => ENOMEM,
+            _ => EINVAL,
+        }
+    }
+}
+
 /// A descriptor being initialised: the slot `btf_add_struct_ops()` gives
 /// `bpf_struct_ops_desc_init()`, with the BTF registering the type.
 ///
@@ -508,7 +557,7 @@ impl From<ArgTagError> for Error {
 /// hold stale bytes, so nothing but `st_ops` is ever read here, and
 /// [`DescSlot::fill`] writes the whole descriptor at once.
 ///
-/// Everything the BPF core and the trampolines later trust is computed here
+/// Everything the BPF core and the trampolines later trust is computed there
 /// from the slot's own BTF: the struct and value types (found by the
 /// struct_ops' name), the func models, the verifier's argument information;
 /// and the subsystem's `init()` runs with that BTF.
@@ -518,15 +567,15 @@ impl From<ArgTagError> for Error {
 /// `desc` is a descriptor slot whose `st_ops` is set to a struct_ops that
 /// outlives it; the slot and the struct_ops, being registered, are used by
 /// nobody else for `'a`. The slot's other fields are not read. `btf` is the
-/// BTF that registers the type and owns the slot. `inited` says whether the
-/// subsystem's `init()` succeeded.
+/// BTF that registers the type and owns the slot.
 pub struct DescSlot<'a> {
     desc: NonNull<bindings::bpf_struct_ops_desc>,
     btf: &'a Btf,
-    inited: bool,
 }
 
 const VALUE_PREFIX: &[u8] = b"bpf_struct_ops_";
+/// Room for the value type's name, as in C (`char value_name[128]`).
+const VALUE_NAME_LEN: usize = 128;
 const MAX_MEMBERS: usize = bindings::BPF_STRUCT_OPS_MAX_NR_MEMBERS as usize;
 /// Largest return value the trampoline saves and restores (a larger one
 /// comes back in a register pair, which the trampoline does not preserve).
@@ -543,12 +592,8 @@ impl<'a> DescSlot<'a> {
     /// else uses the slot or the struct_ops for `'a`.
     #[inline]
     pub unsafe fn from_raw(desc: NonNull<bindings::bpf_struct_ops_desc>, btf: &'a Btf) -> Self {
-        // INVARIANT: By the caller's promise; `init()` has not run.
-        DescSlot {
-            desc,
-            btf,
-            inited: false,
-        }
+        // INVARIANT: By the caller's promise.
+        DescSlot { desc, btf }
     }
 
     #[inline]
@@ -560,7 +605,7 @@ impl<'a> DescSlot<'a> {
 
     /// The subsystem's struct_ops.
     #[inline]
-    pub fn st_ops(&self) -> &StructOps {
+    pub fn st_ops(&self) -> &'a StructOps {
         // SAFETY: By the type invariant, a registered struct_ops that
         // outlives the slot. `fill` writes its func models through the
         // `Opaque`; nothing hands out a reference into them.
@@ -573,50 +618,38 @@ impl<'a> DescSlot<'a> {
         self.btf
     }
 
-    /// The struct the struct_ops names (e.g. `tcp_congestion_ops`) in the
-    /// slot's BTF, and its id; `EINVAL` when there is none.
-    pub fn struct_type(&self) -> Result<(u32, &'a BtfType)> {
-        let id = self
-            .btf
-            .find_by_name_kind(self.st_ops().name(), KIND_STRUCT)
-            .map_err(|_| EINVAL)?;
-        Ok((id, self.btf.type_by_id(id).ok_or(EINVAL)?))
-    }
-
-    /// `member` of the struct, checked: `EINVAL` for a member of another
-    /// type.
-    fn check_member(&self, member: &Member<'_>) -> Result<&'a BtfType> {
-        let (_, t) = self.struct_type()?;
-        if core::ptr::eq(member.parent(), t) {
-            Ok(t)
-        } else {
-            Err(EINVAL)
-        }
-    }
-
-    /// The CFI stub of `member` of the struct; `None` when the member has
-    /// none (programs may not implement it) or is not the struct's.
-    pub fn cfi_stub(&self, member: &Member<'_>) -> Option<CfiStub> {
-        let t = self.check_member(member).ok()?;
+    /// The CFI stub of `member`, a function pointer of `t`; `None` when
+    /// the member has none (programs may not implement it).
+    ///
+    /// # Safety
+    ///
+    /// `t` is the struct the struct_ops names, in the slot's BTF, and
+    /// `member` one of its function pointers.
+    unsafe fn cfi_stub(&self, t: &BtfType, member: &Member<'_>) -> Option<CfiStub> {
         // SAFETY: `t` is the struct the struct_ops names, in the BTF that
-        // registers it: the one its stubs instance.
+        // registers it: the one its stubs instance; the member is a
+        // function pointer (the caller's promise).
         unsafe { self.st_ops().cfi_stub(t, member.offset()) }
     }
 
-    /// The func model of `member` of the struct, a function pointer: what a
-    /// trampoline for it saves and restores. `log` says why BTF refused it.
-    pub fn func_model(
+    /// The func model of the function pointer `member` whose prototype is
+    /// `proto`: what a trampoline for it saves and restores. `log` says why
+    /// BTF refused it.
+    ///
+    /// # Safety
+    ///
+    /// `proto` is a function prototype of the slot's BTF.
+    unsafe fn func_model(
         &self,
         member: &Member<'_>,
+        proto: &BtfType,
         log: Option<&mut VerifierLog>,
     ) -> Result<bindings::btf_func_model> {
-        self.check_member(member)?;
-        let proto = self.btf.resolve_func_ptr(member.type_id()).ok_or(EINVAL)?;
         let name = self.btf.name_by_offset(member.name_off());
         let mut model = bindings::btf_func_model::default();
-        // SAFETY: `proto` is a prototype of `btf` (the member is of the
-        // slot's struct, in `btf`), `name` is NUL-terminated, `model`
-        // writable; `log` is the caller's (or NULL).
+        // SAFETY: `proto` is a prototype of `btf` (the caller's promise),
+        // `name` is NUL-terminated, `model` writable; `log` is the
+        // caller's (or NULL).
         to_result(unsafe {
             bindings::btf_distill_func_proto(
                 log.map_or(core::ptr::null_mut(), |l| l.as_raw()),
@@ -629,154 +662,129 @@ impl<'a> DescSlot<'a> {
         Ok(model)
     }
 
-    /// The tagged arguments of `member` (a function pointer of the struct
-    /// with a CFI stub): those whose parameter in the stub is named with the
-    /// suffix of an [`ArgTag`] (the first in [`ArgTag::PRECEDENCE`] that
-    /// matches), each of which must be a pointer of the same type as the
-    /// member's, to a struct or union unless it is an arena pointer, at an
-    /// 8-byte aligned place in the trampoline's ctx.
-    pub fn tagged_args(
-        &self,
-        member: &Member<'_>,
-    ) -> core::result::Result<TaggedArgs, ArgTagError> {
-        let btf = self.btf;
-        let proto = self
-            .check_member(member)
-            .ok()
-            .and_then(|_| btf.resolve_func_ptr(member.type_id()))
-            .ok_or(ArgTagError::ArgCount)?;
-        let stub = self.cfi_stub(member).ok_or(ArgTagError::NoStubName)?;
-        let stub_name = stub.name().map_err(|e| {
-            if e == ENOMEM {
-                ArgTagError::NoMemory
-            } else {
-                ArgTagError::NoStubName
-            }
-        })?;
-        let stub_id = btf
-            .find_by_name_kind(&stub_name, KIND_FUNC)
-            .map_err(|_| ArgTagError::NoStubFunc)?;
-        let stub_proto = btf
-            .type_by_id(stub_id)
-            .and_then(|f| btf.type_by_id(f.type_id()))
-            .ok_or(ArgTagError::NoStubFunc)?;
-        let (args, stub_args) = (proto.params(), stub_proto.params());
-        if args.len() != stub_args.len() {
-            return Err(ArgTagError::ArgCount);
-        }
-        let mut tagged = TaggedArgs::NONE;
-        for (arg_no, (arg, stub_arg)) in args.iter().zip(stub_args).enumerate() {
-            let Some(tag) = btf.param_tag(stub_arg) else {
-                continue;
-            };
-            if btf
-                .resolve_ptr(arg.type_)
-                .filter(|(t, _)| tag.accepts(t))
-                .is_none()
-            {
-                return Err(ArgTagError::Unsupported(arg_no, tag));
-            }
-            // SAFETY: `proto` is a prototype of `btf` (the member is of the
-            // slot's struct), `arg_no` one of its parameters.
-            let offset = unsafe { btf.ctx_arg_offset(proto, arg_no as u32) };
-            if offset.map_or(true, |o| o % 8 != 0) {
-                return Err(ArgTagError::CtxOffset(arg_no));
-            }
-            if arg.type_ != stub_arg.type_ {
-                return Err(ArgTagError::TypeMismatch(arg_no));
-            }
-            tagged.set(arg_no, tag).map_err(|_| ArgTagError::ArgCount)?;
-        }
-        Ok(tagged)
-    }
-
-    /// Runs the subsystem's `init()` with the slot's BTF; [`DescSlot::fill`]
-    /// needs it to have succeeded.
-    pub fn init_subsystem(&mut self) -> Result {
-        // SAFETY: `btf` registers the type (type invariant).
-        unsafe { self.st_ops().init(self.btf) }?;
-        // INVARIANT: `init()` succeeded.
-        self.inited = true;
-        Ok(())
-    }
-
-    /// Writes the whole descriptor, and the func models of the struct_ops:
-    /// the struct the struct_ops names and its value struct
+    /// Checks the type and writes the whole descriptor, and the func models
+    /// of the struct_ops, in one walk of the BTF, in the order of 7.3's
+    /// `bpf_struct_ops_desc_init()` ([`DescError`] says what failed): the
+    /// struct the struct_ops names and its value struct
     /// `bpf_struct_ops_<name>` (which must be `{ common; struct data }`, the
     /// data at [`super::DATA_OFFSET`]), the func model of each function
     /// pointer member that has a CFI stub (which must not return a pointer
-    /// to anything but a struct, and whose return value must fit in 8 bytes:
-    /// `EOPNOTSUPP`), with its arena arguments flagged, and the verifier
-    /// information on the tagged arguments ([`DescSlot::tagged_args`]).
-    /// `EINVAL` when any of
-    /// it does not hold, when a member is a `struct module *` and the kernel
-    /// has no modules (`EOPNOTSUPP`), or when `init()` has not run.
-    pub fn fill(&mut self) -> Result<&Desc> {
-        if !self.inited {
-            return Err(EINVAL);
-        }
+    /// to anything but a struct, and whose return value must fit in
+    /// [`MAX_RET_SIZE`] bytes), with its arena arguments flagged, and the
+    /// verifier information on the arguments the stub tags; then the
+    /// subsystem's `init()` with the slot's BTF. `log` says why BTF refused
+    /// a prototype. It consumes the slot: a descriptor is filled once.
+    pub fn fill(self, mut log: Option<&mut VerifierLog>) -> Result<(), DescError<'a>> {
         let btf = self.btf;
-        let (type_id, t) = self.struct_type()?;
-        let vlen = usize::from(t.vlen());
-        if t.vlen() > super::MAX_MEMBERS {
-            return Err(EINVAL);
+        let st_ops = self.st_ops();
+        let name = st_ops.name();
+        // The value's name, on the stack as in C: the buffer stays
+        // NUL-terminated as the name is shorter.
+        let mut buf = [0u8; VALUE_NAME_LEN];
+        if VALUE_PREFIX.len() + name.count_bytes() >= VALUE_NAME_LEN {
+            return Err(DescError::NameTooLong);
         }
-        let mut value_name = KVec::with_capacity(VALUE_PREFIX.len() + 1, GFP_KERNEL)?;
-        value_name.extend_from_slice(VALUE_PREFIX, GFP_KERNEL)?;
-        value_name.extend_from_slice(self.st_ops().name().to_bytes_with_nul(), GFP_KERNEL)?;
-        let value_name = CStr::from_bytes_with_nul(&value_name).map_err(|_| EINVAL)?;
+        for (d, s) in buf
+            .iter_mut()
+            .zip(VALUE_PREFIX.iter().chain(name.to_bytes()))
+        {
+            *d = *s;
+        }
+        let value_name = CStr::from_bytes_until_nul(&buf).map_err(|_| DescError::NameTooLong)?;
+        if !st_ops.has_cfi_stubs() {
+            return Err(DescError::NoCfiStubs);
+        }
+        let type_id = btf
+            .find_by_name_kind(name, KIND_STRUCT)
+            .map_err(|_| DescError::NoStruct)?;
+        let t = btf.type_by_id(type_id).ok_or(DescError::NoStruct)?;
+        let vlen = usize::from(t.vlen());
+        if vlen > MAX_MEMBERS {
+            return Err(DescError::TooManyMembers(t.vlen()));
+        }
         let value_id = btf
             .find_by_name_kind(value_name, KIND_STRUCT)
-            .map_err(|_| EINVAL)?;
-        let vt = btf.type_by_id(value_id).ok_or(EINVAL)?;
-        let common = Btf::vmlinux()?
-            .and_then(|v| v.type_by_id(super::common_value_type_id()))
-            .ok_or(EINVAL)?;
+            .map_err(|_| DescError::NoValueStruct)?;
+        let vt = btf.type_by_id(value_id).ok_or(DescError::NoValueStruct)?;
+        if vt.vlen() != 2 {
+            return Err(DescError::ValueMembers(vt.vlen()));
+        }
+        let common = Btf::vmlinux()
+            .ok()
+            .flatten()
+            .and_then(|v| v.type_by_id(super::common_value_type_id()));
         let mut vmembers = vt
             .members()
             .map(|m| (btf.type_by_id(m.type_id()), m.offset()));
-        let layout_ok = vt.vlen() == 2
-            && vmembers
-                .next()
-                .is_some_and(|(c, off)| c.is_some_and(|c| core::ptr::eq(c, common)) && off == 0)
-            && vmembers.next().is_some_and(|(d, off)| {
-                d.is_some_and(|d| core::ptr::eq(d, t)) && off == super::DATA_OFFSET
-            })
-            && vt.size() as usize >= super::DATA_OFFSET + t.size() as usize;
-        if !layout_ok {
-            return Err(EINVAL);
+        let same = |a: Option<&BtfType>, b: Option<&BtfType>| {
+            a.zip(b).is_some_and(|(a, b)| core::ptr::eq(a, b))
+        };
+        if !vmembers
+            .next()
+            .is_some_and(|(c, off)| same(c, common) && off == 0)
+        {
+            return Err(DescError::ValueCommon);
+        }
+        if !vmembers
+            .next()
+            .is_some_and(|(d, off)| same(d, Some(t)) && off == super::DATA_OFFSET)
+            || (vt.size() as usize) < super::DATA_OFFSET + t.size() as usize
+        {
+            return Err(DescError::ValueData);
         }
 
-        let mut arg_info = KVec::with_capacity(vlen, GFP_KERNEL)?;
+        let mut arg_info =
+            KVec::with_capacity(vlen, GFP_KERNEL).map_err(|_| DescError::NoMemory)?;
         for member in t.members() {
+            if btf.name_by_offset(member.name_off()).is_empty() {
+                return Err(DescError::AnonMember);
+            }
+            if member.bitfield_size() != 0 {
+                return Err(DescError::BitField(member));
+            }
             if super::module_type_id() == 0 && btf.is_module_ptr(member.type_id()) {
-                return Err(EOPNOTSUPP);
+                return Err(DescError::NoModules);
             }
-            let proto = btf
-                .resolve_func_ptr(member.type_id())
-                .filter(|_| self.cfi_stub(&member).is_some());
-            let mut args = TaggedArgs::NONE;
-            if let Some(proto) = proto {
-                if btf.returns_non_struct_ptr(proto) {
-                    return Err(EOPNOTSUPP);
+            // A function pointer with a stub is the programs' interface; no
+            // program may implement anything else.
+            let proto = btf.resolve_func_ptr(member.type_id());
+            // SAFETY: `t` is the struct the struct_ops names, in `btf`; the
+            // member is one of its function pointers (`proto`).
+            let stub = proto.and_then(|_| unsafe { self.cfi_stub(t, &member) });
+            let info = match proto.zip(stub) {
+                Some((proto, stub)) => {
+                    if btf.returns_non_struct_ptr(proto) {
+                        return Err(DescError::ReturnsNonStructPtr(member));
+                    }
+                    // SAFETY: `proto` is a prototype of `btf`.
+                    let mut model = unsafe { self.func_model(&member, proto, log.as_deref_mut()) }
+                        .map_err(|_| DescError::FuncProto(member))?;
+                    if model.ret_size > MAX_RET_SIZE {
+                        return Err(DescError::RetSize(member));
+                    }
+                    // SAFETY: `proto` is the prototype of a member of `t`, a
+                    // struct of `btf`.
+                    let info = unsafe { ArgInfo::new(btf, proto, stub, &mut model) }
+                        .map_err(|e| DescError::ArgTag(member, stub, e))?;
+                    // SAFETY: The type is being registered and its struct_ops
+                    // is ours alone (type invariant).
+                    unsafe { self.st_ops().set_func_model(member.index(), model) }
+                        .map_err(|_| DescError::FuncProto(member))?;
+                    info
                 }
-                let mut model = self.func_model(&member, None)?;
-                if model.ret_size > MAX_RET_SIZE {
-                    return Err(EOPNOTSUPP);
-                }
-                args = self.tagged_args(&member)?;
-                args.flag_arena_args(&mut model)?;
-                // SAFETY: The type is being registered and its struct_ops
-                // is ours alone (type invariant).
-                unsafe { self.st_ops().set_func_model(member.index(), model) }?;
-            }
-            // SAFETY: `member` is a member of `t`, a struct of `btf`.
-            let info = unsafe { ArgInfo::new(btf, &member, args) }?;
-            arg_info.push(info, GFP_KERNEL)?;
+                None => ArgInfo::NONE,
+            };
+            arg_info
+                .push(info, GFP_KERNEL)
+                .map_err(|_| DescError::NoMemory)?;
         }
-        if arg_info.capacity() != vlen {
-            return Err(EINVAL);
+        if arg_info.len() != vlen || arg_info.capacity() != vlen {
+            return Err(DescError::Internal);
         }
+
+        // SAFETY: `btf` registers the type (type invariant).
+        unsafe { self.st_ops().init(btf) }.map_err(|_| DescError::Init)?;
+
         let (info, _, _) = arg_info.into_raw_parts();
         let desc = bindings::bpf_struct_ops_desc {
             st_ops: self.st_ops_ptr().cast(),
@@ -791,8 +799,6 @@ impl<'a> DescSlot<'a> {
         unsafe { self.desc.as_ptr().write(desc) };
         // INVARIANT: Types of `btf`, which owns the descriptor; `arg_info`
         // has exactly `vlen(t)` entries (checked above).
-        // SAFETY: Initialised just above, and exclusively ours for as long
-        // as `self` is borrowed.
-        Ok(unsafe { Desc::from_raw(self.desc.as_ptr()) })
+        Ok(())
     }
 }

@@ -159,7 +159,8 @@ impl<'a> TrampPlan<'a> {
         let ksym = Ksym::new(btf.type_name(t), btf.name_by_offset(member.name_off()))?;
         let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
         // SAFETY: `t` is the map's struct, the type of its struct_ops, whose
-        // stubs instance it.
+        // stubs instance it, and `moff` the offset of `func_ptr`, one of its
+        // function pointers.
         let stub = unsafe { st_ops.cfi_stub(t, moff) };
         // SAFETY: The model and stub of the member, a function pointer
         // (`FuncPtr`'s invariant, for this map's struct as checked above), as
