@@ -25,17 +25,21 @@ if [ ! -f "$out/.config" ] || ! cat "${frags[@]}" | cmp -s - "$stamp"; then
 	KCONFIG_CONFIG="$out/.config" "$src/scripts/kconfig/merge_config.sh" -m -O "$out" \
 		"$out/.config" "${frags[@]}" >/dev/null
 	kmake olddefconfig >/dev/null
-	# Every option we ask for must have landed; kconfig drops what it can't honour.
+	# Every option we ask for must have landed; kconfig drops what it can't
+	# honour. A later fragment may set an option again (debug.config):
+	# its value is the one asked for.
 	bad=0
-	for f in "${frags[@]}"; do
-		while IFS= read -r line; do
-			case "$line" in
-			CONFIG_*=n) opt=${line%%=*}
-				grep -q "^$opt=" "$out/.config" && { echo "kernel: $opt should be off" >&2; bad=1; } ;;
-			CONFIG_*) grep -qxF "$line" "$out/.config" ||
-				{ echo "kernel: $line did not take ($(grep "^${line%%=*}=" "$out/.config" || echo unset))" >&2; bad=1; } ;;
-			esac
-		done < "$f"
+	declare -A want=()
+	while IFS= read -r line; do
+		case "$line" in CONFIG_*=*) want[${line%%=*}]=$line ;; esac
+	done < <(cat "${frags[@]}")
+	for line in "${want[@]}"; do
+		case "$line" in
+		CONFIG_*=n) opt=${line%%=*}
+			grep -q "^$opt=" "$out/.config" && { echo "kernel: $opt should be off" >&2; bad=1; } ;;
+		CONFIG_*) grep -qxF "$line" "$out/.config" ||
+			{ echo "kernel: $line did not take ($(grep "^${line%%=*}=" "$out/.config" || echo unset))" >&2; bad=1; } ;;
+		esac
 	done
 	[ $bad = 0 ] || exit 1
 	cat "${frags[@]}" > "$stamp"

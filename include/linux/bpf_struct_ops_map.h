@@ -36,12 +36,13 @@ struct bpf_struct_ops_map {
 	spinlock_t put_lock;
 	/* Func ptr members: the upper bound of trampolines. */
 	u32 funcs_cnt;
+	/* The struct module * members, a bit per member index: an update sets them. */
+	u64 module_owners;
 	/*
-	 * What the subsystem refcnt (kvalue.common.refcnt) owns while it is
-	 * not zero: a map reference, in an object of the Rust side that the
-	 * last put hands to RCU. Under @put_lock.
+	 * Whether the subsystem refcnt (kvalue.common.refcnt) owns a map
+	 * reference: while it is not zero. Under @put_lock.
 	 */
-	void *refcnt_ref;
+	bool refcnt_holds_map;
 	/* The trampolines, their programs, images and ksyms: owned by Rust. */
 	void *tramps;
 	/* What userspace sees: prog ids in the func ptr slots. */
@@ -82,31 +83,32 @@ static inline void bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_m
 	spin_lock_init(&st_map->put_lock);
 }
 
-/* Arms the zero subsystem refcnt with 1 and the reference @ref it owns. */
-static inline void bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map, void *ref)
+/* Arms the zero subsystem refcnt with 1, owning a map reference the caller took. */
+static inline void bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map)
 {
 	spin_lock_irq(&st_map->put_lock);
-	st_map->refcnt_ref = ref;
+	st_map->refcnt_holds_map = true;
 	refcount_set(&st_map->kvalue.common.refcnt, 1);
 	spin_unlock_irq(&st_map->put_lock);
 }
 
 /*
- * Drops a subsystem reference. The last one returns the reference the count
- * owned; it takes it under @put_lock, so that a re-arming cannot come first.
+ * Drops a subsystem reference. The last one returns whether the count owned
+ * a map reference, which is then the caller's; it takes it under @put_lock,
+ * so that a re-arming cannot come first.
  */
-static inline void *bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
+static inline bool bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
 {
 	unsigned long flags;
-	void *ref;
+	bool held;
 
 	if (!refcount_dec_and_lock_irqsave(&st_map->kvalue.common.refcnt,
 					   &st_map->put_lock, &flags))
-		return NULL;
-	ref = st_map->refcnt_ref;
-	st_map->refcnt_ref = NULL;
+		return false;
+	held = st_map->refcnt_holds_map;
+	st_map->refcnt_holds_map = false;
 	spin_unlock_irqrestore(&st_map->put_lock, flags);
-	return ref;
+	return held;
 }
 
 static inline enum bpf_struct_ops_state

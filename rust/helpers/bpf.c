@@ -128,13 +128,12 @@ __rust_helper void rust_helper_bpf_struct_ops_map_init_locks(struct bpf_struct_o
 	bpf_struct_ops_map_init_locks(st_map);
 }
 
-__rust_helper void
-rust_helper_bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map, void *ref)
+__rust_helper void rust_helper_bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map)
 {
-	bpf_struct_ops_refcnt_arm(st_map, ref);
+	bpf_struct_ops_refcnt_arm(st_map);
 }
 
-__rust_helper void *rust_helper_bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
+__rust_helper bool rust_helper_bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
 {
 	return bpf_struct_ops_refcnt_dec(st_map);
 }

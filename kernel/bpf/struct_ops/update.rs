@@ -13,7 +13,7 @@
 use super::map::key_of;
 use kernel::{
     bpf::{
-        btf::BtfType,
+        btf::{all_zero, BtfType},
         prog::Prog,
         struct_ops::{MemberKind, StructOpsMap, TrampPlan, Update, COMMON_VALUE_SIZE, DATA_OFFSET},
     },
@@ -41,7 +41,7 @@ pub(crate) fn update(map: &StructOpsMap, key: &[u8], value: &[u8], flags: u64) -
         return Err(EINVAL);
     }
     let common = value.get(..COMMON_VALUE_SIZE).ok_or(EINVAL)?;
-    if common.iter().any(|&b| b != 0) {
+    if !all_zero(common) {
         return Err(EINVAL);
     }
 
@@ -83,7 +83,7 @@ fn register(upd: &mut Update<'_>, t: &BtfType) -> Result {
             // Anything else the subsystem did not take must be zero.
             let size = btf.size_of(member.type_id())? as usize;
             let data = upd.uvalue()?.get(uoff..uoff + size).ok_or(EINVAL)?;
-            if data.iter().any(|&b| b != 0) {
+            if !all_zero(data) {
                 return Err(EINVAL);
             }
             continue;

@@ -226,12 +226,8 @@ impl Btf {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn nonzero_in_holes(&self, t: &BtfType, data: &[u8]) -> Result<bool> {
-        let nonzero = |from: usize, to: usize| {
-            from < to
-                && data
-                    .get(from..to)
-                    .is_some_and(|b| b.iter().any(|&x| x != 0))
-        };
+        let nonzero =
+            |from: usize, to: usize| from < to && data.get(from..to).is_some_and(|b| !all_zero(b));
         let mut prev_end = 0;
         for member in t.members() {
             let off = member.offset();
@@ -286,6 +282,32 @@ impl Btf {
             unsafe { bindings::btf_ctx_arg_offset(self.as_raw(), func_proto.as_raw(), arg_no) };
         u32::try_from(off).map_err(|_| EINVAL)
     }
+}
+
+/// Whether every byte of `bytes` is zero; read a word at a time, as C's
+/// `memchr_inv()` does.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::bpf::btf::all_zero;
+///
+/// assert!(all_zero(&[0; 19]));
+/// let mut b = [0u8; 19];
+/// b[18] = 1;
+/// assert!(!all_zero(&b));
+/// b[18] = 0;
+/// b[3] = 1;
+/// assert!(!all_zero(&b));
+/// assert!(all_zero(&[]));
+/// ```
+#[inline]
+pub fn all_zero(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    !words.by_ref().any(|w| {
+        w.first_chunk::<8>()
+            .is_some_and(|w| u64::from_ne_bytes(*w) != 0)
+    }) && words.remainder().iter().all(|&b| b == 0)
 }
 
 /// What the name of a CFI stub's parameter says of the struct_ops member's

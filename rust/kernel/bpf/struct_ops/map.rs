@@ -16,6 +16,7 @@ use crate::{
     },
     error::{code::*, to_result, Result},
     ffi::c_void,
+    str::CStr,
     sync::{aref::ARef, Mutex, MutexGuard},
     types::{ForeignOwnable, Opaque},
 };
@@ -110,6 +111,8 @@ pub enum MemberKind<'a> {
 /// a program, each checked against its member.
 pub struct TrampPlan<'a> {
     map: &'a StructOpsMap,
+    /// The struct's name, for the trampolines' symbols.
+    type_name: &'a CStr,
     link_ops: &'static TrampLinkOps,
     tramps: Tramps,
     tnodes: TrampNodes,
@@ -120,8 +123,10 @@ impl<'a> TrampPlan<'a> {
     /// An empty plan for the trampolines of `map`, whose links to the
     /// programs will have the ops `link_ops`.
     pub fn new(map: &'a StructOpsMap, link_ops: &'static TrampLinkOps) -> Result<Self> {
+        let t = map.desc().type_().ok_or(EINVAL)?;
         Ok(TrampPlan {
             map,
+            type_name: map.btf().type_name(t),
             link_ops,
             tramps: Tramps {
                 tramps: KVec::with_capacity(map.funcs_cnt() as usize, GFP_KERNEL)?,
@@ -156,7 +161,7 @@ impl<'a> TrampPlan<'a> {
         let moff = member.offset();
         self.sleepable |= prog.sleepable();
         let link = TrampLink::new(prog, self.link_ops)?;
-        let ksym = Ksym::new(btf.type_name(t), btf.name_by_offset(member.name_off()))?;
+        let ksym = Ksym::new(self.type_name, btf.name_by_offset(member.name_off()))?;
         let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
         // SAFETY: `t` is the map's struct, the type of its struct_ops, whose
         // stubs instance it, and `moff` the offset of `func_ptr`, one of its
@@ -280,10 +285,9 @@ impl Drop for Trampolines {
 ///   INIT when `reg()` failed.
 /// - `btf` holds a reference on its module (for a module's BTF) from the
 ///   end of [`StructOpsMap::create`] until `release` clears it.
-/// - A non-zero `kvalue.common.refcnt` owns `refcnt_ref`, a [`RefcntRef`]
-///   given up with `KBox::into_raw`, which holds a reference to the map; a
-///   zero count owns nothing and `refcnt_ref` is NULL. Both change together
-///   under `put_lock`.
+/// - A non-zero `kvalue.common.refcnt` owns a reference to the map, and
+///   `refcnt_holds_map` is set; a zero count owns nothing and the flag is
+///   clear. Both change together under `put_lock`.
 #[repr(transparent)]
 pub struct StructOpsMap(Opaque<bindings::bpf_struct_ops_map>);
 
@@ -361,11 +365,14 @@ impl StructOpsMap {
             return Err(EINVAL);
         }
         let mut funcs_cnt = 0u32;
+        let mut module_owners = 0u64;
         for m in t.members() {
-            // SAFETY: `t`, the descriptor's struct, is a type of `b`, where it
-            // was found; so is the type of each of its members.
-            if unsafe { b.resolve_func_ptr_unchecked(m.type_id()) }.is_some() {
-                funcs_cnt += 1;
+            match Self::kind_of(b, &m) {
+                MemberKind::FuncPtr(_) => funcs_cnt += 1,
+                MemberKind::ModuleOwner => {
+                    module_owners |= 1u64.checked_shl(m.index() as u32).ok_or(EINVAL)?
+                }
+                MemberKind::Other => (),
             }
         }
         let mut area = MapArea::<Self>::new(Self::alloc_size(vt.size() as usize))?;
@@ -381,6 +388,13 @@ impl StructOpsMap {
         unsafe {
             (*raw).st_ops_desc = desc.as_raw();
             (*raw).funcs_cnt = funcs_cnt;
+            (*raw).module_owners = module_owners;
+            // Freed after an RCU grace period (`call_rcu()` in the task that
+            // drops the last reference) rather than from a work item queued
+            // at once, whose worker a preemptible kernel would run inside
+            // that task's syscall. Nothing is freed earlier than in C, whose
+            // free waits for more grace periods anyway.
+            (*raw).map.free_after_rcu_gp = true;
             (*raw).uvalue = uvalue.cast();
             bindings::bpf_struct_ops_map_init_locks(raw);
             (*raw).btf = b.as_raw();
@@ -454,26 +468,39 @@ impl StructOpsMap {
     /// trampolines ([`FuncPtr`]).
     pub fn member_kind<'m>(&self, member: &Member<'m>) -> Result<MemberKind<'m>> {
         self.member_of_type(member)?;
+        Ok(Self::kind_of(self.btf(), member))
+    }
+
+    /// What `member`, a member of the map's struct in `btf`, the map's BTF,
+    /// holds.
+    fn kind_of<'m>(btf: &Btf, member: &Member<'m>) -> MemberKind<'m> {
         // SAFETY: A member of the map's struct, which is in the map's BTF:
         // its type is one of that BTF's.
-        let Some((ptype, res_id)) = (unsafe { self.btf().resolve_ptr_unchecked(member.type_id()) })
-        else {
-            return Ok(MemberKind::Other);
+        let Some((ptype, res_id)) = (unsafe { btf.resolve_ptr_unchecked(member.type_id()) }) else {
+            return MemberKind::Other;
         };
         if ptype.is_func_proto() {
             // INVARIANT: A member of this map's struct, a function pointer in
             // its BTF.
-            return Ok(MemberKind::FuncPtr(FuncPtr(*member)));
+            return MemberKind::FuncPtr(FuncPtr(*member));
         }
         // The map's BTF is vmlinux's or a module's, which is split on
         // vmlinux's: a pointer to vmlinux's `struct module` resolves to its
         // id in both, as C's compare of the type pointers finds.
         let module = super::module_type_id();
-        Ok(if module != 0 && res_id == module {
+        if module != 0 && res_id == module {
             MemberKind::ModuleOwner
         } else {
             MemberKind::Other
-        })
+        }
+    }
+
+    /// The `struct module *` members, a bit per member index (found at
+    /// creation).
+    #[inline]
+    fn module_owners(&self) -> u64 {
+        // SAFETY: Fixed at creation.
+        unsafe { (*self.raw()).module_owners }
     }
 
     /// The number of func ptr members.
@@ -549,19 +576,20 @@ impl StructOpsMap {
     /// # Safety
     ///
     /// The caller owns one subsystem reference, which it gives up.
-    unsafe fn dec(&self) -> Option<KBox<RefcntRef>> {
+    unsafe fn dec(&self) -> Option<MapRef> {
         // SAFETY: The map is alive while the caller's reference is; the
-        // helper takes `refcnt_ref` under `put_lock` when the count drops to
-        // zero.
-        let p = unsafe { bindings::bpf_struct_ops_refcnt_dec(self.raw()) };
-        // SAFETY: By the type invariant, a count that dropped to zero owned
-        // `refcnt_ref`, which is now ours.
-        (!p.is_null()).then(|| unsafe { KBox::from_raw(p.cast::<RefcntRef>()) })
+        // helper clears `refcnt_holds_map` under `put_lock` when the count
+        // drops to zero.
+        let held = unsafe { bindings::bpf_struct_ops_refcnt_dec(self.raw()) };
+        // SAFETY: By the type invariant, a count that dropped to zero owned a
+        // reference to the map, which is now ours.
+        held.then(|| unsafe { ARef::from_raw(NonNull::from(self.map())) })
     }
 
     /// Drops a subsystem reference. The last one gives up the map reference
-    /// the count owns, after an RCU grace period: the op that drops it may
-    /// still be running on this map's trampoline.
+    /// the count owns. The op that drops it may still be running on this
+    /// map's trampoline: the map's free waits for the grace periods after
+    /// which none can be, before the trampolines go ([`Trampolines`]'s drop).
     ///
     /// # Safety
     ///
@@ -569,9 +597,7 @@ impl StructOpsMap {
     #[inline]
     pub unsafe fn put(&self) {
         // SAFETY: By the caller's promise.
-        if let Some(r) = unsafe { self.dec() } {
-            r.drop_after_rcu();
-        }
+        drop(unsafe { self.dec() });
     }
 
     /// Drops the reference of a registration that failed: when nobody took
@@ -617,18 +643,12 @@ impl StructOpsMap {
             return Ok(());
         }
         let map = self.map().try_get().ok_or(ENOENT)?;
-        let r = KBox::new(
-            RefcntRef {
-                rcu: Opaque::uninit(),
-                map,
-            },
-            GFP_KERNEL,
-        )?;
+        // INVARIANT: The count (1) owns the reference `map` from here on.
+        core::mem::forget(map);
         // SAFETY: The count is zero, and only registrations, which the caller
         // serialises, raise a zero count; a last put that brought it to zero
-        // took its `refcnt_ref` under `put_lock`.
-        // INVARIANT: The count (1) owns `r` from here on.
-        unsafe { bindings::bpf_struct_ops_refcnt_arm(self.raw(), KBox::into_raw(r).cast()) };
+        // took its reference under `put_lock`.
+        unsafe { bindings::bpf_struct_ops_refcnt_arm(self.raw()) };
         Ok(())
     }
 
@@ -768,33 +788,6 @@ impl StructOpsMap {
     }
 }
 
-/// The map reference a non-zero subsystem refcount owns. Each arming of the
-/// count makes one, and its last put hands it to RCU: re-arming never waits
-/// for the grace period of an earlier put.
-#[repr(C)]
-struct RefcntRef {
-    rcu: Opaque<bindings::callback_head>,
-    map: MapRef,
-}
-
-impl RefcntRef {
-    /// Drops the map reference after an RCU grace period.
-    fn drop_after_rcu(self: KBox<Self>) {
-        /// # Safety
-        ///
-        /// Called by RCU with the `rcu` head of a `RefcntRef` given up by
-        /// `drop_after_rcu`.
-        unsafe extern "C" fn free(head: *mut bindings::callback_head) {
-            // SAFETY: `rcu` is the first field of the `repr(C)` struct, and
-            // the box is ours again.
-            drop(unsafe { KBox::from_raw(head.cast::<RefcntRef>()) });
-        }
-        let r = KBox::into_raw(self);
-        // SAFETY: `r` is valid and RCU owns it until `free` runs.
-        unsafe { bindings::call_rcu(Opaque::cast_into(&raw const (*r).rcu), Some(free)) };
-    }
-}
-
 /// A struct_ops map locked for an update.
 ///
 /// # Invariants
@@ -858,13 +851,21 @@ impl<'a> Update<'a> {
     /// Whether `member` of the map's struct is a `struct module *`: the
     /// subsystem counts the map's users through such an owner.
     pub fn is_module_owner(&self, member: &Member<'_>) -> bool {
-        matches!(self.map.member_kind(member), Ok(MemberKind::ModuleOwner))
+        self.map.member_of_type(member).is_ok()
+            && self
+                .map
+                .module_owners()
+                .checked_shr(member.index() as u32)
+                .is_some_and(|m| m & 1 != 0)
     }
 
     /// Sets every module owner member of the struct to the value through
     /// which the subsystem takes and drops subsystem references; `EINVAL`
     /// when the user's value has anything there.
     fn set_module_owners(&mut self) -> Result {
+        if self.map.module_owners() == 0 {
+            return Ok(());
+        }
         let t = self.map.desc().type_().ok_or(EINVAL)?;
         for member in t.members() {
             if !self.is_module_owner(&member) {
