@@ -203,7 +203,8 @@ unsafe impl AlwaysRefCounted for Map {
     #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller gives up a reference it owns; the free is
-        // deferred to a work item, so any context will do.
+        // deferred to a work item (after an RCU callback for maps that set
+        // `free_after_rcu_gp`), so any context will do.
         unsafe { bindings::bpf_map_put(obj.as_ptr().cast()) };
     }
 }

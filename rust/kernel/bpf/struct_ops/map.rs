@@ -367,7 +367,9 @@ impl StructOpsMap {
         let mut funcs_cnt = 0u32;
         let mut module_owners = 0u64;
         for m in t.members() {
-            match Self::kind_of(b, &m) {
+            // SAFETY: `t`, the descriptor's struct, is a struct of `b`, where
+            // it was found.
+            match unsafe { Self::kind_of(b, &m) } {
                 MemberKind::FuncPtr(_) => funcs_cnt += 1,
                 MemberKind::ModuleOwner => {
                     module_owners |= 1u64.checked_shl(m.index() as u32).ok_or(EINVAL)?
@@ -468,14 +470,18 @@ impl StructOpsMap {
     /// trampolines ([`FuncPtr`]).
     pub fn member_kind<'m>(&self, member: &Member<'m>) -> Result<MemberKind<'m>> {
         self.member_of_type(member)?;
-        Ok(Self::kind_of(self.btf(), member))
+        // SAFETY: A member of the map's struct, which is in the map's BTF.
+        Ok(unsafe { Self::kind_of(self.btf(), member) })
     }
 
-    /// What `member`, a member of the map's struct in `btf`, the map's BTF,
-    /// holds.
-    fn kind_of<'m>(btf: &Btf, member: &Member<'m>) -> MemberKind<'m> {
-        // SAFETY: A member of the map's struct, which is in the map's BTF:
-        // its type is one of that BTF's.
+    /// What `member` holds.
+    ///
+    /// # Safety
+    ///
+    /// `member` is a member of the map's struct, and `btf` the map's BTF.
+    unsafe fn kind_of<'m>(btf: &Btf, member: &Member<'m>) -> MemberKind<'m> {
+        // SAFETY: A member of the map's struct, which is in the map's BTF
+        // (the caller's promise): its type is one of that BTF's.
         let Some((ptype, res_id)) = (unsafe { btf.resolve_ptr_unchecked(member.type_id()) }) else {
             return MemberKind::Other;
         };
@@ -593,7 +599,9 @@ impl StructOpsMap {
     ///
     /// # Safety
     ///
-    /// The caller owns one subsystem reference, which it gives up.
+    /// The caller owns one subsystem reference, which it gives up. Unless
+    /// the caller holds a map reference of its own, the map may be freed
+    /// once this returns: `self` is not used after.
     #[inline]
     pub unsafe fn put(&self) {
         // SAFETY: By the caller's promise.
@@ -618,7 +626,7 @@ impl StructOpsMap {
                 drop(r);
                 true
             }
-            // The user that took one puts it, after a grace period.
+            // The user that took one puts it.
             None => {
                 crate::pr_warn!("bpf: struct_ops: reg() failed but kept a reference\n");
                 false
@@ -627,12 +635,11 @@ impl StructOpsMap {
     }
 
     /// Takes a subsystem reference for a registration. When nobody holds
-    /// one, arms the count with 1 and a new map reference: a last put's
-    /// reference may still be waiting for its grace period, and that wait is
-    /// its own.
+    /// one, arms the count with 1 and a new map reference: a last put may
+    /// still be dropping its own, which it took under `put_lock`.
     ///
     /// `ENOENT` when the map's own last reference is gone (it is being
-    /// freed).
+    /// freed; not for callers that hold one).
     ///
     /// # Safety
     ///
