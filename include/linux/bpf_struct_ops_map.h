@@ -10,7 +10,6 @@
 
 #include <linux/bpf.h>
 #include <linux/mutex.h>
-#include <linux/spinlock.h>
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
 #include <linux/rcupdate_trace.h>
@@ -32,17 +31,10 @@ struct bpf_struct_ops_map {
 	struct btf *btf;
 	/* Serialises map updates. */
 	struct mutex lock;
-	/* Orders the last put of the subsystem refcnt with its re-arming. */
-	spinlock_t put_lock;
 	/* Func ptr members: the upper bound of trampolines. */
 	u32 funcs_cnt;
 	/* The struct module * members, a bit per member index: an update sets them. */
 	u64 module_owners;
-	/*
-	 * Whether the subsystem refcnt (kvalue.common.refcnt) owns a map
-	 * reference: while it is not zero. Under @put_lock.
-	 */
-	bool refcnt_holds_map;
 	/* The trampolines, their programs, images and ksyms: owned by Rust. */
 	void *tramps;
 	/* What userspace sees: prog ids in the func ptr slots. */
@@ -77,38 +69,9 @@ static inline u32 bpf_struct_ops_common_value_btf_id(void)
 	return bpf_struct_ops_btf_ids[1];
 }
 
-static inline void bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_map)
+static inline void bpf_struct_ops_map_init_lock(struct bpf_struct_ops_map *st_map)
 {
 	mutex_init(&st_map->lock);
-	spin_lock_init(&st_map->put_lock);
-}
-
-/* Arms the zero subsystem refcnt with 1, owning a map reference the caller took. */
-static inline void bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map)
-{
-	spin_lock_irq(&st_map->put_lock);
-	st_map->refcnt_holds_map = true;
-	refcount_set(&st_map->kvalue.common.refcnt, 1);
-	spin_unlock_irq(&st_map->put_lock);
-}
-
-/*
- * Drops a subsystem reference. The last one returns whether the count owned
- * a map reference, which is then the caller's; it takes it under @put_lock,
- * so that a re-arming cannot come first.
- */
-static inline bool bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
-{
-	unsigned long flags;
-	bool held;
-
-	if (!refcount_dec_and_lock_irqsave(&st_map->kvalue.common.refcnt,
-					   &st_map->put_lock, &flags))
-		return false;
-	held = st_map->refcnt_holds_map;
-	st_map->refcnt_holds_map = false;
-	spin_unlock_irqrestore(&st_map->put_lock, flags);
-	return held;
 }
 
 static inline enum bpf_struct_ops_state

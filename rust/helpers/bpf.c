@@ -123,19 +123,9 @@ __rust_helper u32 rust_helper_bpf_struct_ops_common_value_btf_id(void)
 	return bpf_struct_ops_common_value_btf_id();
 }
 
-__rust_helper void rust_helper_bpf_struct_ops_map_init_locks(struct bpf_struct_ops_map *st_map)
+__rust_helper void rust_helper_bpf_struct_ops_map_init_lock(struct bpf_struct_ops_map *st_map)
 {
-	bpf_struct_ops_map_init_locks(st_map);
-}
-
-__rust_helper void rust_helper_bpf_struct_ops_refcnt_arm(struct bpf_struct_ops_map *st_map)
-{
-	bpf_struct_ops_refcnt_arm(st_map);
-}
-
-__rust_helper bool rust_helper_bpf_struct_ops_refcnt_dec(struct bpf_struct_ops_map *st_map)
-{
-	return bpf_struct_ops_refcnt_dec(st_map);
+	bpf_struct_ops_map_init_lock(st_map);
 }
 
 #endif /* CONFIG_BPF_STRUCT_OPS_RUST */

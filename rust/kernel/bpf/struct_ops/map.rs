@@ -271,7 +271,7 @@ impl Drop for Trampolines {
 /// # Invariants
 ///
 /// - Created by [`StructOpsMap::create`]: `st_ops_desc`, `btf` and `uvalue`
-///   are set, the locks initialised, and the allocation holds `value_size`
+///   are set, `lock` initialised, and the allocation holds `value_size`
 ///   bytes at `kvalue`.
 /// - While a `&StructOpsMap` exists, the map's own count is not zero (maps
 ///   being created or freed are only reached through `MapArea` and raw
@@ -285,9 +285,10 @@ impl Drop for Trampolines {
 ///   INIT when `reg()` failed.
 /// - `btf` holds a reference on its module (for a module's BTF) from the
 ///   end of [`StructOpsMap::create`] until `release` clears it.
-/// - A non-zero `kvalue.common.refcnt` owns a reference to the map, and
-///   `refcnt_holds_map` is set; a zero count owns nothing and the flag is
-///   clear. Both change together under `put_lock`.
+/// - A non-zero `kvalue.common.refcnt` owns one reference to the map; a zero
+///   count owns none. The decrement that brings it to zero takes that
+///   reference, and only a registration, with a new one, raises a zero
+///   count again.
 #[repr(transparent)]
 pub struct StructOpsMap(Opaque<bindings::bpf_struct_ops_map>);
 
@@ -398,7 +399,7 @@ impl StructOpsMap {
             // free waits for more grace periods anyway.
             (*raw).map.free_after_rcu_gp = true;
             (*raw).uvalue = uvalue.cast();
-            bindings::bpf_struct_ops_map_init_locks(raw);
+            bindings::bpf_struct_ops_map_init_lock(raw);
             (*raw).btf = b.as_raw();
         }
         // INVARIANT: Set up above; a module's BTF stays pinned by the module
@@ -583,13 +584,12 @@ impl StructOpsMap {
     ///
     /// The caller owns one subsystem reference, which it gives up.
     unsafe fn dec(&self) -> Option<MapRef> {
-        // SAFETY: The map is alive while the caller's reference is; the
-        // helper clears `refcnt_holds_map` under `put_lock` when the count
-        // drops to zero.
-        let held = unsafe { bindings::bpf_struct_ops_refcnt_dec(self.raw()) };
-        // SAFETY: By the type invariant, a count that dropped to zero owned a
-        // reference to the map, which is now ours.
-        held.then(|| unsafe { ARef::from_raw(NonNull::from(self.map())) })
+        // SAFETY: `common` is valid while the caller's reference is; the
+        // decrement is atomic.
+        let last = unsafe { bindings::refcount_dec_and_test(&raw mut (*self.common()).refcnt) };
+        // SAFETY: By the type invariant, the count owned a reference to the
+        // map, which the decrement to zero hands to us alone.
+        last.then(|| unsafe { ARef::from_raw(NonNull::from(self.map())) })
     }
 
     /// Drops a subsystem reference. The last one gives up the map reference
@@ -635,8 +635,8 @@ impl StructOpsMap {
     }
 
     /// Takes a subsystem reference for a registration. When nobody holds
-    /// one, arms the count with 1 and a new map reference: a last put may
-    /// still be dropping its own, which it took under `put_lock`.
+    /// one, arms the count with 1 and a new map reference (a last put may
+    /// still be dropping its own: the one its decrement to zero took).
     ///
     /// `ENOENT` when the map's own last reference is gone (it is being
     /// freed; not for callers that hold one).
@@ -650,12 +650,13 @@ impl StructOpsMap {
             return Ok(());
         }
         let map = self.map().try_get().ok_or(ENOENT)?;
+        // SAFETY: `common` is valid. The count is zero, so nobody can
+        // decrement it, and only registrations, which the caller
+        // serialises, raise a zero count: no other write races with the
+        // store (readers and `try_get` see 0 or 1).
+        unsafe { bindings::refcount_set(&raw mut (*self.common()).refcnt, 1) };
         // INVARIANT: The count (1) owns the reference `map` from here on.
         core::mem::forget(map);
-        // SAFETY: The count is zero, and only registrations, which the caller
-        // serialises, raise a zero count; a last put that brought it to zero
-        // took its reference under `put_lock`.
-        unsafe { bindings::bpf_struct_ops_refcnt_arm(self.raw()) };
         Ok(())
     }
 
