@@ -19,12 +19,12 @@ if [ -z "${ST_US_BUILD:-}" ]; then
 	exec 9> "$out/.userspace.lock"
 	flock 9
 	# Up to date: nothing it is built from changed since the last build
-	# began (the kernel, and our files: the tree's tools/ and patches come
-	# from them). CI's make test, after its background build of the same
-	# kernel, then starts the guest at once.
+	# began: the kernel, the harness, the tree's tools/ and patches (make's
+	# tree step copies an edited file in, with a new time). CI's make test,
+	# after its background build of the same kernel, then boots at once.
 	stamp="$out/.userspace-built"
 	if [ -f "$stamp" ] && [ -f "$out/initramfs.cpio.gz" ] && [ -z "$(find "$out/vmlinux" \
-		"$repo/harness" "$repo/tools" "$repo/patches" "$repo/fixes" -newer "$stamp" -print -quit)" ]; then
+		"$repo/harness" "$src/tools" "$src/.patches" -newer "$stamp" -print -quit)" ]; then
 		echo "userspace: up to date"
 		exit 0
 	fi

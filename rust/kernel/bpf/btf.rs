@@ -284,8 +284,8 @@ impl Btf {
     }
 }
 
-/// Whether every byte of `bytes` is zero; read a word at a time, as C's
-/// `memchr_inv()` does.
+/// Whether every byte of `bytes` is zero: C's `memchr_inv(bytes, 0, len)`
+/// finds no other byte.
 ///
 /// # Examples
 ///
@@ -303,11 +303,8 @@ impl Btf {
 /// ```
 #[inline]
 pub fn all_zero(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    !words.by_ref().any(|w| {
-        w.first_chunk::<8>()
-            .is_some_and(|w| u64::from_ne_bytes(*w) != 0)
-    }) && words.remainder().iter().all(|&b| b == 0)
+    // SAFETY: `bytes` is valid for reads of its length.
+    unsafe { bindings::memchr_inv(bytes.as_ptr().cast(), 0, bytes.len()) }.is_null()
 }
 
 /// What the name of a CFI stub's parameter says of the struct_ops member's

@@ -549,6 +549,132 @@ impl From<DescError<'_>> for Error {
     }
 }
 
+/// Prints a warning as `pr_warn()` does in 7.3's `bpf_struct_ops.c`, which
+/// has no `pr_fmt`: `KERN_WARNING` and the text, with no prefix (`pr_warn!`
+/// puts the crate's name in front). The format is C's.
+///
+/// Expands to a call of the variadic `_printk`, made in the caller's
+/// `unsafe` block: the format's conversions must take exactly the
+/// arguments, each `%s` a pointer to a NUL-terminated string and each `%u`
+/// or `%d` a `u32` or `i32`.
+macro_rules! c_warn {
+    ($fmt:literal $(, $arg:expr)* $(,)?) => {{
+        bindings::_printk(concat!("\x014", $fmt, "\0").as_ptr().cast() $(, $arg)*);
+    }};
+}
+
+impl DescError<'_> {
+    /// Says in the kernel log why the struct_ops type `name` of `btf` was
+    /// refused, with the message 7.3's `bpf_struct_ops_desc_init()` prints
+    /// (none for [`DescError::NoMemory`] and [`DescError::Internal`]).
+    #[cold]
+    pub fn warn(self, btf: &Btf, name: &CStr) {
+        let name = name.as_char_ptr();
+        let btf_name = btf.name().as_char_ptr();
+        let mname = |m: Member<'_>| btf.name_by_offset(m.name_off()).as_char_ptr();
+        // SAFETY: Each format takes its arguments: `%s` the names,
+        // NUL-terminated strings that live through the call, `%u` and `%d` a
+        // `u32` and an `i32`.
+        unsafe {
+            match self {
+                Self::NameTooLong => c_warn!("struct_ops name %s is too long\n", name),
+                Self::NoCfiStubs => c_warn!("struct_ops for %s has no cfi_stubs\n", name),
+                Self::NoStruct => c_warn!("Cannot find struct %s in %s\n", name, btf_name),
+                Self::TooManyMembers(n) => c_warn!(
+                    "Cannot support #%u members in struct %s\n",
+                    u32::from(n),
+                    name
+                ),
+                Self::NoValueStruct => c_warn!(
+                    "Cannot find struct bpf_struct_ops_%s in %s\n",
+                    name,
+                    btf_name
+                ),
+                Self::ValueMembers(n) => c_warn!(
+                    "The number of bpf_struct_ops_%s's members should be 2, but we get %d\n",
+                    name,
+                    i32::from(n)
+                ),
+                Self::ValueCommon => c_warn!(
+                    "The first member of bpf_struct_ops_%s should be bpf_struct_ops_common_value\n",
+                    name
+                ),
+                Self::ValueData => c_warn!(
+                    "The second member of bpf_struct_ops_%s should be %s\n",
+                    name,
+                    name
+                ),
+                Self::AnonMember => {
+                    c_warn!("anon member in struct %s is not supported\n", name)
+                }
+                Self::BitField(m) => c_warn!(
+                    "bit field member %s in struct %s is not supported\n",
+                    mname(m),
+                    name
+                ),
+                Self::NoModules => c_warn!(
+                    "'struct module' btf id not found. Is CONFIG_MODULES enabled? bpf_struct_ops '%s' needs module support.\n",
+                    name
+                ),
+                Self::ReturnsNonStructPtr(m) => c_warn!(
+                    "func ptr %s in struct %s returns non-struct pointer, which is not supported\n",
+                    mname(m),
+                    name
+                ),
+                Self::FuncProto(m) => c_warn!(
+                    "Error in parsing func ptr %s in struct %s\n",
+                    mname(m),
+                    name
+                ),
+                Self::RetSize(m) => c_warn!(
+                    "func ptr %s in struct %s has a >8 byte return value, which is not supported\n",
+                    mname(m),
+                    name
+                ),
+                Self::ArgTag(m, stub, e) => {
+                    let stub_name = stub.name();
+                    let stub = stub_name.as_deref().unwrap_or(c"").as_char_ptr();
+                    let mname = mname(m);
+                    match e {
+                        ArgTagError::NoStubName => c_warn!(
+                            "Cannot find the stub function name for the %s in struct %s\n",
+                            mname,
+                            name
+                        ),
+                        ArgTagError::NoStubFunc => {
+                            c_warn!("Cannot find the stub function %s in btf\n", stub)
+                        }
+                        ArgTagError::ArgCount => c_warn!(
+                            "the number of arguments of the stub function %s does not match the number of arguments of the member %s of struct %s\n",
+                            stub,
+                            mname,
+                            name
+                        ),
+                        ArgTagError::Unsupported(_, tag) => c_warn!(
+                            "stub function %s has %s tagging to an unsupported type\n",
+                            stub,
+                            tag.suffix().as_char_ptr()
+                        ),
+                        ArgTagError::CtxOffset(arg_no) => c_warn!(
+                            "stub function %s has an invalid trampoline ctx offset for arg#%u\n",
+                            stub,
+                            arg_no as u32
+                        ),
+                        ArgTagError::TypeMismatch(arg_no) => c_warn!(
+                            "arg#%u type in stub function %s does not match with its original func_proto\n",
+                            arg_no as u32,
+                            stub
+                        ),
+                        ArgTagError::NoMemory => (),
+                    }
+                }
+                Self::Init => c_warn!("Error in init bpf_struct_ops %s\n", name),
+                Self::NoMemory | Self::Internal => (),
+            }
+        }
+    }
+}
+
 /// A descriptor being initialised: the slot `btf_add_struct_ops()` gives
 /// `bpf_struct_ops_desc_init()`, with the BTF registering the type.
 ///

@@ -164,6 +164,37 @@ int st_write_file(const char *path, const char *s)
 	return n < 0 ? -1 : 0;
 }
 
+bool st_kmsg_has(int level, const char *msg)
+{
+	char rec[2048], *text, *nl;
+	bool found = false;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	/*
+	 * One record per read: "<prio>,<seq>,<usec>,<flags>;<text>\n...".
+	 * EPIPE: records were overwritten since the last read; the next one
+	 * follows.
+	 */
+	while (!found && ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE))) {
+		if (n <= 0)
+			continue;
+		rec[n] = 0;
+		text = strchr(rec, ';');
+		if (!text || atoi(rec) != level)
+			continue;
+		text++;
+		nl = strchr(text, '\n');
+		if (nl)
+			*nl = 0;
+		found = !strcmp(text, msg);
+	}
+	close(fd);
+	return found;
+}
+
 int st_ca_listed(const char *name)
 {
 	char buf[4096], *tok, *save;

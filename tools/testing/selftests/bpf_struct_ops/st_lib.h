@@ -58,6 +58,11 @@ bool st_ca_available(const char *name);
 int st_ca_listed(const char *name);
 int st_read_file(const char *path, char *buf, size_t len);
 int st_write_file(const char *path, const char *s);
+/*
+ * Whether the kernel log holds a record of @level (4: KERN_WARNING) whose
+ * text is @msg, whole.
+ */
+bool st_kmsg_has(int level, const char *msg);
 bool st_impl_is_rust(void);
 
 /* A connected loopback TCP pair; the client uses congestion control @ca. */

@@ -1880,9 +1880,9 @@ out:
 
 /*
  * st_rust_bad, whose Rust struct is larger than the C struct BTF describes,
- * is refused when it registers (its init), and nothing is left of it: a map
- * of its value type, which BTF has, gets the errno of a type that is not
- * there.
+ * is refused when it registers (its init), with 7.3's warning, word for
+ * word (pr_warn() without a prefix), and nothing is left of it: a map of
+ * its value type, which BTF has, gets the errno of a type that is not there.
  */
 static int test_rust_type_layout_refused(void)
 {
@@ -1894,6 +1894,9 @@ static int test_rust_type_layout_refused(void)
 	if (!ASSERT(st_rust_testmod_get("bad_err") == -EINVAL,
 		    "registering st_rust_bad returned %lld, want %d",
 		    st_rust_testmod_get("bad_err"), -EINVAL))
+		goto out;
+	if (!ASSERT(st_kmsg_has(4, "Error in init bpf_struct_ops st_rust_bad"),
+		    "no kernel warning \"Error in init bpf_struct_ops st_rust_bad\""))
 		goto out;
 	btf_fd = st_btf_fd_by_name("st_rust_testmod");
 	if (!ASSERT(btf_fd >= 0, "no BTF object for st_rust_testmod"))
