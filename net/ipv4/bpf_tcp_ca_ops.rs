@@ -146,10 +146,12 @@ impl StructOpsType for TcpCongestionOps {
     const WRITABLE: WritableFields<Self> =
         unsafe { WritableFields::new(c"tcp_sock", TCP_SOCK_WRITABLE) };
 
+    #[inline]
     fn table() -> &'static StructOpsTable<Self> {
         &bpf_tcp_congestion_ops
     }
 
+    #[inline]
     fn init(btf: &Btf) -> Result {
         let sock = btf
             .find_by_name_kind(c"sock", KIND_STRUCT)
@@ -166,6 +168,7 @@ impl StructOpsType for TcpCongestionOps {
     // (7.3's `bpf_tcp_ca.c` lets a sleepable program implement one,
     // fixes/04-bpf-tcp-sleepable).
 
+    #[inline]
     fn init_member(member: &mut InitMember<'_>) -> Result<bool> {
         match member.name().to_bytes() {
             b"flags" => {
@@ -185,12 +188,14 @@ impl StructOpsType for TcpCongestionOps {
     }
 
     #[allow(unsafe_code)]
+    #[inline]
     fn validate(ops: &Published<Self>) -> Result {
         // SAFETY: `ops` is a complete congestion control, alive for the call.
         kernel::error::to_result(unsafe { bindings::tcp_validate_congestion_control(ops.as_ptr()) })
     }
 
     #[allow(unsafe_code)]
+    #[inline]
     fn reg(ops: &Published<Self>, _link: Option<&Link>) -> Result {
         // SAFETY: `ops` stays alive and in place until `unreg` returns for
         // it, which takes it off TCP's list.
@@ -198,12 +203,14 @@ impl StructOpsType for TcpCongestionOps {
     }
 
     #[allow(unsafe_code)]
+    #[inline]
     fn unreg(ops: &Published<Self>, _link: Option<&Link>) {
         // SAFETY: `ops` is a congestion control `reg` or `update` listed.
         unsafe { bindings::tcp_unregister_congestion_control(ops.as_ptr()) };
     }
 
     #[allow(unsafe_code)]
+    #[inline]
     fn update(new: &Published<Self>, old: &Published<Self>, _link: &Link) -> Result {
         // SAFETY: `new` stays alive and in place until `unreg` returns for
         // it; `old` is listed, and TCP takes it off its list.
@@ -213,6 +220,7 @@ impl StructOpsType for TcpCongestionOps {
     }
 
     #[allow(unsafe_code)]
+    #[inline]
     fn get_func_proto(
         func_id: bindings::bpf_func_id,
         prog: &LoadingProg,
@@ -251,6 +259,7 @@ impl StructOpsType for TcpCongestionOps {
         }
     }
 
+    #[inline]
     fn is_valid_access(
         _off: i32,
         _size: i32,

@@ -46,10 +46,12 @@ pub(crate) fn create(map: MapRef, attach_type: bindings::bpf_attach_type) -> Res
 impl LinkOps for StructOpsLinkOps {
     type Link = StructOpsLink;
 
+    #[inline]
     fn dealloc(link: Pin<KBox<StructOpsLink>>) {
         link.release();
     }
 
+    #[inline]
     fn detach(link: &StructOpsLink) -> Result {
         let mut guard = LinksGuard::lock();
         let was_attached = link.unregister(&mut guard);
@@ -60,6 +62,7 @@ impl LinkOps for StructOpsLinkOps {
         Ok(())
     }
 
+    #[inline]
     fn show_fdinfo(link: &StructOpsLink, m: &SeqFile) {
         if let Some(id) = link.map_id() {
             if let Ok(line) = CString::try_from_fmt(fmt!("map_id:\t{}\n", id)) {
@@ -68,6 +71,7 @@ impl LinkOps for StructOpsLinkOps {
         }
     }
 
+    #[inline]
     fn fill_link_info(link: &StructOpsLink, info: &mut LinkInfo) -> Result {
         if let Some(id) = link.map_id() {
             info.set_struct_ops_map_id(id);
@@ -75,6 +79,7 @@ impl LinkOps for StructOpsLinkOps {
         Ok(())
     }
 
+    #[inline]
     fn update_map(link: &StructOpsLink, new: MapRef, old: Option<&Map>) -> Result {
         let new = StructOpsMapRef::new(new).ok_or(EINVAL)?;
         // As in C, what needs no lock is checked before taking it: a failing
@@ -90,6 +95,7 @@ impl LinkOps for StructOpsLinkOps {
         link.update(&mut guard, new, old)
     }
 
+    #[inline]
     fn poll(link: &StructOpsLink, waiter: &PollWaiter) -> u32 {
         link.poll(waiter)
     }

@@ -33,6 +33,7 @@ pub(crate) fn key_of(key: &[u8]) -> Option<u32> {
 impl MapOps for StructOpsMapOps {
     type Map = StructOpsMap;
 
+    #[inline]
     fn alloc_check(attr: &MapCreateAttr) -> Result {
         if attr.key_size() != 4
             || attr.max_entries() != 1
@@ -44,6 +45,7 @@ impl MapOps for StructOpsMapOps {
         Ok(())
     }
 
+    #[inline]
     fn alloc(attr: &MapCreateAttr) -> Result<MapArea<StructOpsMap>> {
         let btf = if attr.map_flags() & flags::VTYPE_BTF_OBJ_FD != 0 {
             ValueBtf::module(attr.value_type_btf_obj_fd())?
@@ -53,6 +55,7 @@ impl MapOps for StructOpsMapOps {
         StructOpsMap::create(attr, btf)
     }
 
+    #[inline]
     fn get_next_key(_map: &StructOpsMap, key: Option<&[u8]>, next: &mut [u8]) -> Result {
         if key.and_then(key_of) == Some(0) {
             return Err(ENOENT);
@@ -63,15 +66,18 @@ impl MapOps for StructOpsMapOps {
         Ok(())
     }
 
+    #[inline]
     fn lookup(_map: &StructOpsMap, _key: &[u8]) -> Error {
         // Programs cannot look into a struct_ops map.
         EINVAL
     }
 
+    #[inline]
     fn update(map: &StructOpsMap, key: &[u8], value: &[u8], flags: u64) -> Result {
         update::update(map, key, value, flags)
     }
 
+    #[inline]
     fn delete(map: &StructOpsMap, _key: &[u8]) -> Result {
         if map.is_link_map() {
             return Err(EOPNOTSUPP);
@@ -85,6 +91,7 @@ impl MapOps for StructOpsMapOps {
         }
     }
 
+    #[inline]
     fn seq_show(map: &StructOpsMap, key: &[u8], m: &SeqFile) {
         let size = map.map().value_size() as usize;
         let Ok(mut value) = KVec::from_elem(0u8, size, GFP_KERNEL) else {
@@ -97,6 +104,7 @@ impl MapOps for StructOpsMapOps {
         }
     }
 
+    #[inline]
     fn mem_usage(map: &StructOpsMap) -> u64 {
         let value_size = map.map().value_size() as usize;
         // The map with its kernel value, and the user value.

@@ -583,6 +583,7 @@ impl StructOpsMap {
     /// # Safety
     ///
     /// The caller owns one subsystem reference, which it gives up.
+    #[inline]
     unsafe fn dec(&self) -> Option<MapRef> {
         // SAFETY: `common` is valid while the caller's reference is; the
         // decrement is atomic.
@@ -692,6 +693,7 @@ impl StructOpsMap {
     /// INUSE becomes TOBEFREE, the subsystem's `unreg()` runs and the
     /// registration's reference goes. Returns the state found; only INUSE
     /// did anything.
+    #[inline]
     pub fn unregister(&self) -> State {
         if self.is_link_map() {
             return self.state();
