@@ -26,6 +26,29 @@ kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver M="$mod" st_rust_ops.o >> "$
 	{ echo "lint: st_rust_testmod build failed, see $log"; rc=1; }
 rustfmt --edition 2021 --config-path "$src/.rustfmt.toml" --check "$mod"/*.rs >> "$log" 2>&1 ||
 	{ echo "lint: rustfmt differences in st_rust_testmod, see $log"; rc=1; }
+# What a module's safe code must not do through kernel::bpf: each case in
+# harness/api-misuse/ must fail to compile, with the error its "expect:"
+# line names and no other (a case that compiles is a door left open).
+mis="$out/lint-api-misuse"
+rm -rf "$mis"
+mkdir -p "$mis"
+for f in "$repo"/harness/api-misuse/*.rs; do
+	n=$(basename "$f" .rs)
+	want=$(sed -n 's|^// expect: \(E[0-9]*\)$|\1|p' "$f")
+	cp "$f" "$mis/"
+	echo "obj-m := $n.o" > "$mis/Makefile"
+	if kmake M="$mis" "$n.o" > "$mis/$n.log" 2>&1; then
+		echo "lint: api-misuse/$n.rs compiles: a module's safe code can do it"
+		rc=1
+		continue
+	fi
+	got=$(grep -oE '^error\[E[0-9]+\]' "$mis/$n.log" | sort -u | grep -oE 'E[0-9]+' | paste -sd ' ')
+	if [ "$got" != "$want" ]; then
+		echo "lint: api-misuse/$n.rs: want error $want, got ${got:-another failure} ($mis/$n.log)"
+		rc=1
+	fi
+done
+
 if grep -qE '^(warning|error)' "$log"; then
 	grep -E '^(warning|error)' -A12 "$log"
 	echo "lint: clippy findings, see $log"

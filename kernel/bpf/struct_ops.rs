@@ -89,7 +89,9 @@ pub static bpf_struct_ops_prog_ops: bindings::bpf_prog_ops = bindings::bpf_prog_
 /// Ops of the links that tie a program to its trampoline.
 #[allow(unsafe_code)] // An entry point from C.
 #[no_mangle]
-pub static bpf_struct_ops_link_lops: TrampLinkOps = TrampLinkOps::new();
+// SAFETY: A static of the kernel image (this crate is built in), the only
+// one given to links.
+pub static bpf_struct_ops_link_lops: TrampLinkOps = unsafe { TrampLinkOps::new() };
 
 /// Builds the descriptor of a struct_ops type a subsystem registers.
 ///
@@ -136,7 +138,8 @@ pub unsafe extern "C" fn bpf_struct_ops_desc_release(desc: *mut bindings::bpf_st
 ///
 /// # Safety
 ///
-/// `st_ops` is a registered struct_ops and `moff` the offset of a member.
+/// `st_ops` is a registered struct_ops and `moff` the offset of one of its
+/// function pointer members (the verifier checks the member's type first).
 #[allow(unsafe_code)] // An entry point from C.
 #[export]
 pub unsafe extern "C" fn bpf_struct_ops_supported(
@@ -145,7 +148,8 @@ pub unsafe extern "C" fn bpf_struct_ops_supported(
 ) -> c_int {
     // SAFETY: By the caller's promise.
     let st_ops = unsafe { &*st_ops.cast::<StructOps>() };
-    // SAFETY: `moff` is a member's offset, by the caller's promise.
+    // SAFETY: `moff` is a function pointer member's offset, by the
+    // caller's promise.
     if unsafe { st_ops.cfi_stub_at(moff as usize) }.is_none() {
         ENOTSUPP.to_errno()
     } else {
@@ -157,8 +161,10 @@ pub unsafe extern "C" fn bpf_struct_ops_supported(
 ///
 /// # Safety
 ///
-/// `kdata` is the struct registered by a struct_ops map (its module owner
-/// is `BPF_MODULE_OWNER`), which the caller found registered.
+/// `kdata` is the struct of a struct_ops map (its module owner is
+/// `BPF_MODULE_OWNER`) that stays allocated for the call: the subsystem
+/// found it registered, or is registering or validating it (the map holds
+/// the struct until it is freed, and a zero count refuses the reference).
 #[allow(unsafe_code)] // An entry point from C.
 #[export]
 pub unsafe extern "C" fn bpf_struct_ops_get(kdata: *const c_void) -> bool {
@@ -280,7 +286,8 @@ pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_att
 ///
 /// `tnodes` are `BPF_TRAMP_MAX` tables, `node` a live tramp link's node, `model`
 /// valid; `*image` is NULL or a page from this function with `*image_off`
-/// bytes used.
+/// bytes used, which the caller has neither protected nor made callable yet;
+/// the link outlives every run of the trampoline written.
 #[allow(unsafe_code)] // An entry point from C.
 #[export]
 pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
@@ -311,7 +318,9 @@ pub unsafe extern "C" fn bpf_struct_ops_prepare_trampoline(
         } else {
             (None, cur.wrapping_add(off))
         };
-        // SAFETY: `start..start + size` is inside an unprotected image page.
+        // SAFETY: `start..start + size` is inside an image page that the
+        // caller has not protected or published yet (its promise), and the
+        // link outlives the trampoline (the caller's too).
         let written =
             unsafe { trampoline::trampoline_write(tnodes, node, model, stub_func, start, size) }?;
         let off = match new_page {

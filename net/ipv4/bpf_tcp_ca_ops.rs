@@ -22,8 +22,8 @@ use kernel::{
         btf::{Btf, KIND_STRUCT},
         prog::LoadingProg,
         struct_ops_type::{
-            InitMember, Link, Published, StructOpsTable, StructOpsType, VerifierOpsTable,
-            WritableField, WritableFields,
+            InitMember, Link, Published, StructOpsTable, StructOpsType, Unregistered,
+            VerifierOpsTable, WritableField, WritableFields,
         },
         verifier::{AccessInfo, AccessType, FuncProto},
     },
@@ -76,7 +76,8 @@ const TCP_SOCK_WRITABLE: &[WritableField] = &[
 #[no_mangle]
 pub static bpf_tcp_congestion_ops: StructOpsTable<TcpCongestionOps> =
     // SAFETY: `bpf_tcp_ca_btf.c`'s stubs of `struct tcp_congestion_ops`, a
-    // const static of the kernel image, whose members are its functions.
+    // const static of the kernel image, whose members are its functions;
+    // the type's only table, which `table()` returns.
     unsafe {
         StructOpsTable::new(
             &TCP_VERIFIER_OPS,
@@ -91,10 +92,10 @@ static TCP_VERIFIER_OPS: VerifierOpsTable<TcpCongestionOps> = VerifierOpsTable::
 ///
 /// # Safety
 ///
-/// `tp` is a `tcp_sock` the caller holds locked: the verifier lets only a
-/// pointer of that BTF type through (as for `bpf_tcp_ca.c`, it also takes
-/// one a program read from another struct, not only its own socket, which
-/// TCP calls its ops with, locked).
+/// `tp` is a `tcp_sock` the caller holds locked. The verifier lets only a
+/// pointer of that BTF type through, but does not ensure the lock: as for
+/// `bpf_tcp_ca.c`, it also takes one a program read from another struct,
+/// not only the op's own socket, which TCP calls its ops with, locked.
 #[allow(unsafe_code)]
 unsafe extern "C" fn bpf_tcp_send_ack(tp: u64, rcv_nxt: u64, _: u64, _: u64, _: u64) -> u64 {
     // SAFETY: The caller's promise; a congestion control's socket is never
@@ -107,9 +108,12 @@ unsafe extern "C" fn bpf_tcp_send_ack(tp: u64, rcv_nxt: u64, _: u64, _: u64, _: 
 static SEND_ACK_PROTO: FuncProto<TcpCongestionOps> =
     // SAFETY: The verifier passes `bpf_tcp_send_ack` a `tcp_sock` (arg 1,
     // `TCP_SOCK_ID`, a vmlinux id that `init` sets before any program is
-    // verified) and any integer; congestion control ops run with their
-    // socket locked, and the helper takes what `bpf_tcp_ca.c`'s takes. It
-    // is built in.
+    // verified) and any integer, and the helper is built in. The op's own
+    // socket, which programs pass, is locked: TCP calls congestion control
+    // ops with it locked.
+    // FIXME: The verifier also passes a `tcp_sock` that a program read from
+    // another struct, which is not locked, as it does for `bpf_tcp_ca.c`'s
+    // proto: to report upstream (design page, "Soundness").
     unsafe {
         FuncProto::new_int(
             bpf_tcp_send_ack,
@@ -189,7 +193,7 @@ impl StructOpsType for TcpCongestionOps {
 
     #[allow(unsafe_code)]
     #[inline]
-    fn validate(ops: &Published<Self>) -> Result {
+    fn validate(ops: &Unregistered<Self>) -> Result {
         // SAFETY: `ops` is a complete congestion control, alive for the call.
         kernel::error::to_result(unsafe { bindings::tcp_validate_congestion_control(ops.as_ptr()) })
     }

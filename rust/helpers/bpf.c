@@ -12,6 +12,12 @@ __rust_helper int rust_helper_cfi_get_offset(void)
 	return cfi_get_offset();
 }
 
+/* Named apart: x86 declares cfi_get_func_hash() extern, other arches inline. */
+__rust_helper u32 rust_helper_bpf_cfi_func_hash(void *func)
+{
+	return cfi_get_func_hash(func);
+}
+
 __rust_helper bool rust_helper_refcount_inc_not_zero(refcount_t *r)
 {
 	return refcount_inc_not_zero(r);

@@ -25,12 +25,18 @@ use kernel::{
 /// The link type of struct_ops maps.
 struct StructOpsLinkOps;
 
-static LINK_OPS: LinkOpsTable<StructOpsLink> = LinkOpsTable::new::<StructOpsLinkOps>();
+// A table C calls through.
+#[allow(unsafe_code)]
+// SAFETY: A static of the kernel image (this crate is built in), the only
+// one given to links.
+static LINK_OPS: LinkOpsTable<StructOpsLink> = unsafe { LinkOpsTable::new::<StructOpsLinkOps>() };
 
 /// Registers the READY map `map` through a new link of `attach_type`;
 /// returns the link's fd.
 pub(crate) fn create(map: MapRef, attach_type: bindings::bpf_attach_type) -> Result<i32> {
-    let map = StructOpsMapRef::new(map)
+    #[allow(unsafe_code)] // The map-only door.
+    // SAFETY: For `BPF_LINK_CREATE` on `map`, which `bpf()` checked.
+    let map = unsafe { StructOpsMapRef::new(map) }
         .filter(|m| m.valid_to_reg())
         .ok_or(EINVAL)?;
     let primer = LinkPrimer::new(StructOpsLink::new()?, &LINK_OPS, attach_type)?;
@@ -81,7 +87,9 @@ impl LinkOps for StructOpsLinkOps {
 
     #[inline]
     fn update_map(link: &StructOpsLink, new: MapRef, old: Option<&Map>) -> Result {
-        let new = StructOpsMapRef::new(new).ok_or(EINVAL)?;
+        #[allow(unsafe_code)] // The map-only door.
+        // SAFETY: For `BPF_LINK_UPDATE` to `new`, which `bpf()` checked.
+        let new = unsafe { StructOpsMapRef::new(new) }.ok_or(EINVAL)?;
         // As in C, what needs no lock is checked before taking it: a failing
         // update does not wait behind a slow `unreg()`. (A READY link map
         // stays READY; `update` checks again under the lock.)

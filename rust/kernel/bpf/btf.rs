@@ -760,14 +760,15 @@ impl ModuleBtf {
     }
 
     /// Gives up the module reference, e.g. to a map that drops it at free.
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     #[inline]
-    pub fn into_raw(self) -> *mut bindings::module {
+    pub(crate) fn into_raw(self) -> *mut bindings::module {
         let m = self.module.as_ptr();
         core::mem::forget(self);
         m
     }
 
-    /// Drops a module reference given up by [`ModuleBtf::into_raw`].
+    /// Drops a module reference given up by `ModuleBtf::into_raw`.
     ///
     /// # Safety
     ///

@@ -111,7 +111,14 @@ pub struct LinkOpsTable<L: LinkType>(bindings::bpf_link_ops, PhantomData<fn(&L)>
 
 impl<L: LinkType> LinkOpsTable<L> {
     /// The table for `T`.
-    pub const fn new<T: LinkOps<Link = L>>() -> Self {
+    ///
+    /// # Safety
+    ///
+    /// The result is stored in a `static` of the kernel image, and only
+    /// that static is given to links; `T`'s functions are in the image too. Links hold no reference to a module: C calls
+    /// the ops of a link (and reads them) until its last reference is gone,
+    /// which may be after a module that held the table was unloaded.
+    pub const unsafe fn new<T: LinkOps<Link = L>>() -> Self {
         let empty: bindings::bpf_link_ops = pin_init::zeroed();
         let ops = bindings::bpf_link_ops {
             dealloc: Some(Adapter::<T>::dealloc),

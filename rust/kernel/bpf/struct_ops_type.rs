@@ -53,7 +53,7 @@ mod writable;
 
 pub use init_member::InitMember;
 pub use op::{BoundOp, Nullable, Op, OpArg, OpArgs, OpPointee, OpRet, Ref};
-pub use published::{Held, Link, Published};
+pub use published::{Held, Link, Published, Unregistered};
 pub use sleepable::SleepableMembers;
 pub use writable::{field_size, WritableField, WritableFields};
 
@@ -116,7 +116,7 @@ pub trait StructOpsType: Sized + 'static {
     }
 
     /// Checks a complete value before it is registered or linked.
-    fn validate(_ops: &Published<Self>) -> Result {
+    fn validate(_ops: &Unregistered<Self>) -> Result {
         crate::build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -229,7 +229,9 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// mirror has it (the published struct is used with its size and
     /// alignment, the size checked against BTF at registration); the table,
     /// its type and the stubs are in the module `T::OwnerModule` names (the
-    /// kernel image for a null module).
+    /// kernel image for a null module); it is `T`'s only table, the one
+    /// [`StructOpsType::table`] returns (what the verifier callbacks and
+    /// [`Op`] learn about the registered type is kept in it).
     pub const unsafe fn new(
         verifier_ops: &'static VerifierOpsTable<T>,
         cfi_stubs: *const T::Ops,
@@ -288,6 +290,12 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// What the type's `init` learns: checks the Rust struct against BTF and
     /// the writable fields, and records them.
     fn register(&self, btf: &'static Btf) -> Result {
+        // Registered once: a second registration would change what checked
+        // `Op`s rely on. (Registrations of one table are serialised: its
+        // module's init registers it; a failed one is undone by `forget`.)
+        if self.btf().is_some() {
+            return Err(EEXIST);
+        }
         let id = btf.find_by_name_kind(T::NAME, crate::bpf::btf::KIND_STRUCT)?;
         let ops = btf.type_by_id(id).ok_or(EINVAL)?;
         if ops.size() as usize != core::mem::size_of::<T::Ops>() {
@@ -307,6 +315,13 @@ impl<T: StructOpsType> StructOpsTable<T> {
         self.state.ops_type.store(ops.as_raw().cast_mut(), Release);
         self.state.btf.store(btf.as_raw(), Release);
         Ok(())
+    }
+
+    /// Undoes [`Self::register`] when the type's `init` fails: the type is
+    /// not registered, and may be again. No value of the type exists, so
+    /// no [`Op`] can be called meanwhile.
+    fn forget(&self) {
+        self.state.btf.store(core::ptr::null_mut(), Release);
     }
 
     /// The offset in the ops struct of the member `prog` implements (its

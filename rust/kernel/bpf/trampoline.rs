@@ -154,8 +154,15 @@ pub struct TrampLinkOps(bindings::bpf_link_ops);
 
 impl TrampLinkOps {
     /// The ops: nothing to release, and the link is freed with `kfree()`.
-    #[inline]
-    pub const fn new() -> Self {
+    ///
+    /// # Safety
+    ///
+    /// The result is stored in a `static` of the kernel image, and only
+    /// that static is given to links.
+    /// Links hold no reference to a module: C calls the ops of a link (and
+    /// reads them) until its last reference is gone, which may be after a
+    /// module that held the ops was unloaded.
+    pub const unsafe fn new() -> Self {
         TrampLinkOps(bindings::bpf_link_ops {
             release: Some(tramp_link_release),
             dealloc: Some(tramp_link_dealloc),
@@ -164,13 +171,6 @@ impl TrampLinkOps {
     }
 
     const EMPTY: bindings::bpf_link_ops = pin_init::zeroed();
-}
-
-impl Default for TrampLinkOps {
-    #[inline]
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// # Safety
@@ -344,7 +344,11 @@ unsafe fn set_fentry(tnodes: *mut bindings::bpf_tramp_nodes, node: *mut bindings
 ///
 /// As for [`trampoline_size`]; `size` is at least what [`trampoline_size`]
 /// gave for the same arguments (the arch code may emit that much before it
-/// checks the end), and `image..image + size` is writable trampoline memory.
+/// checks the end); `image..image + size` lies in an image from
+/// `arch_alloc_bpf_trampoline()` that is not protected yet (the arch code
+/// writes it as such memory needs, e.g. x86's through
+/// `bpf_arch_text_copy()`) and that no CPU runs; the link, and so its
+/// program, outlives every run of the trampoline written.
 pub unsafe fn trampoline_write(
     tnodes: *mut bindings::bpf_tramp_nodes,
     node: *mut bindings::bpf_tramp_node,
@@ -580,9 +584,11 @@ impl Images {
         }
         let start = image.as_ptr().wrapping_add(slot.offset);
         let stub = stub.map_or(core::ptr::null_mut(), CfiStub::as_ptr);
-        // SAFETY: `slot.size` bytes from `start` are inside the image, which is
-        // not protected yet, and as many as the trampoline needs (the
-        // caller's promise); `tnodes` are tables and `link` is live.
+        // SAFETY: `slot.size` bytes from `start` are inside the image, as
+        // many as the trampoline needs (the caller's promise); the images are
+        // only protected by `protect`, which consumes them, and run once
+        // published, after that; `tnodes` are tables, and `link` is live and
+        // kept by the caller as long as the trampoline can run.
         let written = unsafe {
             trampoline_write(tnodes.as_raw(), link.node(), model, stub, start, slot.size)
         }?;
@@ -644,7 +650,7 @@ unsafe impl Sync for Ksym {}
 
 impl Ksym {
     /// A symbol named `bpf__<tname>_<mname>`, for a range set later with
-    /// [`Ksym::set_range`].
+    /// `Ksym::set_range`.
     pub fn new(tname: &CStr, mname: &CStr) -> Result<Self> {
         // SAFETY: No preconditions; it returns a zeroed (initial state)
         // `kmalloc()`'ed symbol, or NULL.
@@ -700,7 +706,14 @@ impl Ksym {
 
     /// Makes the symbol name the `size` bytes at `start`; `EBUSY` once it is
     /// published.
-    pub fn set_range(&mut self, start: *mut u8, size: usize) -> Result {
+    ///
+    /// # Safety
+    ///
+    /// `start..start + size` is a trampoline image, or a part of one, that
+    /// the symbol's owner keeps until the symbol is withdrawn
+    /// ([`Ksym::del`], or the drop).
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
+    pub(crate) unsafe fn set_range(&mut self, start: *mut u8, size: usize) -> Result {
         if self.added {
             return Err(EBUSY);
         }

@@ -123,7 +123,9 @@ impl StructOps {
     ///
     /// # Safety
     ///
-    /// `moff` is the offset of a member of the type the stubs instance.
+    /// `moff` is the offset of a function pointer member of the type the
+    /// stubs instance (so a pointer is read in bounds, and a non-NULL one is
+    /// a function).
     pub unsafe fn cfi_stub_at(&self, moff: usize) -> Option<CfiStub> {
         let stubs = st_ops_field!(self, cfi_stubs).cast::<u8>();
         if stubs.is_null() {
@@ -382,11 +384,21 @@ impl Desc {
     }
 
     /// The descriptor whose value type is `value_id` in `btf`.
+    ///
+    /// # Safety
+    ///
+    /// No type registers on `btf` while the result is used:
+    /// `btf_add_struct_ops()` moves the table (`krealloc()`) when it grows.
+    /// (True of a module's BTF got with `btf_try_get_module()`, which
+    /// refuses a module whose init has not finished, and of vmlinux's
+    /// after its initcalls; C's `bpf_struct_ops_find_value()` relies on the
+    /// same.)
     #[inline]
-    pub fn find_value(btf: &Btf, value_id: u32) -> Option<&Desc> {
-        // SAFETY: `btf` is valid; descriptors live as long as their BTF.
+    pub(crate) unsafe fn find_value(btf: &Btf, value_id: u32) -> Option<&Desc> {
+        // SAFETY: `btf` is valid.
         let d = unsafe { bindings::bpf_struct_ops_find_value(btf.as_raw(), value_id) };
-        // SAFETY: Found descriptors are initialised.
+        // SAFETY: Found descriptors are initialised, and stay in place for
+        // the borrow of `btf` by the caller's promise.
         NonNull::new(d.cast_mut()).map(|d| unsafe { Desc::from_raw(d.as_ptr()) })
     }
 

@@ -23,8 +23,17 @@ pub struct StructOpsMapRef(MapRef);
 
 impl StructOpsMapRef {
     /// `map` as a struct_ops map, if it is one.
+    ///
+    /// # Safety
+    ///
+    /// The caller acts for a `bpf()` command on `map` that the BPF core
+    /// checked (`BPF_LINK_CREATE`, `BPF_LINK_UPDATE`). A `StructOpsMap`
+    /// lets its holder register, unregister and rewrite the map, and take
+    /// and drop subsystem references, without those checks: a privilege,
+    /// which modules do not get from safe code (design page, "What modules
+    /// get").
     #[inline]
-    pub fn new(map: MapRef) -> Option<Self> {
+    pub unsafe fn new(map: MapRef) -> Option<Self> {
         (map.map_type() == bindings::bpf_map_type_BPF_MAP_TYPE_STRUCT_OPS).then_some(Self(map))
     }
 }
@@ -145,7 +154,8 @@ impl StructOpsLink {
         // SAFETY: Under the update mutex.
         let old = unsafe { bindings::bpf_struct_ops_link_map_locked(self.0.get()) };
         // SAFETY: Under the update mutex; RCU readers see the old map or the
-        // new one (maps are freed after a grace period).
+        // new one, each freed only after an RCU grace period
+        // (`free_after_rcu_gp`, set when struct_ops maps are created).
         unsafe { bindings::bpf_struct_ops_link_set_map(self.0.get(), new) };
         // SAFETY: By the type invariant the link owned `old`.
         NonNull::new(old).map(|m| unsafe { MapRef::from_raw(m.cast()) })

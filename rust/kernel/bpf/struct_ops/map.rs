@@ -165,8 +165,9 @@ impl<'a> TrampPlan<'a> {
         let model = st_ops.func_model(member.index()).ok_or(EINVAL)?;
         // SAFETY: `t` is the map's struct, the type of its struct_ops, whose
         // stubs instance it, and `moff` the offset of `func_ptr`, one of its
-        // function pointers.
-        let stub = unsafe { st_ops.cfi_stub(t, moff) };
+        // function pointers. The verifier refuses programs for members
+        // without a stub; checked here too, not relied on.
+        let stub = Some(unsafe { st_ops.cfi_stub(t, moff) }.ok_or(EINVAL)?);
         // SAFETY: The model and stub of the member, a function pointer
         // (`FuncPtr`'s invariant, for this map's struct as checked above), as
         // the descriptor's init computed them.
@@ -360,7 +361,11 @@ impl StructOpsMap {
     /// value size that does not match it, `ENOMEM`.
     pub fn create(attr: &MapCreateAttr, btf: ValueBtf) -> Result<MapArea<Self>> {
         let b = btf.btf();
-        let desc = Desc::find_value(b, attr.btf_vmlinux_value_type_id()).ok_or(ENOTSUPP)?;
+        // SAFETY: `btf` came from the map's creation request: vmlinux's, or
+        // a module's taken with `btf_try_get_module()` (`ValueBtf`), whose
+        // init, which registers its types, has finished.
+        let desc =
+            unsafe { Desc::find_value(b, attr.btf_vmlinux_value_type_id()) }.ok_or(ENOTSUPP)?;
         let (t, vt) = desc.type_().zip(desc.value_type()).ok_or(ENOTSUPP)?;
         if attr.value_size() != vt.size() {
             return Err(EINVAL);
@@ -956,7 +961,10 @@ impl<'a> Update<'a> {
             let (start, size) =
                 unsafe { images.write(&tr.slot, &mut tnodes, &tr.link, &model, stub) }?;
             self.write_kdata(tr.moff, start.wrapping_add(cfi_offset) as u64)?;
-            tr.ksym.set_range(start, size)?;
+            // SAFETY: `start..start + size` is the trampoline just written
+            // in `images`, which `tramps` keeps, with the symbol, until the
+            // symbol is withdrawn.
+            unsafe { tr.ksym.set_range(start, size) }?;
         }
         self.validate()?;
         let tramps = KBox::new(

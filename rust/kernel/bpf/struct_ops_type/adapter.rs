@@ -3,7 +3,7 @@
 //! The C callbacks of a struct_ops type, each calling its
 //! [`StructOpsType`] method with safe arguments.
 
-use super::{InitMember, Link, Published, StructOpsType};
+use super::{InitMember, Link, Published, StructOpsType, Unregistered};
 use crate::{
     bindings,
     bpf::{
@@ -74,7 +74,12 @@ unsafe extern "C" fn init<T: StructOpsType>(btf: *mut bindings::btf) -> c_int {
     // SAFETY: The caller's promise; a registered type is never unregistered
     // but with the BTF (module) it lives in.
     let btf: &'static Btf = unsafe { Btf::from_raw(btf) };
-    errno(T::table().register(btf).and_then(|()| T::init(btf)))
+    let table = T::table();
+    errno(
+        table
+            .register(btf)
+            .and_then(|()| T::init(btf).inspect_err(|_| table.forget())),
+    )
 }
 
 /// `init_member`: gives `T::init_member` the member of its own ops struct.
@@ -146,14 +151,14 @@ fn ops_member<T: StructOpsType>(
     Some((btf, m))
 }
 
-/// `validate`: calls `T::validate` with the published struct.
+/// `validate`: calls `T::validate` with the struct, not registered yet.
 ///
 /// # Safety
 ///
 /// `kdata` is a complete value of the type, alive for the call.
 unsafe extern "C" fn validate<T: StructOpsType>(kdata: *mut c_void) -> c_int {
     // SAFETY: The caller's promise.
-    errno(T::validate(unsafe { Published::from_raw(kdata) }))
+    errno(T::validate(unsafe { Unregistered::from_raw(kdata) }))
 }
 
 /// `reg`: calls `T::reg` with the published struct.

@@ -10,7 +10,7 @@ use crate::{
     str::CStr,
     sync::atomic::{Atomic, Relaxed},
 };
-use core::{marker::PhantomData, mem::size_of, ptr::NonNull};
+use core::{ffi::c_void, marker::PhantomData, mem::size_of, ptr::NonNull};
 
 /// What an argument or the return value of an op is, as BTF must agree.
 #[doc(hidden)]
@@ -54,15 +54,19 @@ pub trait OpArg: private::SealedArg {
     fn into_raw(v: Self::Value<'_>) -> Self::Raw;
 }
 
-/// The return value of an op: `()` or an integer.
+/// The return value of an op: `()`, or an integer of 64 bits, or of 32 on
+/// x86_64 and arm64.
 pub trait OpRet: private::SealedRet {
     #[doc(hidden)]
     const KIND: Kind;
+    #[doc(hidden)]
+    const ZERO: Self;
 }
 
 impl private::SealedRet for () {}
 impl OpRet for () {
     const KIND: Kind = Kind::Void;
+    const ZERO: () = ();
 }
 
 macro_rules! int_kind {
@@ -77,13 +81,32 @@ macro_rules! int_kind {
                 v
             }
         }
-        impl private::SealedRet for $t {}
-        impl OpRet for $t {
-            const KIND: Kind = Kind::Int { size: size_of::<$t>(), signed: $signed };
-        }
     )*};
 }
 int_kind!(i8: true, u8: false, i16: true, u16: false, i32: true, u32: false, i64: true, u64: false);
+
+// Returns of 64 bits, and of 32 where the trampoline and the caller agree on
+// the upper bits. Nothing checks the range of what a struct_ops program
+// returns (the verifier does not for these programs), and the trampoline
+// hands back the whole `r0`. Callers built by clang and rustc take an 8- or
+// 16-bit return as already extended (`zeroext`/`signext`) on x86_64, and
+// every return narrower than a register as extended on powerpc64: a
+// program returning 0x1ff for a `u8` would make a `u8` that is not one.
+// On x86_64 and arm64 a 32-bit return's upper half is ignored by callers;
+// other arches' trampolines extend or not, case by case, so none is
+// offered there.
+macro_rules! ret_kind {
+    ($($t:ty: $signed:literal),*) => {$(
+        impl private::SealedRet for $t {}
+        impl OpRet for $t {
+            const KIND: Kind = Kind::Int { size: size_of::<$t>(), signed: $signed };
+            const ZERO: $t = 0;
+        }
+    )*};
+}
+ret_kind!(i64: true, u64: false);
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+ret_kind!(i32: true, u32: false);
 
 /// A C struct that Rust passes the ops of a type by pointer, as a `&Self`.
 ///
@@ -156,12 +179,16 @@ pub trait OpArgs<R>: private::SealedArgs {
     /// `f` is a function of this prototype that may be called here.
     #[doc(hidden)]
     unsafe fn call(f: Self::Fn, v: Self::Values<'_>) -> R;
+    /// A Rust function of type [`OpArgs::Fn`], never called: under kCFI
+    /// its hash is the one Rust's calls through `Fn` check.
+    #[doc(hidden)]
+    fn probe() -> *const c_void;
 }
 
 macro_rules! op_args {
     ($($a:ident),*) => {
         impl<$($a: OpArg),*> private::SealedArgs for ($($a,)*) {}
-        impl<R, $($a: OpArg),*> OpArgs<R> for ($($a,)*) {
+        impl<R: OpRet, $($a: OpArg),*> OpArgs<R> for ($($a,)*) {
             type Fn = unsafe extern "C" fn($($a::Raw),*) -> R;
             type Values<'a> = ($($a::Value<'a>,)*);
             const KINDS: &'static [Kind] = &[$($a::KIND),*];
@@ -171,6 +198,21 @@ macro_rules! op_args {
                 let ($($a,)*) = v;
                 // SAFETY: The caller's promise.
                 unsafe { f($($a::into_raw($a)),*) }
+            }
+            #[inline]
+            fn probe() -> *const c_void {
+                /// Never called: only its kCFI hash is read.
+                ///
+                /// # Safety
+                ///
+                /// None: it ignores its arguments (`unsafe` to have the type
+                /// of `Fn`).
+                #[allow(non_snake_case)]
+                unsafe extern "C" fn probe<R: OpRet, $($a: OpArg),*>($(_: $a::Raw),*) -> R {
+                    R::ZERO
+                }
+                let f: Self::Fn = probe::<R, $($a),*>;
+                f as *const c_void
             }
         }
     };
@@ -202,10 +244,13 @@ const SLEEPABLE: usize = 1;
 /// point into an arena), and the same return. Calls of a declaration BTF
 /// disagrees with fail with `EINVAL`.
 ///
-/// Under kCFI, the trampoline carries the hash of the C stub's type; a Rust
-/// caller's hash of a pointer argument derives from the Rust type's path,
-/// which is not checked here (untested: our kernels do not enable
-/// `CONFIG_CFI_CLANG` for Rust callers).
+/// Under kCFI, the trampoline carries the hash of the C stub's type, and
+/// Rust's call checks the hash of `A`'s function type, which rustc derives
+/// from the Rust types: a pointee's own name (a `#[repr(C)]` mirror must be
+/// named as the C struct is), `*mut` where C may have `const`, an integer
+/// where C has an enum. The first call also compares the two hashes (those
+/// of the stub and of a Rust function of `A`'s type), and a declaration
+/// whose hash differs is refused as above, rather than trapping.
 ///
 /// # Examples
 ///
@@ -288,24 +333,39 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
         let table: &StructOpsTable<T> = T::table();
         // Not registered yet: nothing to call, and nothing to cache.
         let info = table.resolve_info().ok_or(EINVAL)?;
-        match resolve_member(info, self.name, A::KINDS, R::KIND) {
+        let stubs = info.stubs;
+        let checked = resolve_member(info, self.name, A::KINDS, R::KIND)
+            .map_err(|_| "disagrees with BTF")
+            .and_then(|off| {
+                // SAFETY: `stubs` is the type's stubs struct, as large as the
+                // ops struct, and `off` a pointer-aligned member offset inside
+                // it (checked by `resolve_member`).
+                if unsafe { cfi_hash_matches(stubs, off, A::probe()) } {
+                    Ok(off)
+                } else {
+                    Err("has another kCFI type than the member's stub")
+                }
+            });
+        match checked {
             Ok(off) => {
                 let sleepable = T::SLEEPABLE.has(self.name);
                 let v = ((off + 1) << 1) | usize::from(sleepable);
                 self.resolved.store(v, Relaxed);
                 Ok((off, sleepable))
             }
-            Err(e) => {
-                crate::pr_err!(
-                    "bpf: struct_ops {}: Rust's call of {} disagrees with BTF\n",
-                    T::NAME,
-                    self.name
-                );
+            Err(why) => {
+                refused(T::NAME, self.name, why);
                 self.resolved.store(REFUSED, Relaxed);
-                Err(e)
+                Err(EINVAL)
             }
         }
     }
+}
+
+/// Says why an [`Op`] of type `ty` is refused; not generic.
+#[cold]
+fn refused(ty: &CStr, op: &CStr, why: &str) {
+    crate::pr_err!("bpf: struct_ops {}: Rust's call of {} {}\n", ty, op, why);
 }
 
 /// An [`Op`] of a map whose struct is borrowed for `'a`: its trampoline.
@@ -314,7 +374,8 @@ impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
 ///
 /// `f` is the trampoline of a program for the member, in a value whose first
 /// registration is done, which the borrow keeps alive; `A` and `R` agree
-/// with the member's prototype in BTF; `sleepable` says whether the member
+/// with the member's prototype in BTF, and `A::Fn`'s kCFI type with the
+/// trampoline's; `sleepable` says whether the member
 /// is one of `T::SLEEPABLE`.
 pub struct BoundOp<'a, T: StructOpsType, A: OpArgs<R>, R> {
     f: A::Fn,
@@ -401,6 +462,26 @@ fn resolve_member(info: TypeInfo<'_>, name: &CStr, args: &[Kind], ret: Kind) -> 
         }
     }
     Ok(off)
+}
+
+/// Whether Rust's calls through a function like `probe` pass the kCFI check
+/// of the trampolines of the member at `off`, which carry the hash of the
+/// member's CFI stub (both hashes are 0 without kCFI). A member without a
+/// stub has no trampolines.
+///
+/// # Safety
+///
+/// `stubs` points to the type's stubs struct, and `off` is the offset of a
+/// pointer-aligned member inside it.
+unsafe fn cfi_hash_matches(stubs: *const u8, off: usize, probe: *const c_void) -> bool {
+    // SAFETY: The caller's promise.
+    let stub = unsafe { stubs.add(off).cast::<*mut c_void>().read() };
+    if stub.is_null() {
+        return true;
+    }
+    // SAFETY: `cfi_get_func_hash()` reads a function's preamble, with
+    // `get_kernel_nofault()`; `stub` is a C function, `probe` a Rust one.
+    unsafe { bindings::bpf_cfi_func_hash(stub) == bindings::bpf_cfi_func_hash(probe.cast_mut()) }
 }
 
 /// Whether BTF type `id` is what `kind` says.

@@ -32,6 +32,30 @@ use core::{mem::offset_of, ops::Deref, ptr::NonNull};
 #[repr(transparent)]
 pub struct Published<T: StructOpsType>(Opaque<T::Ops>);
 
+/// The ops struct of a struct_ops map of type `T` as `validate()` gets it:
+/// complete, not registered yet. Only its address is offered, for C: no op
+/// can be called yet, and no count taken (the C map would give one, ours
+/// none, as the registration does not hold one yet).
+#[repr(transparent)]
+pub struct Unregistered<T: StructOpsType>(Published<T>);
+
+impl<T: StructOpsType> Unregistered<T> {
+    /// # Safety
+    ///
+    /// As for [`Published::from_raw`].
+    #[inline]
+    pub(super) unsafe fn from_raw<'a>(kdata: *mut c_void) -> &'a Self {
+        // SAFETY: The caller's promise; a transparent wrapper of `Published`.
+        unsafe { &*core::ptr::from_ref(Published::<T>::from_raw(kdata)).cast() }
+    }
+
+    /// The raw pointer, for C.
+    #[inline]
+    pub fn as_ptr(&self) -> *mut T::Ops {
+        self.0.as_ptr()
+    }
+}
+
 impl<T: StructOpsType> Published<T> {
     /// # Safety
     ///

@@ -218,6 +218,11 @@ bool st_impl_is_rust(void)
 	return system("zcat /proc/config.gz | grep -q '^CONFIG_BPF_STRUCT_OPS_RUST=y'") == 0;
 }
 
+bool st_kcfi(void)
+{
+	return system("zcat /proc/config.gz | grep -q '^CONFIG_CFI=y'") == 0;
+}
+
 int st_sock_ca(int fd, char *buf)
 {
 	socklen_t len = 16;

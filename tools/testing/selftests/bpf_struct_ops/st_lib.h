@@ -64,6 +64,8 @@ int st_write_file(const char *path, const char *s);
  */
 bool st_kmsg_has(int level, const char *msg);
 bool st_impl_is_rust(void);
+/* Whether the kernel checks indirect calls' types (kCFI). */
+bool st_kcfi(void);
 
 /* A connected loopback TCP pair; the client uses congestion control @ca. */
 struct st_tcp {

@@ -50,6 +50,23 @@ unsafe impl OpPointee for st_rust_arg {
     const NAME: &'static CStr = c"st_rust_arg";
 }
 
+/// `struct st_rust_arg` again, under another name, as a module might mirror
+/// it: BTF agrees (the name checked is [`OpPointee::NAME`]), but under kCFI
+/// the type id of a call through a `*mut StRustArgMirror` differs from the C
+/// function pointer's, so Rust's calls must be refused, not trap.
+#[repr(C)]
+pub struct StRustArgMirror {
+    /// The first value.
+    pub a: i32,
+    /// The second value.
+    pub b: i32,
+}
+
+// SAFETY: As for `st_rust_arg`, of which it is a copy.
+unsafe impl OpPointee for StRustArgMirror {
+    const NAME: &'static CStr = c"st_rust_arg";
+}
+
 /// `struct st_rust_ops` (st_rust_testmod.h): its size is checked against
 /// BTF when the type registers, and each op Rust calls on its first call.
 #[repr(C)]
@@ -96,7 +113,7 @@ static ST_RUST_OPS: StructOpsTable<StRustOps> =
     // `struct st_rust_ops`, whose members are its functions, and
     // `StRustOpsC` is that struct; the C half sets the table's owner to this
     // module before registering it, so the core pins the module while maps
-    // of the type exist.
+    // of the type exist; the type's only table, which `table()` returns.
     unsafe { StructOpsTable::new(&ST_RUST_VERIFIER_OPS, &raw const st_rust_ops_stubs) };
 static ST_RUST_VERIFIER_OPS: VerifierOpsTable<StRustOps> = VerifierOpsTable::new();
 
@@ -110,6 +127,8 @@ static TEST_MISTYPED: Op<StRustOps, (u32,), i32> = Op::new(c"test_mistyped");
 /// Wrong on purpose: the stub's argument is not `__nullable`.
 static TEST_NOT_NULLABLE: Op<StRustOps, (Nullable<st_rust_arg>,), i32> =
     Op::new(c"test_not_nullable");
+/// `test_2` through the mirror: refused under kCFI only.
+static TEST_2_MIRROR: Op<StRustOps, (Ref<StRustArgMirror>, i32), i32> = Op::new(c"test_2");
 
 #[vtable]
 impl StructOpsType for StRustOps {
@@ -155,8 +174,9 @@ pub struct StRustBad;
 
 static ST_RUST_BAD: StructOpsTable<StRustBad> =
     // SAFETY: As for `ST_RUST_OPS`, with the C half's `st_rust_bad_stubs`;
-    // `StRustBadC` is the wrong size on purpose, which `init` refuses before
-    // the core uses the struct.
+    // `StRustBadC` is the wrong size on purpose (breaking the contract, as
+    // the test means to), which registration refuses before the core uses
+    // the struct.
     unsafe { StructOpsTable::new(&ST_RUST_BAD_VERIFIER_OPS, &raw const st_rust_bad_stubs) };
 static ST_RUST_BAD_VERIFIER_OPS: VerifierOpsTable<StRustBad> = VerifierOpsTable::new();
 
@@ -232,6 +252,10 @@ fn call(op: u32, arg: i32) -> Result {
         6 => TEST_VOID.call(ops, (arg,))?.map(|()| 0),
         7 => TEST_MISTYPED.call(ops, (arg as u32,))?,
         8 => TEST_NOT_NULLABLE.call(ops, (None,))?,
+        9 => {
+            let m = StRustArgMirror { a: a.a, b: a.b };
+            TEST_2_MIRROR.call(ops, (&m, arg))?
+        }
         _ => return Err(EINVAL),
     };
     state.ret.store(r.ok_or(ENOENT)?, Relaxed);

@@ -25,6 +25,7 @@ enum {
 	ST_RUST_VOID,			/* test_void(ARG) */
 	ST_RUST_MISTYPED,		/* test_mistyped, declared with a u32 */
 	ST_RUST_NOT_NULLABLE,		/* test_not_nullable(NULL), declared nullable */
+	ST_RUST_MIRROR,			/* test_2, through a renamed st_rust_arg */
 };
 
 struct st_rust_ops {
