@@ -49,6 +49,11 @@ TIMED := $(H)/timed.sh
 # debug kernel, and more than twice as long beside kernel builds (CI).
 GUEST_TIMEOUT ?= $(if $(filter 1,$(DEBUG)),3600,1800)
 
+# SRC is the harness's own tree, which set-up deletes and extracts again:
+# never a checkout of yours (BUILD= moves the harness's trees).
+ifeq ($(origin SRC),command line)
+$(error SRC is the harness's own tree ($$(BUILD)/linux) and cannot be set: set BUILD= to move it; to use the series on your tree, see docs/patch-series.md)
+endif
 ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
 endif

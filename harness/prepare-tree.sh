@@ -18,6 +18,12 @@ patches=$repo/patches
 want=$(cat "$patches/BASE_VERSION")
 
 if [ ! -f "$src/.extracted" ]; then
+	# Never replace a tree that is not ours (an existing checkout).
+	if [ -e "$src" ] && [ -n "$(ls -A "$src" 2>/dev/null)" ]; then
+		echo "tree: $src exists and was not extracted by this harness;" \
+			"not replacing it (move it, or set BUILD= elsewhere)" >&2
+		exit 1
+	fi
 	echo "tree: extracting $tarball"
 	rm -rf "$src" "$src.tmp"
 	mkdir -p "$src.tmp"
