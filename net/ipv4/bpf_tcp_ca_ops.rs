@@ -237,7 +237,11 @@ impl StructOpsType for TcpCongestionOps {
         match func_id {
             bindings::bpf_func_id::BPF_FUNC_tcp_send_ack => Some(&SEND_ACK_PROTO),
             bindings::bpf_func_id::BPF_FUNC_sk_storage_get => {
-                // SAFETY: The ops run with their socket locked (above).
+                // SAFETY: The ops run with their socket locked (above): TCP
+                // calls them, and Rust cannot (each takes a `struct sock *`,
+                // which a safe `Op` cannot pass without an `OpPointee`
+                // promise the socket cannot keep). Sockets read from other
+                // structs: the FIXME at `SEND_ACK_PROTO`.
                 Some(unsafe { FuncProto::sk_storage_get() })
             }
             bindings::bpf_func_id::BPF_FUNC_sk_storage_delete => {

@@ -9,6 +9,7 @@ use crate::{
     error::{code::*, Result},
     str::CStr,
     sync::atomic::{Atomic, Relaxed},
+    transmute::AsBytes,
 };
 use core::{ffi::c_void, marker::PhantomData, mem::size_of, ptr::NonNull};
 
@@ -42,8 +43,9 @@ mod private {
     pub trait SealedRet {}
 }
 
-/// An argument of an op: an integer, a [`Ref`] or a [`Nullable`].
-pub trait OpArg: private::SealedArg {
+/// An argument of an op of struct_ops type `T`: an integer, a [`Ref`] or a
+/// [`Nullable`].
+pub trait OpArg<T>: private::SealedArg {
     /// What C takes.
     type Raw: Copy;
     /// What a Rust caller gives.
@@ -72,7 +74,7 @@ impl OpRet for () {
 macro_rules! int_kind {
     ($($t:ty: $signed:literal),*) => {$(
         impl private::SealedArg for $t {}
-        impl OpArg for $t {
+        impl<T> OpArg<T> for $t {
             type Raw = $t;
             type Value<'a> = $t;
             const KIND: Kind = Kind::Int { size: size_of::<$t>(), signed: $signed };
@@ -108,64 +110,85 @@ ret_kind!(i64: true, u64: false);
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 ret_kind!(i32: true, u32: false);
 
-/// A C struct that Rust passes the ops of a type by pointer, as a `&Self`.
+/// A C struct that Rust passes the ops of struct_ops type `T` by pointer, as
+/// a `&Self`.
 ///
 /// # Safety
 ///
 /// `Self` is the C struct BTF names [`OpPointee::NAME`] (bindgen's, or a
-/// `#[repr(C)]` mirror), and every value of `Self` that safe Rust can make is
-/// one the programs of the types that take it may be given: they can only
-/// read it (no kfunc or helper they have writes it, takes a reference on it
-/// or keeps its pointer past the call; the type's writable struct, which
-/// they write, is refused when the op is checked).
-pub unsafe trait OpPointee: 'static {
+/// `#[repr(C)]` mirror), and every `&Self` safe code can hold may be given
+/// to the programs of `T`, for which a live shared borrow is enough: no
+/// kfunc or helper they have writes it, needs its lock, takes a reference on
+/// it or keeps its pointer past the call, and `T`'s `is_valid_access` does
+/// not promote a pointer to it to a struct they may write, as TCP's does
+/// `sock` to `tcp_sock` (`T`'s writable struct itself is refused when the op
+/// is checked). [`AsBytes`]: programs read every byte (padding they could
+/// copy out), and Rust must not change any meanwhile (no interior
+/// mutability).
+pub unsafe trait OpPointee<T: StructOpsType>: AsBytes + 'static {
     /// The struct's name in BTF.
     const NAME: &'static CStr;
 }
 
-/// A pointer to a `T` that is never NULL: programs may dereference it
+/// A pointer to a `P` that is never NULL: programs may dereference it
 /// unchecked. The stub's parameter may be `__nullable` (programs then check
 /// it anyway), but not `__ref` (the program would own a reference the Rust
 /// caller only lends) nor an arena pointer.
-pub struct Ref<T>(PhantomData<T>);
+pub struct Ref<P>(PhantomData<P>);
 
-impl<T> private::SealedArg for Ref<T> {}
-impl<T: OpPointee> OpArg for Ref<T> {
-    type Raw = *mut T;
-    type Value<'a> = &'a T;
+impl<P> private::SealedArg for Ref<P> {}
+impl<T: StructOpsType, P: OpPointee<T>> OpArg<T> for Ref<P> {
+    type Raw = *mut P;
+    type Value<'a> = &'a P;
     const KIND: Kind = Kind::Ptr {
-        name: T::NAME,
-        size: size_of::<T>(),
+        name: P::NAME,
+        size: size_of::<P>(),
         nullable: false,
     };
     #[inline(always)]
-    fn into_raw(v: &T) -> *mut T {
+    fn into_raw(v: &P) -> *mut P {
         NonNull::from(v).as_ptr()
     }
 }
 
-/// A pointer to a `T` that may be NULL: the stub's parameter must be
+/// A [`Ref`] for a parameter C declares `const`: the same pointer, whose
+/// kCFI type (`*const P`) is the C function pointer's.
+pub struct ConstRef<P>(PhantomData<P>);
+
+impl<P> private::SealedArg for ConstRef<P> {}
+impl<T: StructOpsType, P: OpPointee<T>> OpArg<T> for ConstRef<P> {
+    type Raw = *const P;
+    type Value<'a> = &'a P;
+    const KIND: Kind = <Ref<P> as OpArg<T>>::KIND;
+    #[inline(always)]
+    fn into_raw(v: &P) -> *const P {
+        v
+    }
+}
+
+/// A pointer to a `P` that may be NULL: the stub's parameter must be
 /// `__nullable` (not `__arena__nullable`), which makes the verifier refuse
 /// programs that dereference it unchecked.
-pub struct Nullable<T>(PhantomData<T>);
+pub struct Nullable<P>(PhantomData<P>);
 
-impl<T> private::SealedArg for Nullable<T> {}
-impl<T: OpPointee> OpArg for Nullable<T> {
-    type Raw = *mut T;
-    type Value<'a> = Option<&'a T>;
+impl<P> private::SealedArg for Nullable<P> {}
+impl<T: StructOpsType, P: OpPointee<T>> OpArg<T> for Nullable<P> {
+    type Raw = *mut P;
+    type Value<'a> = Option<&'a P>;
     const KIND: Kind = Kind::Ptr {
-        name: T::NAME,
-        size: size_of::<T>(),
+        name: P::NAME,
+        size: size_of::<P>(),
         nullable: true,
     };
     #[inline(always)]
-    fn into_raw(v: Option<&T>) -> *mut T {
+    fn into_raw(v: Option<&P>) -> *mut P {
         v.map_or(core::ptr::null_mut(), |v| NonNull::from(v).as_ptr())
     }
 }
 
-/// The arguments of an op returning `R`: a tuple of up to four [`OpArg`]s.
-pub trait OpArgs<R>: private::SealedArgs {
+/// The arguments of an op of type `T` returning `R`: a tuple of up to four
+/// [`OpArg`]s.
+pub trait OpArgs<T, R>: private::SealedArgs {
     /// The C function pointer.
     type Fn: Copy;
     /// What a Rust caller gives: a tuple of the arguments' values.
@@ -187,8 +210,8 @@ pub trait OpArgs<R>: private::SealedArgs {
 
 macro_rules! op_args {
     ($($a:ident),*) => {
-        impl<$($a: OpArg),*> private::SealedArgs for ($($a,)*) {}
-        impl<R: OpRet, $($a: OpArg),*> OpArgs<R> for ($($a,)*) {
+        impl<$($a),*> private::SealedArgs for ($($a,)*) {}
+        impl<T, R: OpRet, $($a: OpArg<T>),*> OpArgs<T, R> for ($($a,)*) {
             type Fn = unsafe extern "C" fn($($a::Raw),*) -> R;
             type Values<'a> = ($($a::Value<'a>,)*);
             const KINDS: &'static [Kind] = &[$($a::KIND),*];
@@ -207,11 +230,14 @@ macro_rules! op_args {
                 ///
                 /// None: it ignores its arguments (`unsafe` to have the type
                 /// of `Fn`).
-                #[allow(non_snake_case)]
-                unsafe extern "C" fn probe<R: OpRet, $($a: OpArg),*>($(_: $a::Raw),*) -> R {
+                // `T` goes unused when there are no arguments.
+                #[allow(non_snake_case, clippy::extra_unused_type_parameters)]
+                unsafe extern "C" fn probe<T, R: OpRet, $($a: OpArg<T>),*>(
+                    $(_: $a::Raw),*
+                ) -> R {
                     R::ZERO
                 }
-                let f: Self::Fn = probe::<R, $($a),*>;
+                let f: Self::Fn = probe::<T, R, $($a),*>;
                 f as *const c_void
             }
         }
@@ -247,14 +273,21 @@ const SLEEPABLE: usize = 1;
 /// Under kCFI, the trampoline carries the hash of the C stub's type, and
 /// Rust's call checks the hash of `A`'s function type, which rustc derives
 /// from the Rust types: a pointee's own name (a `#[repr(C)]` mirror must be
-/// named as the C struct is), `*mut` where C may have `const`, an integer
-/// where C has an enum. The first call also compares the two hashes (those
-/// of the stub and of a Rust function of `A`'s type), and a declaration
-/// whose hash differs is refused as above, rather than trapping.
+/// named as the C struct is), `*mut` or `*const` ([`ConstRef`]) as C has
+/// it, an integer where C has an enum. The first call also compares the two
+/// hashes (those of the stub and of a Rust function of `A`'s type), and a
+/// declaration whose hash differs is refused as above, rather than
+/// trapping.
 ///
 /// # Examples
 ///
 /// ```ignore
+/// // SAFETY: `struct my_arg`, plain integers; `MyType`'s programs can only
+/// // read it (no writable fields, kfuncs or promotion).
+/// unsafe impl OpPointee<MyType> for bindings::my_arg {
+///     const NAME: &'static CStr = c"my_arg";
+/// }
+///
 /// static CALC: Op<MyType, (u32, Nullable<bindings::my_arg>), u32> = Op::new(c"calc");
 ///
 /// fn calc(ops: &Published<MyType>, x: u32) -> Result<Option<u32>> {
@@ -269,7 +302,7 @@ pub struct Op<T, A, R> {
     _type: PhantomData<fn(&T, A) -> R>,
 }
 
-impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> Op<T, A, R> {
+impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> Op<T, A, R> {
     /// The op of member `name`.
     pub const fn new(name: &'static CStr) -> Self {
         Self {
@@ -377,13 +410,13 @@ fn refused(ty: &CStr, op: &CStr, why: &str) {
 /// with the member's prototype in BTF, and `A::Fn`'s kCFI type with the
 /// trampoline's; `sleepable` says whether the member
 /// is one of `T::SLEEPABLE`.
-pub struct BoundOp<'a, T: StructOpsType, A: OpArgs<R>, R> {
+pub struct BoundOp<'a, T: StructOpsType, A: OpArgs<T, R>, R> {
     f: A::Fn,
     sleepable: bool,
     _ops: PhantomData<&'a Published<T>>,
 }
 
-impl<T: StructOpsType, A: OpArgs<R>, R: OpRet> BoundOp<'_, T, A, R> {
+impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> BoundOp<'_, T, A, R> {
     /// Calls the op with `args`, after `might_sleep()` for a sleepable
     /// member, and returns what the program returned.
     #[inline]

@@ -1815,6 +1815,21 @@ static int test_rust_type_calls(void)
 			   strerror(errno), ret)) {
 		goto out;
 	}
+	/* A const pointee, declared const: runs everywhere. */
+	if (!ASSERT(!rust_call(ST_RUST_CONST, 2, &ret) && ret == 24,
+		    "test_const: %s, returned %lld, want 24", strerror(errno), ret))
+		goto out;
+	/* Declared with a *mut: kCFI's type id differs, as for the mirror. */
+	if (st_kcfi()) {
+		if (!ASSERT(rust_call(ST_RUST_CONST_AS_MUT, 2, &ret) && errno == EINVAL,
+			    "a const pointee declared *mut: want EINVAL, got %s",
+			    strerror(errno)))
+			goto out;
+	} else if (!ASSERT(!rust_call(ST_RUST_CONST_AS_MUT, 2, &ret) && ret == 24,
+			   "test_const as *mut (no kCFI): %s, returned %lld, want 24",
+			   strerror(errno), ret)) {
+		goto out;
+	}
 	if (!ASSERT_OK(st_rust_testmod_set("call_loop", 1000)))
 		goto out;
 	bpf_link__destroy(link);

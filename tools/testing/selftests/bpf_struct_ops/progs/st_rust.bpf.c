@@ -61,6 +61,12 @@ int BPF_PROG(st_rust_test_not_nullable, struct st_rust_arg *arg)
 	return arg->a;
 }
 
+SEC("struct_ops/test_const")
+int BPF_PROG(st_rust_test_const, const struct st_rust_arg *arg)
+{
+	return 10 * arg->a + arg->b;
+}
+
 SEC(".struct_ops.link")
 struct st_rust_ops st_rust = {
 	.test_1 = (void *)st_rust_test_1,
@@ -70,6 +76,7 @@ struct st_rust_ops st_rust = {
 	.test_void = (void *)st_rust_test_void,
 	.test_mistyped = (void *)st_rust_test_mistyped,
 	.test_not_nullable = (void *)st_rust_test_not_nullable,
+	.test_const = (void *)st_rust_test_const,
 };
 
 SEC("struct_ops/test_1")

@@ -60,6 +60,11 @@ static int st_rust_ops__test_not_nullable(struct st_rust_arg *arg)
 	return 0;
 }
 
+static int st_rust_ops__test_const(const struct st_rust_arg *arg)
+{
+	return 0;
+}
+
 /* The CFI stubs, which Rust's tables point to. */
 const struct st_rust_ops st_rust_ops_stubs = {
 	.test_1 = st_rust_ops__test_1,
@@ -69,6 +74,7 @@ const struct st_rust_ops st_rust_ops_stubs = {
 	.test_void = st_rust_ops__test_void,
 	.test_mistyped = st_rust_ops__test_mistyped,
 	.test_not_nullable = st_rust_ops__test_not_nullable,
+	.test_const = st_rust_ops__test_const,
 };
 
 static int st_rust_bad__op(int x)

@@ -11,8 +11,8 @@
 
 use kernel::{
     bpf::struct_ops_type::{
-        Held, Link, Nullable, Op, OpPointee, Published, Ref, SleepableMembers, StructOpsTable,
-        StructOpsType, VerifierOpsTable,
+        ConstRef, Held, Link, Nullable, Op, OpPointee, Published, Ref, SleepableMembers,
+        StructOpsTable, StructOpsType, VerifierOpsTable,
     },
     error::{code::*, to_result},
     ffi::{c_int, c_void},
@@ -22,6 +22,7 @@ use kernel::{
     sync::atomic::{Acquire, Atomic, Relaxed, Release},
     sync::Mutex,
     time::{Instant, Monotonic},
+    transmute::AsBytes,
 };
 
 module! {
@@ -44,9 +45,13 @@ pub struct st_rust_arg {
     pub b: i32,
 }
 
+// SAFETY: Two `i32`s: no padding, no interior mutability.
+unsafe impl AsBytes for st_rust_arg {}
+
 // SAFETY: `st_rust_arg` is `struct st_rust_arg`, two integers any value of
-// which is valid; st_rust_ops has no writable fields nor kfuncs.
-unsafe impl OpPointee for st_rust_arg {
+// which is valid; st_rust_ops has no writable fields, kfuncs nor
+// `is_valid_access`.
+unsafe impl OpPointee<StRustOps> for st_rust_arg {
     const NAME: &'static CStr = c"st_rust_arg";
 }
 
@@ -62,8 +67,11 @@ pub struct StRustArgMirror {
     pub b: i32,
 }
 
+// SAFETY: Two `i32`s: no padding, no interior mutability.
+unsafe impl AsBytes for StRustArgMirror {}
+
 // SAFETY: As for `st_rust_arg`, of which it is a copy.
-unsafe impl OpPointee for StRustArgMirror {
+unsafe impl OpPointee<StRustOps> for StRustArgMirror {
     const NAME: &'static CStr = c"st_rust_arg";
 }
 
@@ -85,6 +93,8 @@ pub struct StRustOpsC {
     pub test_mistyped: Option<unsafe extern "C" fn(i32) -> i32>,
     /// `int (*test_not_nullable)(struct st_rust_arg *arg)`.
     pub test_not_nullable: Option<unsafe extern "C" fn(*mut st_rust_arg) -> i32>,
+    /// `int (*test_const)(const struct st_rust_arg *arg)`.
+    pub test_const: Option<unsafe extern "C" fn(*const st_rust_arg) -> i32>,
 }
 
 /// `struct st_rust_bad` as Rust wrongly declares it: one member too many.
@@ -129,6 +139,9 @@ static TEST_NOT_NULLABLE: Op<StRustOps, (Nullable<st_rust_arg>,), i32> =
     Op::new(c"test_not_nullable");
 /// `test_2` through the mirror: refused under kCFI only.
 static TEST_2_MIRROR: Op<StRustOps, (Ref<StRustArgMirror>, i32), i32> = Op::new(c"test_2");
+static TEST_CONST: Op<StRustOps, (ConstRef<st_rust_arg>,), i32> = Op::new(c"test_const");
+/// `test_const` with a `*mut`: refused under kCFI only.
+static TEST_CONST_AS_MUT: Op<StRustOps, (Ref<st_rust_arg>,), i32> = Op::new(c"test_const");
 
 #[vtable]
 impl StructOpsType for StRustOps {
@@ -256,6 +269,8 @@ fn call(op: u32, arg: i32) -> Result {
             let m = StRustArgMirror { a: a.a, b: a.b };
             TEST_2_MIRROR.call(ops, (&m, arg))?
         }
+        10 => TEST_CONST.call(ops, (&a,))?,
+        11 => TEST_CONST_AS_MUT.call(ops, (&a,))?,
         _ => return Err(EINVAL),
     };
     state.ret.store(r.ok_or(ENOENT)?, Relaxed);

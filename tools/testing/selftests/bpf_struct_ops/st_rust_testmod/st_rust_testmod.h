@@ -26,6 +26,8 @@ enum {
 	ST_RUST_MISTYPED,		/* test_mistyped, declared with a u32 */
 	ST_RUST_NOT_NULLABLE,		/* test_not_nullable(NULL), declared nullable */
 	ST_RUST_MIRROR,			/* test_2, through a renamed st_rust_arg */
+	ST_RUST_CONST,			/* test_const(&{ ARG, 2 * ARG }) */
+	ST_RUST_CONST_AS_MUT,		/* test_const, declared with a *mut */
 };
 
 struct st_rust_ops {
@@ -39,6 +41,8 @@ struct st_rust_ops {
 	/* Rust declares these two wrongly, on purpose: calls are refused. */
 	int (*test_mistyped)(int x);
 	int (*test_not_nullable)(struct st_rust_arg *arg);
+	/* A const pointee: under kCFI, Rust must declare it const too. */
+	int (*test_const)(const struct st_rust_arg *arg);
 };
 
 /* A type whose Rust struct is larger than this: it must not register. */
