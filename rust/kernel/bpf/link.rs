@@ -115,9 +115,10 @@ impl<L: LinkType> LinkOpsTable<L> {
     /// # Safety
     ///
     /// The result is stored in a `static` of the kernel image, and only
-    /// that static is given to links; `T`'s functions are in the image too. Links hold no reference to a module: C calls
-    /// the ops of a link (and reads them) until its last reference is gone,
-    /// which may be after a module that held the table was unloaded.
+    /// that static is given to links; `T`'s functions are in the image
+    /// too. Links hold no reference to a module: C calls the ops of a link
+    /// (and reads them) until its last reference is gone, which may be
+    /// after a module that held the table was unloaded.
     pub const unsafe fn new<T: LinkOps<Link = L>>() -> Self {
         let empty: bindings::bpf_link_ops = pin_init::zeroed();
         let ops = bindings::bpf_link_ops {
