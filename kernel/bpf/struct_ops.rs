@@ -38,8 +38,11 @@ use kernel::{
     bindings,
     bpf::{
         btf::Btf,
+        link::LinkOpsTable,
         map::{Map, MapOpsTable},
-        struct_ops::{Desc, DescSlot, StructOps, StructOpsMap, VerifierLog},
+        struct_ops::{
+            Desc, DescSlot, StructOps, StructOpsLink, StructOpsMap, StructOpsMapRef, VerifierLog,
+        },
         trampoline::{self, Image, TrampLinkOps},
     },
     error::{code::*, from_result},
@@ -92,6 +95,13 @@ pub static bpf_struct_ops_prog_ops: bindings::bpf_prog_ops = bindings::bpf_prog_
 // SAFETY: A static of the kernel image (this crate is built in), the only
 // one given to links.
 pub static bpf_struct_ops_link_lops: TrampLinkOps = unsafe { TrampLinkOps::new() };
+
+/// Ops of the links of struct_ops maps (`BPF_LINK_CREATE`).
+#[allow(unsafe_code)] // A table C calls through.
+                      // SAFETY: A static of the kernel image (this crate is built in), the only
+                      // one given to links.
+static STRUCT_OPS_LINK_OPS: LinkOpsTable<StructOpsLink> =
+    unsafe { LinkOpsTable::new::<link::StructOpsLinkOps>() };
 
 /// Builds the descriptor of a struct_ops type a subsystem registers.
 ///
@@ -276,7 +286,11 @@ pub unsafe extern "C" fn bpf_struct_ops_link_create(attr: *mut bindings::bpf_att
             (*attr).link_create.attach_type,
         )
     };
-    from_result(|| link::create(Map::from_fd(map_fd)?, attach_type))
+    from_result(|| {
+        // SAFETY: For `BPF_LINK_CREATE` on the map, which `bpf()` checked.
+        let map = unsafe { StructOpsMapRef::new(Map::from_fd(map_fd)?) }.ok_or(EINVAL)?;
+        link::create(map, attach_type)
+    })
 }
 
 /// Emits one trampoline for `node` into `*image` at `*image_off`, or into a

@@ -106,14 +106,15 @@ unsafe extern "C" fn bpf_tcp_send_ack(tp: u64, rcv_nxt: u64, _: u64, _: u64, _: 
 
 #[allow(unsafe_code)]
 static SEND_ACK_PROTO: FuncProto<TcpCongestionOps> =
+    // FIXME: The verifier also passes a `tcp_sock` that a program read from
+    // another struct, which is not locked, as it does for `bpf_tcp_ca.c`'s
+    // proto: to report upstream (design page, "Soundness").
+    //
     // SAFETY: The verifier passes `bpf_tcp_send_ack` a `tcp_sock` (arg 1,
     // `TCP_SOCK_ID`, a vmlinux id that `init` sets before any program is
     // verified) and any integer, and the helper is built in. The op's own
     // socket, which programs pass, is locked: TCP calls congestion control
     // ops with it locked.
-    // FIXME: The verifier also passes a `tcp_sock` that a program read from
-    // another struct, which is not locked, as it does for `bpf_tcp_ca.c`'s
-    // proto: to report upstream (design page, "Soundness").
     unsafe {
         FuncProto::new_int(
             bpf_tcp_send_ack,

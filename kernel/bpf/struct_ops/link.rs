@@ -13,7 +13,7 @@
 use kernel::{
     bindings,
     bpf::{
-        link::{LinkInfo, LinkOps, LinkOpsTable, LinkPrimer, PollWaiter},
+        link::{LinkInfo, LinkOps, LinkPrimer, PollWaiter},
         map::{Map, MapRef, SeqFile},
         struct_ops::{LinksGuard, StructOpsLink, StructOpsMapRef},
     },
@@ -22,24 +22,21 @@ use kernel::{
     str::CString,
 };
 
-/// The link type of struct_ops maps.
-struct StructOpsLinkOps;
-
-// A table C calls through.
-#[allow(unsafe_code)]
-// SAFETY: A static of the kernel image (this crate is built in), the only
-// one given to links.
-static LINK_OPS: LinkOpsTable<StructOpsLink> = unsafe { LinkOpsTable::new::<StructOpsLinkOps>() };
+/// The link type of struct_ops maps; its table is
+/// `crate::STRUCT_OPS_LINK_OPS`.
+pub(crate) struct StructOpsLinkOps;
 
 /// Registers the READY map `map` through a new link of `attach_type`;
 /// returns the link's fd.
-pub(crate) fn create(map: MapRef, attach_type: bindings::bpf_attach_type) -> Result<i32> {
-    #[allow(unsafe_code)] // The map-only door.
-    // SAFETY: For `BPF_LINK_CREATE` on `map`, which `bpf()` checked.
-    let map = unsafe { StructOpsMapRef::new(map) }
-        .filter(|m| m.valid_to_reg())
-        .ok_or(EINVAL)?;
-    let primer = LinkPrimer::new(StructOpsLink::new()?, &LINK_OPS, attach_type)?;
+pub(crate) fn create(map: StructOpsMapRef, attach_type: bindings::bpf_attach_type) -> Result<i32> {
+    if !map.valid_to_reg() {
+        return Err(EINVAL);
+    }
+    let primer = LinkPrimer::new(
+        StructOpsLink::new()?,
+        &crate::STRUCT_OPS_LINK_OPS,
+        attach_type,
+    )?;
     // Held until the link knows its map, so that the subsystem cannot
     // detach a half-made link.
     let mut guard = LinksGuard::lock();
