@@ -52,7 +52,10 @@ mod sleepable;
 mod writable;
 
 pub use init_member::InitMember;
-pub use op::{BoundOp, ConstRef, Nullable, Op, OpArg, OpArgs, OpPointee, OpRet, Ref};
+pub use op::{
+    BoundOp, ConstNullable, ConstRef, Enum, EnumRepr, Nullable, Op, OpArg, OpArgs, OpEnum,
+    OpPointee, OpRet, Ref,
+};
 pub use published::{Held, Link, Published, Unregistered};
 pub use sleepable::SleepableMembers;
 pub use writable::{field_size, WritableField, WritableFields};

@@ -35,16 +35,32 @@ pub enum Kind {
         /// Whether the caller may pass NULL.
         nullable: bool,
     },
+    /// The enum `name` of `size` bytes.
+    Enum {
+        /// The name of the enum in BTF.
+        name: &'static CStr,
+        /// Its size.
+        size: usize,
+        /// Whether it is signed.
+        signed: bool,
+    },
 }
 
 mod private {
     pub trait SealedArg {}
     pub trait SealedArgs {}
     pub trait SealedRet {}
+    pub trait SealedRepr {}
 }
 
-/// An argument of an op of struct_ops type `T`: an integer, a [`Ref`] or a
-/// [`Nullable`].
+/// The integer an [`OpEnum`] wraps.
+pub trait EnumRepr: private::SealedRepr {
+    #[doc(hidden)]
+    const SIGNED: bool;
+}
+
+/// An argument of an op of struct_ops type `T`: an integer, an [`Enum`], or
+/// a pointer: [`Ref`], [`ConstRef`], [`Nullable`] or [`ConstNullable`].
 pub trait OpArg<T>: private::SealedArg {
     /// What C takes.
     type Raw: Copy;
@@ -86,6 +102,16 @@ macro_rules! int_kind {
     )*};
 }
 int_kind!(i8: true, u8: false, i16: true, u16: false, i32: true, u32: false, i64: true, u64: false);
+
+macro_rules! enum_repr {
+    ($($t:ty: $signed:literal),*) => {$(
+        impl private::SealedRepr for $t {}
+        impl EnumRepr for $t {
+            const SIGNED: bool = $signed;
+        }
+    )*};
+}
+enum_repr!(i8: true, u8: false, i16: true, u16: false, i32: true, u32: false, i64: true, u64: false);
 
 // Returns of 64 bits, and of 32 where the trampoline and the caller agree on
 // the upper bits. Nothing checks the range of what a struct_ops program
@@ -186,6 +212,68 @@ impl<T: StructOpsType, P: OpPointee<T>> OpArg<T> for Nullable<P> {
     }
 }
 
+/// A [`Nullable`] for a parameter C declares `const`, as [`ConstRef`] is a
+/// [`Ref`].
+pub struct ConstNullable<P>(PhantomData<P>);
+
+impl<P> private::SealedArg for ConstNullable<P> {}
+impl<T: StructOpsType, P: OpPointee<T>> OpArg<T> for ConstNullable<P> {
+    type Raw = *const P;
+    type Value<'a> = Option<&'a P>;
+    const KIND: Kind = <Nullable<P> as OpArg<T>>::KIND;
+    #[inline(always)]
+    fn into_raw(v: Option<&P>) -> *const P {
+        v.map_or(core::ptr::null(), core::ptr::from_ref)
+    }
+}
+
+/// A C enum that Rust passes the ops of struct_ops type `T`, as bindgen's
+/// `--newtype-enum` gives it: a struct of one integer, which under kCFI
+/// carries the C enum's encoding (`#[cfi_encoding]`, set for an enum in
+/// `rust/bindgen_parameters`: modules cannot set it themselves).
+///
+/// A newtype without that encoding is safe: rustc then encodes the integer,
+/// and the op is refused under kCFI. `T` is there so that a module may
+/// implement the trait for a type of the bindings crate.
+///
+/// # Safety
+///
+/// `Self` is `#[repr(transparent)]` over [`OpEnum::Repr`], so C passes it
+/// as it passes that integer (the enum's size and signedness are checked
+/// against BTF's enum [`OpEnum::NAME`]).
+pub unsafe trait OpEnum<T: StructOpsType>: Copy + 'static {
+    /// The integer `Self` wraps, as bindgen declares it.
+    type Repr: EnumRepr;
+    /// The enum's name in BTF.
+    const NAME: &'static CStr;
+}
+
+/// An argument C declares as the enum `E`. An integer where C has an enum
+/// agrees with BTF, but not with kCFI: rustc encodes an integer, clang the
+/// enum's name, so under kCFI only an `Enum` is called.
+pub struct Enum<E>(PhantomData<E>);
+
+impl<E> private::SealedArg for Enum<E> {}
+impl<T: StructOpsType, E: OpEnum<T>> OpArg<T> for Enum<E> {
+    type Raw = E;
+    type Value<'a> = E;
+    const KIND: Kind = Kind::Enum {
+        name: E::NAME,
+        // A size no enum has (so the op is refused) if `E` is not as large
+        // as its `Repr`, as the contract says it is.
+        size: if size_of::<E>() == size_of::<E::Repr>() {
+            size_of::<E>()
+        } else {
+            0
+        },
+        signed: <E::Repr as EnumRepr>::SIGNED,
+    };
+    #[inline(always)]
+    fn into_raw(v: E) -> E {
+        v
+    }
+}
+
 /// The arguments of an op of type `T` returning `R`: a tuple of up to four
 /// [`OpArg`]s.
 pub trait OpArgs<T, R>: private::SealedArgs {
@@ -263,21 +351,24 @@ const SLEEPABLE: usize = 1;
 /// The first call checks the declaration against the BTF the type registered
 /// with, the only layout the BPF core knows: the member is a function
 /// pointer of as many arguments, each an integer (or enum) of the same size
-/// and signedness, or a pointer to the struct [`OpPointee::NAME`] of the same
-/// size that is not the type's writable struct, a [`Nullable`] one only
-/// where the stub's parameter is `__nullable`, none where it is `__ref`,
-/// `__arena` or `__arena__nullable` (Rust lends its pointers, and they do not
-/// point into an arena), and the same return. Calls of a declaration BTF
-/// disagrees with fail with `EINVAL`.
+/// and signedness, an [`Enum`] that is the enum [`OpEnum::NAME`] of the
+/// same size and signedness, or a pointer to the struct [`OpPointee::NAME`]
+/// of the same size that is not the type's writable struct, a [`Nullable`]
+/// or [`ConstNullable`] one only where the stub's parameter is `__nullable`,
+/// none where it is `__ref`, `__arena` or `__arena__nullable` (Rust lends
+/// its pointers, and they do not point into an arena), and the same return.
+/// Calls of a declaration BTF disagrees with fail with `EINVAL`.
 ///
 /// Under kCFI, the trampoline carries the hash of the C stub's type, and
 /// Rust's call checks the hash of `A`'s function type, which rustc derives
 /// from the Rust types: a pointee's own name (a `#[repr(C)]` mirror must be
-/// named as the C struct is), `*mut` or `*const` ([`ConstRef`]) as C has
-/// it, an integer where C has an enum. The first call also compares the two
-/// hashes (those of the stub and of a Rust function of `A`'s type), and a
-/// declaration whose hash differs is refused as above, rather than
-/// trapping.
+/// named as the C struct is), `*mut` or `*const` ([`ConstRef`],
+/// [`ConstNullable`]) as C has it, an [`Enum`] where C has an enum (whose
+/// `#[cfi_encoding]` names it as clang does). The first call also compares
+/// the two hashes (those of the stub and of a Rust function of `A`'s type),
+/// and a declaration whose hash differs is refused as above, rather than
+/// trapping. An enum behind a `typedef` of an anonymous enum cannot be
+/// called under kCFI (clang encodes the typedef's name, BTF has none).
 ///
 /// # Examples
 ///
@@ -407,9 +498,10 @@ fn refused(ty: &CStr, op: &CStr, why: &str) {
 ///
 /// `f` is the trampoline of a program for the member, in a value whose first
 /// registration is done, which the borrow keeps alive; `A` and `R` agree
-/// with the member's prototype in BTF, and `A::Fn`'s kCFI type with the
-/// trampoline's; `sleepable` says whether the member
-/// is one of `T::SLEEPABLE`.
+/// with the member's prototype in BTF (an [`Enum`] is an integer of the
+/// enum's size and signedness, as its [`OpEnum`] impl promises), and
+/// `A::Fn`'s kCFI type with the trampoline's; `sleepable` says whether the
+/// member is one of `T::SLEEPABLE`.
 pub struct BoundOp<'a, T: StructOpsType, A: OpArgs<T, R>, R> {
     f: A::Fn,
     sleepable: bool,
@@ -425,7 +517,8 @@ impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> BoundOp<'_, T, A, R> {
             crate::task::might_sleep();
         }
         // The trampoline takes the prototype BTF gives the member: `A`'s
-        // integers have its sizes and signedness, its pointers are live
+        // integers and enums (`OpEnum`: integers C passes as it passes the
+        // enum) have its sizes and signedness, its pointers are live
         // references to values fit for programs (`OpPointee`), NULL only
         // where the verifier makes programs check. Programs run under the
         // trampoline's own RCU protection; sleepable ones only for members
@@ -526,8 +619,17 @@ fn kind_matches(btf: &Btf, id: u32, kind: Kind, writable: Option<&BtfType>) -> b
                 && t.size() as usize == size
                 && t.is_signed() == signed
         }),
+        // Named: an anonymous enum or struct has the empty name.
+        Kind::Enum { name, size, signed } => btf.skip_modifiers(id).is_some_and(|(t, _)| {
+            t.is_enum()
+                && t.size() as usize == size
+                && t.is_signed() == signed
+                && !name.is_empty()
+                && btf.type_name(t) == name
+        }),
         Kind::Ptr { name, size, .. } => btf.resolve_ptr(id).is_some_and(|(t, _)| {
             t.is_struct()
+                && !name.is_empty()
                 && t.size() as usize == size
                 && btf.type_name(t) == name
                 && !writable.is_some_and(|w| core::ptr::eq(w.as_raw(), t.as_raw()))

@@ -1740,11 +1740,12 @@ static int rmmod_rust_testmod(void)
 
 /*
  * Rust calls each op of a registered map through kernel::bpf's Op, which
- * checked its declaration against BTF: integers and a pointer as they were
- * given, NULL for the __nullable argument, a sleepable op, a void one. The
- * two ops Rust declares wrongly (an argument of another size; a pointer
- * given as nullable whose stub parameter is not __nullable) are refused
- * with EINVAL without running. Once the link goes, nothing is registered,
+ * checked its declaration against BTF: integers, an enum and pointers (const
+ * ones too) as they were given, NULL for a __nullable argument, a sleepable
+ * op, a void one. The ops Rust declares wrongly (an argument of another
+ * size; pointers given as nullable whose stub parameter is not __nullable)
+ * are refused with EINVAL without running; under kCFI, so are those whose
+ * kCFI type differs (a mirror struct, *mut for const, u32 for an enum). Once the link goes, nothing is registered,
  * and when the map is freed the module (which the map pinned) unloads: the
  * type's count of the map (ARef<Held>) was put.
  */
@@ -1827,6 +1828,29 @@ static int test_rust_type_calls(void)
 			goto out;
 	} else if (!ASSERT(!rust_call(ST_RUST_CONST_AS_MUT, 2, &ret) && ret == 24,
 			   "test_const as *mut (no kCFI): %s, returned %lld, want 24",
+			   strerror(errno), ret)) {
+		goto out;
+	}
+	/* NULL for the const pointee, whose stub argument is __nullable. */
+	if (!ASSERT(!rust_call(ST_RUST_CONST_NULL, 0, &ret) && ret == -10,
+		    "test_const(NULL): %s, returned %lld, want -10", strerror(errno), ret))
+		goto out;
+	/* Nullable const where the stub's argument is not __nullable. */
+	if (!ASSERT(rust_call(ST_RUST_2_CONST_NULLABLE, 1, &ret) && errno == EINVAL,
+		    "NULL for a const argument not __nullable: want EINVAL, got %s",
+		    strerror(errno)))
+		goto out;
+	/* An enum, as bindgen's newtype that carries its kCFI encoding. */
+	if (!ASSERT(!rust_call(ST_RUST_ENUM, 2 /* BPF_WRITE */, &ret) && ret == 200,
+		    "test_enum(BPF_WRITE): %s, returned %lld, want 200", strerror(errno), ret))
+		goto out;
+	/* The enum declared as an integer: BTF agrees, kCFI's type id does not. */
+	if (st_kcfi()) {
+		if (!ASSERT(rust_call(ST_RUST_ENUM_AS_U32, 1, &ret) && errno == EINVAL,
+			    "an enum declared u32: want EINVAL, got %s", strerror(errno)))
+			goto out;
+	} else if (!ASSERT(!rust_call(ST_RUST_ENUM_AS_U32, 1, &ret) && ret == 101,
+			   "test_enum as u32 (no kCFI): %s, returned %lld, want 101",
 			   strerror(errno), ret)) {
 		goto out;
 	}

@@ -64,7 +64,13 @@ int BPF_PROG(st_rust_test_not_nullable, struct st_rust_arg *arg)
 SEC("struct_ops/test_const")
 int BPF_PROG(st_rust_test_const, const struct st_rust_arg *arg)
 {
-	return 10 * arg->a + arg->b;
+	return arg ? 10 * arg->a + arg->b : -10;
+}
+
+SEC("struct_ops/test_enum")
+int BPF_PROG(st_rust_test_enum, enum bpf_access_type t)
+{
+	return t == BPF_WRITE ? 200 : 100 + t;
 }
 
 SEC(".struct_ops.link")
@@ -77,6 +83,7 @@ struct st_rust_ops st_rust = {
 	.test_mistyped = (void *)st_rust_test_mistyped,
 	.test_not_nullable = (void *)st_rust_test_not_nullable,
 	.test_const = (void *)st_rust_test_const,
+	.test_enum = (void *)st_rust_test_enum,
 };
 
 SEC("struct_ops/test_1")

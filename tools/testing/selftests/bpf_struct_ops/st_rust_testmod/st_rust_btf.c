@@ -60,7 +60,12 @@ static int st_rust_ops__test_not_nullable(struct st_rust_arg *arg)
 	return 0;
 }
 
-static int st_rust_ops__test_const(const struct st_rust_arg *arg)
+static int st_rust_ops__test_const(const struct st_rust_arg *arg__nullable)
+{
+	return 0;
+}
+
+static int st_rust_ops__test_enum(enum bpf_access_type t)
 {
 	return 0;
 }
@@ -75,6 +80,7 @@ const struct st_rust_ops st_rust_ops_stubs = {
 	.test_mistyped = st_rust_ops__test_mistyped,
 	.test_not_nullable = st_rust_ops__test_not_nullable,
 	.test_const = st_rust_ops__test_const,
+	.test_enum = st_rust_ops__test_enum,
 };
 
 static int st_rust_bad__op(int x)

@@ -10,9 +10,10 @@
 //! whose Rust struct is larger than its C one, must fail to register.
 
 use kernel::{
+    bindings,
     bpf::struct_ops_type::{
-        ConstRef, Held, Link, Nullable, Op, OpPointee, Published, Ref, SleepableMembers,
-        StructOpsTable, StructOpsType, VerifierOpsTable,
+        ConstNullable, ConstRef, Enum, Held, Link, Nullable, Op, OpEnum, OpPointee, Published, Ref,
+        SleepableMembers, StructOpsTable, StructOpsType, VerifierOpsTable,
     },
     error::{code::*, to_result},
     ffi::{c_int, c_void},
@@ -47,6 +48,13 @@ pub struct st_rust_arg {
 
 // SAFETY: Two `i32`s: no padding, no interior mutability.
 unsafe impl AsBytes for st_rust_arg {}
+
+// SAFETY: bindgen's `--newtype-enum` of `enum bpf_access_type`: a
+// `#[repr(transparent)]` `c_uint`, 4 bytes unsigned as BTF's enum is.
+unsafe impl OpEnum<StRustOps> for bindings::bpf_access_type {
+    type Repr = u32;
+    const NAME: &'static CStr = c"bpf_access_type";
+}
 
 // SAFETY: `st_rust_arg` is `struct st_rust_arg`, two integers any value of
 // which is valid; st_rust_ops has no writable fields, kfuncs nor
@@ -95,6 +103,8 @@ pub struct StRustOpsC {
     pub test_not_nullable: Option<unsafe extern "C" fn(*mut st_rust_arg) -> i32>,
     /// `int (*test_const)(const struct st_rust_arg *arg)`.
     pub test_const: Option<unsafe extern "C" fn(*const st_rust_arg) -> i32>,
+    /// `int (*test_enum)(enum bpf_access_type t)`.
+    pub test_enum: Option<unsafe extern "C" fn(bindings::bpf_access_type) -> i32>,
 }
 
 /// `struct st_rust_bad` as Rust wrongly declares it: one member too many.
@@ -142,6 +152,14 @@ static TEST_2_MIRROR: Op<StRustOps, (Ref<StRustArgMirror>, i32), i32> = Op::new(
 static TEST_CONST: Op<StRustOps, (ConstRef<st_rust_arg>,), i32> = Op::new(c"test_const");
 /// `test_const` with a `*mut`: refused under kCFI only.
 static TEST_CONST_AS_MUT: Op<StRustOps, (Ref<st_rust_arg>,), i32> = Op::new(c"test_const");
+static TEST_CONST_NULLABLE: Op<StRustOps, (ConstNullable<st_rust_arg>,), i32> =
+    Op::new(c"test_const");
+/// Wrong on purpose: `test_2`'s stub argument is not `__nullable`.
+static TEST_2_CONST_NULLABLE: Op<StRustOps, (ConstNullable<st_rust_arg>, i32), i32> =
+    Op::new(c"test_2");
+static TEST_ENUM: Op<StRustOps, (Enum<bindings::bpf_access_type>,), i32> = Op::new(c"test_enum");
+/// `test_enum` with a `u32`: refused under kCFI only.
+static TEST_ENUM_AS_U32: Op<StRustOps, (u32,), i32> = Op::new(c"test_enum");
 
 #[vtable]
 impl StructOpsType for StRustOps {
@@ -271,6 +289,10 @@ fn call(op: u32, arg: i32) -> Result {
         }
         10 => TEST_CONST.call(ops, (&a,))?,
         11 => TEST_CONST_AS_MUT.call(ops, (&a,))?,
+        12 => TEST_CONST_NULLABLE.call(ops, (None,))?,
+        13 => TEST_ENUM.call(ops, (bindings::bpf_access_type(arg as u32),))?,
+        14 => TEST_ENUM_AS_U32.call(ops, (arg as u32,))?,
+        15 => TEST_2_CONST_NULLABLE.call(ops, (None, arg))?,
         _ => return Err(EINVAL),
     };
     state.ret.store(r.ok_or(ENOENT)?, Relaxed);

@@ -6,6 +6,12 @@
 #ifndef ST_RUST_TESTMOD_H
 #define ST_RUST_TESTMOD_H
 
+/*
+ * include/linux/bpf.h's, kernel-internal (vmlinux.h's for programs):
+ * userspace sees an incomplete type, and needs only the ST_RUST_* below.
+ */
+enum bpf_access_type;
+
 /* What Rust passes the ops that take a pointer. */
 struct st_rust_arg {
 	int a;
@@ -28,6 +34,10 @@ enum {
 	ST_RUST_MIRROR,			/* test_2, through a renamed st_rust_arg */
 	ST_RUST_CONST,			/* test_const(&{ ARG, 2 * ARG }) */
 	ST_RUST_CONST_AS_MUT,		/* test_const, declared with a *mut */
+	ST_RUST_CONST_NULL,		/* test_const(NULL), declared nullable const */
+	ST_RUST_ENUM,			/* test_enum(ARG) */
+	ST_RUST_ENUM_AS_U32,		/* test_enum(ARG), declared with a u32 */
+	ST_RUST_2_CONST_NULLABLE,	/* test_2(NULL, ARG), declared nullable */
 };
 
 struct st_rust_ops {
@@ -41,8 +51,13 @@ struct st_rust_ops {
 	/* Rust declares these two wrongly, on purpose: calls are refused. */
 	int (*test_mistyped)(int x);
 	int (*test_not_nullable)(struct st_rust_arg *arg);
-	/* A const pointee: under kCFI, Rust must declare it const too. */
+	/*
+	 * A const pointee: under kCFI, Rust must declare it const too. The
+	 * stub's argument is __nullable.
+	 */
 	int (*test_const)(const struct st_rust_arg *arg);
+	/* An enum: under kCFI, Rust must declare it as bindgen's newtype. */
+	int (*test_enum)(enum bpf_access_type t);
 };
 
 /* A type whose Rust struct is larger than this: it must not register. */
