@@ -7,6 +7,7 @@
 #   make lint    clippy, rustfmt and checkpatch on our code
 #   make conformance  the upstream struct_ops selftests, C and Rust side by side
 #   make scx     sched_ext (selftests, example schedulers, our checks), C and Rust side by side
+#   make scx-rust  the sched_ext project's Rust schedulers (crates.io), C and Rust side by side
 #   make bench   benchmarks, Rust against C (BENCH_ROUNDS boots of each, 5; ICOUNT=1 adds instruction counts)
 #   make bench-profile  instructions per syscall and function of a registration cycle, C and Rust
 #   make bench-pcprof   every kernel instruction of registration cycles, per function (Rust too)
@@ -69,7 +70,7 @@ export ST_CFI := $(CFI)
 export ST_IMPL := $(IMPL)
 export ST_TCP := $(TCP)
 
-.PHONY: all deps tree kernel userspace run test shell lint code-size conformance scx bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint code-size conformance scx scx-rust bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
 all: userspace
 
 deps:
@@ -111,6 +112,30 @@ scx:
 	-@$(TIMED) guest-c $(H)/run-suite.sh $(SCX_C) $(GUEST_TIMEOUT) c scx > /dev/null
 	-@$(TIMED) guest-rust $(H)/run-suite.sh $(SCX_RUST) $(GUEST_TIMEOUT) rust scx > /dev/null
 	@$(H)/conformance-table.sh $(SCX_C)/logs/scx.report $(SCX_RUST)/logs/scx.report "scx guest"
+
+# The sched_ext project's published Rust schedulers (crates.io, cargo
+# install --locked, cached in build/scx-rust) on both implementations, side
+# by side: each attaches, schedules a workload and detaches; switching 50
+# times; a loader killed in its start-up 100 times; counts back at the end
+# (harness/guest/scx-rust). Their archive is added to each kernel's
+# initramfs; the two guests run at once. x86_64.
+SCXR := $(BUILD)/scx-rust
+# Both guests at once, each loading a dozen large BPF schedulers 160 times.
+SCXR_TIMEOUT ?= 3600
+scx-rust: x86-only
+	@ST_SCX_RUST=1 $(TIMED) deps $(H)/deps.sh
+	@$(TIMED) scx-rust-build $(H)/build-scx-rust.sh $(SCXR) $(SCXR)/scx-rust.cpio.gz
+	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=$(DEBUG)
+	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=$(DEBUG)
+	@for d in $(SCX_C) $(SCX_RUST); do \
+		cat $$d/initramfs.cpio.gz $(SCXR)/scx-rust.cpio.gz > $$d/initramfs-scx-rust.cpio.gz || exit 1; \
+	done
+	-@ST_INITRD=$(SCX_C)/initramfs-scx-rust.cpio.gz $(TIMED) guest-c \
+		$(H)/run-suite.sh $(SCX_C) $(SCXR_TIMEOUT) c scx-rust > /dev/null & \
+	 ST_INITRD=$(SCX_RUST)/initramfs-scx-rust.cpio.gz $(TIMED) guest-rust \
+		$(H)/run-suite.sh $(SCX_RUST) $(SCXR_TIMEOUT) rust scx-rust > /dev/null; wait
+	@$(H)/conformance-table.sh $(SCX_C)/logs/scx-rust.report $(SCX_RUST)/logs/scx-rust.report \
+		"scx_rust guest"
 
 # Concurrency stress: threads race on struct_ops maps, links, sockets and the
 # default CA for STRESS_SECS seconds, then fault injection into every

@@ -17,6 +17,11 @@ BINDGEN_VERSION=0.72.1
 # (installing it would replace the host's).
 ARM64_PKGS="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev:arm64 libelf-dev:arm64
 zlib1g-dev:arm64 libzstd-dev:arm64 libcap-dev:arm64 libssl-dev:arm64"
+# make scx-rust (ST_SCX_RUST=1): what the sched_ext project's Rust
+# schedulers link beyond the above (scx_rustland's libseccomp); cargo is
+# the machine's (rustup's), at least 1.91.
+SCX_RUST_PKGS="libseccomp-dev"
+[ "${ST_SCX_RUST:-0}" = 1 ] && PKGS="$PKGS $SCX_RUST_PKGS"
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 if [ "${ST_ARCH:-x86_64}" = arm64 ]; then
 	PKGS="$PKGS $ARM64_PKGS"

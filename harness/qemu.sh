@@ -50,7 +50,7 @@ esac
 smp=${QEMU_SMP:-3}
 nohz=
 [ "$smp" -ge 3 ] && nohz="nohz_full=$((smp - 1))"
-args+=("${accel[@]}" -m 2G -smp "$smp" -no-reboot -initrd "$out/initramfs.cpio.gz"
+args+=("${accel[@]}" -m 2G -smp "$smp" -no-reboot -initrd "${ST_INITRD:-$out/initramfs.cpio.gz}"
       -append "console=$kcons panic=-1 oops=panic quiet loglevel=5 stmode=$mode $extra $nohz ${ST_IMPL:+st_impl=$ST_IMPL} ${ST_TCP:+st_tcp=$ST_TCP} ${KCMDLINE:-}")
 monitor=none
 # After the results port, so that it stays ttyS1.
