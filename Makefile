@@ -69,6 +69,9 @@ export ST_ARCH := $(ARCH)
 export ST_CFI := $(CFI)
 export ST_IMPL := $(IMPL)
 export ST_TCP := $(TCP)
+# KVM=1: qemu.sh probes KVM and uses it where it boots a guest.
+KVM ?= 0
+export KVM
 
 .PHONY: all deps tree kernel userspace run test shell lint code-size conformance scx scx-rust bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
 all: userspace
