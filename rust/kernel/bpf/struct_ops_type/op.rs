@@ -111,7 +111,9 @@ macro_rules! enum_repr {
         }
     )*};
 }
-enum_repr!(i8: true, u8: false, i16: true, u16: false, i32: true, u32: false, i64: true, u64: false);
+enum_repr!(
+    i8: true, u8: false, i16: true, u16: false, i32: true, u32: false, i64: true, u64: false
+);
 
 // Returns of 64 bits, and of 32 where the trampoline and the caller agree on
 // the upper bits. Nothing checks the range of what a struct_ops program

@@ -1745,9 +1745,10 @@ static int rmmod_rust_testmod(void)
  * op, a void one. The ops Rust declares wrongly (an argument of another
  * size; pointers given as nullable whose stub parameter is not __nullable)
  * are refused with EINVAL without running; under kCFI, so are those whose
- * kCFI type differs (a mirror struct, *mut for const, u32 for an enum). Once the link goes, nothing is registered,
- * and when the map is freed the module (which the map pinned) unloads: the
- * type's count of the map (ARef<Held>) was put.
+ * kCFI type differs (a mirror struct, *mut for const, u32 for an enum).
+ * Once the link goes, nothing is registered, and when the map is freed the
+ * module (which the map pinned) unloads: the type's count of the map
+ * (ARef<Held>) was put.
  */
 static int test_rust_type_calls(void)
 {
