@@ -164,10 +164,17 @@ BENCH_PAIRED ?= 1
 ICOUNT ?= 0
 ICOUNT_ROUNDS ?= 3
 # ARCH=arm64: the arm64 kernels (results in build/bench-arm64).
+# SCX_RUST=1 (x86_64): the scheduling workloads also under the sched_ext
+# project's scx_rusty (make scx-rust's build), sched_pipe_rusty and
+# sched_fork_rusty.
+SCX_RUST ?= 0
 bench:
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=0
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=0
-	@BENCH_PAIRED=$(BENCH_PAIRED) ICOUNT=$(ICOUNT) ICOUNT_ROUNDS=$(ICOUNT_ROUNDS) $(TIMED) bench \
+	@if [ "$(SCX_RUST)" = 1 ]; then ST_SCX_RUST=1 $(H)/deps.sh && \
+		$(TIMED) scx-rust-build $(H)/build-scx-rust.sh $(SCXR) $(SCXR)/scx-rust.cpio.gz; fi
+	@BENCH_SCXR=$(if $(filter 1,$(SCX_RUST)),$(SCXR)/scx-rust.cpio.gz) \
+		BENCH_PAIRED=$(BENCH_PAIRED) ICOUNT=$(ICOUNT) ICOUNT_ROUNDS=$(ICOUNT_ROUNDS) $(TIMED) bench \
 		$(H)/bench.sh $(BTREE)/rust$(AVAR) $(BTREE)/c$(AVAR) $(BENCH_ROUNDS) $(BTREE)/bench$(AVAR)
 
 # make bench-profile: both kernels under QEMU's instruction counting with

@@ -34,7 +34,15 @@ boot() {
 	# stack) come from the host's random numbers (RDRAND), and fork's page
 	# table work varied with them by up to 6 % between rounds.
 	[ "$kind" = icount ] && icount=1 norand=norandmaps
-	QEMU_QUIET=1 ICOUNT=$icount QEMU_SMP=${BENCH_SMP:-1} KCMDLINE="tsc=reliable $norand ${KCMDLINE:-}" \
+	# BENCH_SCXR: the sched_ext project's schedulers (make bench
+	# SCX_RUST=1), added to the initramfs.
+	local initrd=$out/initramfs.cpio.gz
+	if [ -n "${BENCH_SCXR:-}" ]; then
+		initrd=$out/initramfs-bench.cpio.gz
+		cat "$out/initramfs.cpio.gz" "$BENCH_SCXR" > "$initrd"
+	fi
+	ST_INITRD=$initrd QEMU_QUIET=1 ICOUNT=$icount QEMU_SMP=${BENCH_SMP:-1} \
+		KCMDLINE="tsc=reliable $norand ${KCMDLINE:-}" \
 		"$here/qemu.sh" "$out" bench 1800 2>/dev/null
 	status=$?
 	tr -d '\r' < "$out/logs/bench.results" > "$dest/$kind/round$r.$impl" 2>/dev/null

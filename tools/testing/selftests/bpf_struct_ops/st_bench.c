@@ -625,7 +625,7 @@ static void bench_sched(void)
 			state[0] = 0;
 		fclose(f);
 	}
-	s = strncmp(state, "enabled", 7) ? "fair" : "scx";
+	s = strncmp(state, "enabled", 7) ? "fair" : getenv("ST_SCHED") ?: "scx";
 	snprintf(name, sizeof(name), "sched_pipe_%s", s);
 	bench_sched_one(name, pipe_round_trips, quick ? 200 : 20000);
 	snprintf(name, sizeof(name), "sched_fork_%s", s);
