@@ -1733,6 +1733,23 @@ static int rust_call(int op, int arg, long long *ret)
 	return 0;
 }
 
+/*
+ * Op @op, whose Rust declaration BTF accepts but whose kCFI type differs
+ * from the member's stub (@what): refused with EINVAL on a kCFI kernel,
+ * else it runs and returns @want. Returns whether that held.
+ */
+static bool rust_call_kcfi_refused(int op, int arg, long long want, const char *what)
+{
+	long long ret = 0;
+
+	if (st_kcfi())
+		return ASSERT(rust_call(op, arg, &ret) && errno == EINVAL,
+			      "%s: want EINVAL under kCFI, got %s", what, strerror(errno));
+	return ASSERT(!rust_call(op, arg, &ret) && ret == want,
+		      "%s (no kCFI): %s, returned %lld, want %lld", what, strerror(errno),
+		      ret, want);
+}
+
 static int rmmod_rust_testmod(void)
 {
 	return syscall(__NR_delete_module, "st_rust_testmod", O_NONBLOCK);
@@ -1807,31 +1824,15 @@ static int test_rust_type_calls(void)
 	 * does not. Refused under kCFI (before the first call compared the
 	 * hashes, it trapped); without kCFI the call runs.
 	 */
-	if (st_kcfi()) {
-		if (!ASSERT(rust_call(ST_RUST_MIRROR, 3, &ret) && errno == EINVAL,
-			    "a call whose kCFI type differs: want EINVAL, got %s",
-			    strerror(errno)))
-			goto out;
-	} else if (!ASSERT(!rust_call(ST_RUST_MIRROR, 3, &ret) && ret == 12,
-			   "test_2 through the mirror (no kCFI): %s, returned %lld, want 12",
-			   strerror(errno), ret)) {
+	if (!rust_call_kcfi_refused(ST_RUST_MIRROR, 3, 12, "test_2 through the mirror"))
 		goto out;
-	}
 	/* A const pointee, declared const: runs everywhere. */
 	if (!ASSERT(!rust_call(ST_RUST_CONST, 2, &ret) && ret == 24,
 		    "test_const: %s, returned %lld, want 24", strerror(errno), ret))
 		goto out;
 	/* Declared with a *mut: kCFI's type id differs, as for the mirror. */
-	if (st_kcfi()) {
-		if (!ASSERT(rust_call(ST_RUST_CONST_AS_MUT, 2, &ret) && errno == EINVAL,
-			    "a const pointee declared *mut: want EINVAL, got %s",
-			    strerror(errno)))
-			goto out;
-	} else if (!ASSERT(!rust_call(ST_RUST_CONST_AS_MUT, 2, &ret) && ret == 24,
-			   "test_const as *mut (no kCFI): %s, returned %lld, want 24",
-			   strerror(errno), ret)) {
+	if (!rust_call_kcfi_refused(ST_RUST_CONST_AS_MUT, 2, 24, "test_const declared *mut"))
 		goto out;
-	}
 	/* NULL for the const pointee, whose stub argument is __nullable. */
 	if (!ASSERT(!rust_call(ST_RUST_CONST_NULL, 0, &ret) && ret == -10,
 		    "test_const(NULL): %s, returned %lld, want -10", strerror(errno), ret))
@@ -1846,15 +1847,8 @@ static int test_rust_type_calls(void)
 		    "test_enum(BPF_WRITE): %s, returned %lld, want 200", strerror(errno), ret))
 		goto out;
 	/* The enum declared as an integer: BTF agrees, kCFI's type id does not. */
-	if (st_kcfi()) {
-		if (!ASSERT(rust_call(ST_RUST_ENUM_AS_U32, 1, &ret) && errno == EINVAL,
-			    "an enum declared u32: want EINVAL, got %s", strerror(errno)))
-			goto out;
-	} else if (!ASSERT(!rust_call(ST_RUST_ENUM_AS_U32, 1, &ret) && ret == 101,
-			   "test_enum as u32 (no kCFI): %s, returned %lld, want 101",
-			   strerror(errno), ret)) {
+	if (!rust_call_kcfi_refused(ST_RUST_ENUM_AS_U32, 1, 101, "test_enum declared u32"))
 		goto out;
-	}
 	if (!ASSERT_OK(st_rust_testmod_set("call_loop", 1000)))
 		goto out;
 	bpf_link__destroy(link);
