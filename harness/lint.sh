@@ -69,7 +69,7 @@ for f in $cfiles; do
 	(cd "$src" && ./scripts/checkpatch.pl --no-tree --quiet --strict -f "$f") || rc=1
 done
 cd "$repo/patches"
-for p in *.patch; do
+for p in upstream-edits/*.patch fixes/*.patch; do
 	"$src/scripts/checkpatch.pl" --no-tree --quiet --strict --no-signoff \
 		--ignore COMMIT_MESSAGE,COMMIT_LOG_LONG_LINE,FILE_PATH_CHANGES "$p" || rc=1
 done

@@ -14,8 +14,8 @@ flock 9
 # The base: Debian's linux-source-7.3 (harness/deps.sh fetched it).
 base=7.3
 tarball=$repo/build/trixie/src/usr/src/linux-source-$base.tar.xz
-patches=$repo/patches
-want=$(cat "$patches/BASE_VERSION")
+patches=$repo/patches/upstream-edits
+want=$(cat "$repo/patches/BASE_VERSION")
 
 if [ ! -f "$src/.extracted" ]; then
 	# Never replace a tree that is not ours (an existing checkout).
@@ -38,16 +38,16 @@ if [ "$have" != "$want" ]; then
 	echo "tree: WARNING: base tree is $have, our patches were made on $want" >&2
 fi
 
-# Patches: patches/, and with FIXES=1 the fixes of 7.3's C after them
-# (fixes/). The set applied last time is kept in $src/.patches; if it
+# Patches: patches/upstream-edits/, and with FIXES=1 the fixes of 7.3's C
+# after them (patches/fixes/). The set applied last time is kept in $src/.patches; if it
 # changed, reverse the old set and apply the new one.
 want_dir="$src.patches-wanted"
 rm -rf "$want_dir"
 cp -r "$patches" "$want_dir"
 if [ "${FIXES:-0}" = 1 ]; then
-	{ grep -v '^\s*#' "$repo/fixes/series" || true; } | while read -r f; do
+	{ grep -v '^\s*#' "$repo/patches/fixes/series" || true; } | while read -r f; do
 		[ -n "$f" ] || continue
-		cp "$repo/fixes/$f.patch" "$want_dir/fix-$f.patch"
+		cp "$repo/patches/fixes/$f.patch" "$want_dir/fix-$f.patch"
 		echo "fix-$f.patch" >> "$want_dir/series"
 	done
 fi

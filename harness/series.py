@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# The patch series, generated from this repo (series/manifest) and checked.
+# The patch series, generated from this repo (patches/series/manifest) and checked.
 #
 #   series.py make  REPO WORK OUTDIR      git repo of the base tree, one commit
 #                                         per patch, git format-patch to OUTDIR
@@ -15,6 +15,7 @@
 import fnmatch
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -96,7 +97,7 @@ class Patch:
 
 def read_manifest(repo):
     patches = []
-    with open(os.path.join(repo, "series", "manifest")) as f:
+    with open(os.path.join(repo, "patches", "series", "manifest")) as f:
         for n, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if not line.strip() or line.lstrip().startswith("#"):
@@ -116,9 +117,9 @@ def read_manifest(repo):
 
 
 def touched_files(repo, final):
-    """Every file our tree differs from the base in: the overlay and patches/."""
+    """Every file our tree differs from the base in: the overlay and patches/upstream-edits/."""
     files = set(open(os.path.join(final, ".overlay-files")).read().split())
-    pdir = os.path.join(repo, "patches")
+    pdir = os.path.join(repo, "patches", "upstream-edits")
     for line in open(os.path.join(pdir, "series")):
         p = line.strip()
         if not p or p.startswith("#"):
@@ -225,7 +226,7 @@ def make(repo, work, outdir):
             env=env)
         if not git_out(gen, "diff", "--cached", "--name-only"):
             die(f"{p.name} adds nothing")
-        msg = open(os.path.join(repo, "series", "msg", p.name)).read().rstrip("\n")
+        msg = open(os.path.join(repo, "patches", "series", "msg", p.name)).read().rstrip("\n")
         msg += f"\n\nSigned-off-by: {name} <{email}>\n"
         subprocess.run(["git", "-C", gen, "commit", "-q", "-F", "-"], input=msg, text=True,
                        env=env, check=True)
@@ -238,14 +239,14 @@ def make(repo, work, outdir):
     shutil.rmtree(outdir, ignore_errors=True)
     run(["git", "-C", gen, "format-patch", "-q", "--cover-letter", "--subject-prefix=PATCH",
          "--no-signature", "-o", outdir, "base..series"], env=env)
-    cover_letter(os.path.join(repo, "series", "cover-letter"), outdir, repo)
+    cover_letter(os.path.join(repo, "patches", "series", "cover-letter"), outdir, repo)
     for f in sorted(os.listdir(outdir)):
         log(f"{outdir}/{f}")
     make_fixes(repo, gen, outdir + "-fixes", env, name, email)
 
 
 def fix_names(repo):
-    return [l.strip() for l in open(os.path.join(repo, "fixes", "series"))
+    return [l.strip() for l in open(os.path.join(repo, "patches", "fixes", "series"))
             if l.strip() and not l.startswith("#")]
 
 
@@ -254,8 +255,8 @@ def make_fixes(repo, gen, outdir, env, name, email):
     run(["git", "-C", gen, "checkout", "-q", "-f", "-B", "fixes", "base"])
     run(["git", "-C", gen, "clean", "-q", "-fdx"])
     for f in fix_names(repo):
-        run(["git", "-C", gen, "apply", "--index", os.path.join(repo, "fixes", f + ".patch")])
-        msg = open(os.path.join(repo, "fixes", f + ".msg")).read().rstrip("\n")
+        run(["git", "-C", gen, "apply", "--index", os.path.join(repo, "patches", "fixes", f + ".patch")])
+        msg = open(os.path.join(repo, "patches", "fixes", f + ".msg")).read().rstrip("\n")
         # In the trailer block of the Fixes: tag, if the message ends with one.
         sep = "\n" if re.match(r"[A-Za-z-]+: ", msg.splitlines()[-1]) else "\n\n"
         msg += f"{sep}Signed-off-by: {name} <{email}>\n"
@@ -264,7 +265,7 @@ def make_fixes(repo, gen, outdir, env, name, email):
     shutil.rmtree(outdir, ignore_errors=True)
     run(["git", "-C", gen, "format-patch", "-q", "--cover-letter", "--subject-prefix=PATCH bpf",
          "--no-signature", "-o", outdir, "base..fixes"], env=env)
-    cover_letter(os.path.join(repo, "fixes", "cover-letter"), outdir, repo)
+    cover_letter(os.path.join(repo, "patches", "fixes", "cover-letter"), outdir, repo)
     for f in sorted(os.listdir(outdir)):
         log(f"{outdir}/{f}")
 
@@ -402,6 +403,36 @@ def bisect(repo, work, tree):
     return bad
 
 
+def readme_git_am(repo, tree, outdir, env):
+    """The README's own-tree command, as a user copies it: its `S=` and `git am`
+    lines, with S set to outdir, run by bash on a branch of the fresh base
+    tree; the result must be the tree our own git am made. 0 if it is."""
+    lines = open(os.path.join(repo, "README.md")).read().splitlines()
+    am = [l.strip() for l in lines if l.strip().startswith("git am ") and "$S/" in l]
+    if len(am) != 1:
+        log(f"README: {len(am)} 'git am $S/...' lines, expected one")
+        return 1
+    cmd = am[0].split("#")[0].strip()
+    want = git_out(tree, "rev-parse", "HEAD^{tree}")
+    head = git_out(tree, "rev-parse", "HEAD")
+    run(["git", "-C", tree, "checkout", "-q", "-b", "readme-check", "base"])
+    r = subprocess.run(["bash", "-c", f"S={shlex.quote(outdir)}; {cmd}"], cwd=tree, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    got = git_out(tree, "rev-parse", "HEAD^{tree}")
+    n = len(git_out(tree, "rev-list", "base..HEAD").split())
+    if r.returncode != 0:
+        print(r.stdout[-2000:])
+        run(["git", "-C", tree, "am", "--abort"], check=False)
+    run(["git", "-C", tree, "checkout", "-q", head])
+    run(["git", "-C", tree, "branch", "-q", "-D", "readme-check"])
+    if r.returncode != 0 or got != want:
+        log(f"README's '{cmd}': FAILED ({n} patches applied, "
+            f"{'same' if got == want else 'a different'} tree)")
+        return 1
+    log(f"README's '{cmd}': {n} patches, the same tree")
+    return 0
+
+
 def check(repo, work, outdir):
     if not os.path.isdir(outdir) or not patches_in(outdir):
         die(f"no series in {outdir}; run make series")
@@ -426,7 +457,9 @@ def check(repo, work, outdir):
     else:
         log("tree after git am: identical to the tree make kernel builds from")
 
-    n = checkpatch(os.path.join(repo, "series", "checkpatch-justified"), tree, outdir)
+    bad += readme_git_am(repo, tree, outdir, env)
+
+    n = checkpatch(os.path.join(repo, "patches", "series", "checkpatch-justified"), tree, outdir)
     if n:
         log(f"checkpatch: {n} findings not justified")
         bad += 1
@@ -442,7 +475,7 @@ def check(repo, work, outdir):
     if r.returncode != 0:
         die("git am of the fixes failed")
     log(f"git am: {len(patches_in(fixes))} fixes applied to the base tree")
-    n = checkpatch(os.path.join(repo, "fixes", "checkpatch-justified"), tree, fixes)
+    n = checkpatch(os.path.join(repo, "patches", "fixes", "checkpatch-justified"), tree, fixes)
     if n:
         log(f"checkpatch: {n} findings in the fixes")
         bad += 1

@@ -170,8 +170,9 @@ impl StructOpsType for TcpCongestionOps {
     }
 
     // No `SLEEPABLE` member: the ops of a congestion control run in softirq
-    // (7.3's `bpf_tcp_ca.c` lets a sleepable program implement one,
-    // fixes/04-bpf-tcp-sleepable).
+    // (7.3's `bpf_tcp_ca.c` lets a sleepable program implement one; the C
+    // fix is "bpf: tcp: Refuse sleepable struct_ops programs for congestion
+    // control").
 
     #[inline]
     fn init_member(member: &mut InitMember<'_>) -> Result<bool> {
