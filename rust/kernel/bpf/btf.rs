@@ -560,6 +560,8 @@ impl BtfType {
         } else {
             &[]
         };
+        // INVARIANT: `raw` holds the member records of `self`, a struct or
+        // union, in order.
         raw.iter().enumerate().map(move |(index, raw)| Member {
             owner: self,
             raw,
@@ -584,6 +586,12 @@ pub const KIND_STRUCT: u32 = bindings::BTF_KIND_STRUCT;
 pub const KIND_FUNC: u32 = bindings::BTF_KIND_FUNC;
 
 /// A member of a struct or union type.
+///
+/// # Invariants
+///
+/// `raw` is the `index`-th of the member records that follow `owner`, a
+/// struct or union of a loaded BTF object (see [`BtfType`]); so the member's
+/// type id, which BTF verification checked, is one of that object's types.
 #[derive(Clone, Copy)]
 pub struct Member<'a> {
     owner: &'a BtfType,
@@ -672,6 +680,13 @@ unsafe fn cstr_or_empty<'a>(ptr: *const crate::ffi::c_char) -> &'a CStr {
 
 /// The BTF a struct_ops value type comes from, pinned for as long as this
 /// value lives: vmlinux's, or a module's with a reference to the module.
+///
+/// # Invariants
+///
+/// The `Vmlinux` arm holds vmlinux's BTF, never a module's. The `Module` arm
+/// holds a module's BTF with a reference to that module, which
+/// `btf_try_get_module()` gave once the module's init had finished
+/// ([`ModuleBtf::from_fd`]).
 pub struct ValueBtf(ValueBtfInner);
 
 pub(crate) enum ValueBtfInner {
@@ -686,6 +701,7 @@ impl ValueBtf {
     #[inline]
     pub fn vmlinux() -> Result<Self> {
         let btf = Btf::vmlinux()?.ok_or(ENOTSUPP)?;
+        // INVARIANT: vmlinux's BTF.
         Ok(ValueBtf(ValueBtfInner::Vmlinux(btf)))
     }
 
@@ -693,6 +709,8 @@ impl ValueBtf {
     /// to its module.
     #[inline]
     pub fn module(fd: i32) -> Result<Self> {
+        // INVARIANT: `ModuleBtf::from_fd` takes only a module's BTF, with a
+        // reference from `btf_try_get_module()`.
         Ok(ValueBtf(ValueBtfInner::Module(ModuleBtf::from_fd(fd)?)))
     }
 

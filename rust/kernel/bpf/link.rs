@@ -44,6 +44,13 @@ impl LinkInfo {
 }
 
 /// What `poll()` on a link's fd hands over.
+///
+/// # Invariants
+///
+/// `file` is the file of a link being polled, and `pts` the poll table that
+/// `poll()` was given with it (NULL or valid, as `poll_wait()` takes it);
+/// both stay valid for the lifetime of the value, which only the `poll`
+/// callback makes, for its call.
 pub struct PollWaiter {
     file: *mut bindings::file,
     pts: *mut bindings::poll_table_struct,
@@ -106,6 +113,13 @@ pub trait LinkOps {
 /// A `struct bpf_link_ops` built from a [`LinkOps`] implementation whose
 /// links are `L`: only links of that type can be given these ops
 /// ([`LinkPrimer::new`]), so the adapters' casts hold.
+///
+/// # Invariants
+///
+/// The callbacks are the adapters [`LinkOpsTable::new`] builds for a
+/// [`LinkOps`] whose links are `L`. By `new`'s contract, the tables given to
+/// links are statics of the kernel image, as are their callbacks, which C
+/// may call until a link's last reference is gone.
 #[repr(transparent)]
 pub struct LinkOpsTable<L: LinkType>(bindings::bpf_link_ops, PhantomData<fn(&L)>);
 
@@ -150,6 +164,8 @@ impl<L: LinkType> LinkOpsTable<L> {
             },
             ..empty
         };
+        // INVARIANT: `T`'s adapters, whose links are `L`; where the table is
+        // kept is the caller's promise.
         LinkOpsTable(ops, PhantomData)
     }
 }
@@ -189,6 +205,7 @@ impl<T: LinkOps> Adapter<T> {
     /// Called by the BPF core with a live link of this type and the
     /// seq_file being shown.
     unsafe extern "C" fn show_fdinfo(link: *const bindings::bpf_link, m: *mut bindings::seq_file) {
+        // INVARIANT: `m` is the seq_file this callback shows the link in.
         // SAFETY: By the caller's promise.
         let (link, m) = unsafe { (Self::link(link), &*m.cast::<SeqFile>()) };
         T::show_fdinfo(link, m);
@@ -236,6 +253,7 @@ impl<T: LinkOps> Adapter<T> {
     ) -> u32 {
         // SAFETY: A link file's private data is its link.
         let link = unsafe { Self::link((*file).private_data.cast()) };
+        // INVARIANT: The file being polled and its table, for this call.
         T::poll(link, &PollWaiter { file, pts })
     }
 }

@@ -57,6 +57,12 @@ pub mod flags {
 }
 
 /// The attributes of `BPF_MAP_CREATE`.
+///
+/// # Invariants
+///
+/// Wraps the attributes the BPF core passes a map type's `map_alloc_check`
+/// and `map_alloc`: those of the `BPF_MAP_CREATE` being served, in the first
+/// arm of the union, every byte initialised.
 #[repr(transparent)]
 pub struct MapCreateAttr(bindings::bpf_attr);
 
@@ -106,6 +112,14 @@ impl MapCreateAttr {
 }
 
 /// The `struct bpf_map` every map starts with.
+///
+/// # Invariants
+///
+/// A `&Map` is a live map whose count is not zero for the lifetime of the
+/// reference (the contract of [`Map::from_raw`]; [`MapArea`], which holds
+/// maps whose count is zero, hands out no `&Map`). Its `id`, `map_type`,
+/// `map_flags`, `value_size` and `btf_vmlinux_value_type_id` are set then and
+/// do not change.
 #[repr(transparent)]
 pub struct Map(Opaque<bindings::bpf_map>);
 
@@ -290,6 +304,12 @@ impl<T: MapType> Drop for MapArea<T> {
 }
 
 /// A `struct seq_file` being written.
+///
+/// # Invariants
+///
+/// Wraps the `seq_file` a show callback (a map's `map_seq_show_elem`, a
+/// link's `show_fdinfo`) was given, valid and written only by that callback
+/// for the lifetime of the reference.
 #[repr(transparent)]
 pub struct SeqFile(Opaque<bindings::seq_file>);
 
@@ -379,6 +399,12 @@ pub trait MapOps {
 }
 
 /// A `struct bpf_map_ops` built from a [`MapOps`] implementation.
+///
+/// # Invariants
+///
+/// Built by [`MapOpsTable::new`]: the callbacks are the adapters of a
+/// [`MapOps`] `T`, and `map_btf_id` is `T::Map`'s [`MapType::BTF_ID`], which
+/// resolve_btfids writes at build time only.
 #[repr(transparent)]
 pub struct MapOpsTable(bindings::bpf_map_ops);
 
@@ -390,6 +416,7 @@ impl MapOpsTable {
     /// The table for `T`.
     pub const fn new<T: MapOps>() -> Self {
         let empty: bindings::bpf_map_ops = pin_init::zeroed();
+        // INVARIANT: `T`'s adapters and BTF id.
         MapOpsTable(bindings::bpf_map_ops {
             map_alloc_check: if T::HAS_ALLOC_CHECK {
                 Some(Adapter::<T>::alloc_check)
@@ -462,6 +489,7 @@ impl<T: MapOps> Adapter<T> {
     ///
     /// Called by the BPF core with the `BPF_MAP_CREATE` attributes.
     unsafe extern "C" fn alloc_check(attr: *mut bindings::bpf_attr) -> i32 {
+        // INVARIANT: The attributes of the `BPF_MAP_CREATE` being served.
         // SAFETY: The BPF core passes the attributes being checked.
         let attr = unsafe { &*attr.cast::<MapCreateAttr>() };
         from_result(|| T::alloc_check(attr).map(|()| 0))
@@ -471,6 +499,7 @@ impl<T: MapOps> Adapter<T> {
     ///
     /// Called by the BPF core with the `BPF_MAP_CREATE` attributes.
     unsafe extern "C" fn alloc(attr: *mut bindings::bpf_attr) -> *mut bindings::bpf_map {
+        // INVARIANT: The attributes of the `BPF_MAP_CREATE` being served.
         // SAFETY: The BPF core passes the creation attributes.
         let attr = unsafe { &*attr.cast::<MapCreateAttr>() };
         match T::alloc(attr) {
@@ -572,6 +601,7 @@ impl<T: MapOps> Adapter<T> {
         key: *mut c_void,
         m: *mut bindings::seq_file,
     ) {
+        // INVARIANT: `m` is the seq_file this callback shows the element in.
         // SAFETY: The BPF core passes a live map, a `key_size` key and the
         // seq_file being shown.
         let (map, key, m) = unsafe { (Self::map(map), Self::key(map, key), &*m.cast::<SeqFile>()) };

@@ -161,6 +161,17 @@ pub trait StructOpsType: Sized + 'static {
 }
 
 /// What a type learns when it registers: its BTF and the structs in it.
+///
+/// # Invariants
+///
+/// Each pointer is NULL or points into the BTF that the type of the
+/// [`StructOpsTable`] holding this registers with (its module's, loaded for
+/// as long as the table is). `btf` is that BTF once a registration's checks
+/// passed, stored after the other two with release ordering, and NULL again
+/// if the type's `init` then fails; `ops_type` is the struct
+/// [`StructOpsType::NAME`], as large as [`StructOpsType::Ops`];
+/// `writable_type` is the struct of [`StructOpsType::WRITABLE`], whose fields
+/// were checked against it.
 struct TypeState {
     /// The BTF the type was registered with.
     btf: Atomic<*mut bindings::btf>,
@@ -185,6 +196,14 @@ struct TypeState {
 ///     };
 /// static MY_VERIFIER_OPS: VerifierOpsTable<MyOps> = VerifierOpsTable::new();
 /// ```
+///
+/// # Invariants
+///
+/// `st_ops` is the `struct bpf_struct_ops` of `T` that
+/// [`StructOpsTable::new`] builds, with the CFI stubs its caller gave, which
+/// by its contract are a never-written instance of the C struct `T::Ops`;
+/// the BPF core writes it (the func models) only while it registers the
+/// type, before `state`'s BTF is set. `state` holds what `TypeState` says.
 #[repr(C)]
 pub struct StructOpsTable<T: StructOpsType> {
     /// First, so that C may take the table as a `struct bpf_struct_ops`.
@@ -198,6 +217,11 @@ pub struct StructOpsTable<T: StructOpsType> {
 unsafe impl<T: StructOpsType> Sync for StructOpsTable<T> {}
 
 /// The verifier callbacks of a struct_ops type (`struct bpf_verifier_ops`).
+///
+/// # Invariants
+///
+/// `0` holds the verifier callbacks of `T`, as [`VerifierOpsTable::new`]
+/// builds them.
 #[repr(transparent)]
 pub struct VerifierOpsTable<T: StructOpsType>(bindings::bpf_verifier_ops, PhantomData<T>);
 
@@ -207,6 +231,7 @@ unsafe impl<T: StructOpsType> Sync for VerifierOpsTable<T> {}
 impl<T: StructOpsType> VerifierOpsTable<T> {
     /// The verifier callbacks of `T`.
     pub const fn new() -> Self {
+        // INVARIANT: `T`'s callbacks.
         Self(adapter::verifier_ops::<T>(), PhantomData)
     }
 }
@@ -239,6 +264,8 @@ impl<T: StructOpsType> StructOpsTable<T> {
         verifier_ops: &'static VerifierOpsTable<T>,
         cfi_stubs: *const T::Ops,
     ) -> Self {
+        // INVARIANT: `T`'s struct_ops, with the caller's stubs (its promise);
+        // nothing registered yet.
         Self {
             st_ops: Opaque::new(adapter::struct_ops::<T>(
                 &verifier_ops.0,
@@ -270,6 +297,8 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// What [`Op`] checks its declaration against, `None` before
     /// registration.
     fn resolve_info(&self) -> Option<op::TypeInfo<'static>> {
+        // INVARIANT: What `register` recorded, and the stubs `new` was given:
+        // an instance of `T::Ops`, as large as BTF's struct (`register`).
         Some(op::TypeInfo {
             btf: self.btf()?,
             ops: self.ops_type()?,
@@ -311,6 +340,7 @@ impl<T: StructOpsType> StructOpsTable<T> {
             return Err(EINVAL);
         }
         let writable = T::WRITABLE.check(btf)?;
+        // INVARIANT: Types of `btf`, checked above; `btf` is stored last.
         self.state.writable_type.store(
             writable.map_or(core::ptr::null_mut(), |t| t.as_raw().cast_mut()),
             Release,
@@ -324,6 +354,7 @@ impl<T: StructOpsType> StructOpsTable<T> {
     /// not registered, and may be again. No value of the type exists, so
     /// no [`Op`] can be called meanwhile.
     fn forget(&self) {
+        // INVARIANT: Not registered.
         self.state.btf.store(core::ptr::null_mut(), Release);
     }
 

@@ -149,6 +149,12 @@ impl Drop for Image {
 /// The `bpf_link_ops` of the links that tie a program to its trampoline.
 ///
 /// There is one instance, exported to C as `bpf_struct_ops_link_lops`.
+///
+/// # Invariants
+///
+/// The callbacks are `tramp_link_release` and `tramp_link_dealloc`, which
+/// frees the link with `kfree()`. By the contract of [`TrampLinkOps::new`],
+/// the ops given to links are a static of the kernel image.
 #[repr(transparent)]
 pub struct TrampLinkOps(bindings::bpf_link_ops);
 
@@ -163,6 +169,8 @@ impl TrampLinkOps {
     /// reads them) until its last reference is gone, which may be after a
     /// module that held the ops was unloaded.
     pub const unsafe fn new() -> Self {
+        // INVARIANT: These callbacks; where the ops are kept is the caller's
+        // promise.
         TrampLinkOps(bindings::bpf_link_ops {
             release: Some(tramp_link_release),
             dealloc: Some(tramp_link_dealloc),
@@ -270,6 +278,14 @@ impl TrampLink {
 }
 
 /// The per-kind node tables a trampoline is generated from.
+///
+/// # Invariants
+///
+/// `0` holds `BPF_TRAMP_MAX` tables, zeroed (empty) when made. Only the
+/// FENTRY one is ever written, by [`trampoline_size`] and
+/// [`trampoline_write`], which point it at their one node before the arch
+/// code reads it (between uses it may hold the node of a link since gone);
+/// every other table stays empty.
 pub struct TrampNodes(
     KBox<[bindings::bpf_tramp_nodes; bindings::bpf_tramp_prog_type_BPF_TRAMP_MAX as usize]>,
 );
@@ -280,6 +296,7 @@ impl TrampNodes {
     pub fn new() -> Result<Self> {
         // Zeroed by the allocator, not built on the stack: the tables are
         // near 1 KB. Zeroed means empty.
+        // INVARIANT: Every table empty.
         Ok(TrampNodes(KBox::zeroed(GFP_KERNEL)?))
     }
 
@@ -522,6 +539,12 @@ impl Layout {
 ///
 /// Only this type writes; [`Images::protect`] turns it, by value, into
 /// [`ProtectedImages`], which nothing writes.
+///
+/// # Invariants
+///
+/// Each of `images` is `None` or an [`Image`] from [`Image::new`] that has
+/// not been protected: only [`Images::protect`], which consumes `self`,
+/// protects them.
 pub struct Images {
     images: [Option<Image>; MAX_IMAGES],
 }
@@ -529,6 +552,11 @@ pub struct Images {
 /// The images of one struct_ops map once read-only and executable: what
 /// the kernel runs. Nothing writes them; they are freed when this is
 /// dropped, which its owner does only once no CPU can be running them.
+///
+/// # Invariants
+///
+/// Each of `images` is `None` or an [`Image`] that [`Images::protect`] made
+/// read-only and executable, and that nothing writes any more.
 pub struct ProtectedImages {
     images: [Option<Image>; MAX_IMAGES],
 }
@@ -546,6 +574,7 @@ impl Images {
     /// the images.
     pub fn layout<'a>(slots: impl Iterator<Item = &'a mut Slot>) -> Result<Self> {
         let layout = Layout::new(slots)?;
+        // INVARIANT: Empty; the images added below are new, unprotected ones.
         let mut images = Images {
             images: [const { None }; MAX_IMAGES],
         };
@@ -600,6 +629,7 @@ impl Images {
     #[inline]
     pub fn protect(self) -> Result<ProtectedImages> {
         self.images.iter().flatten().try_for_each(Image::protect)?;
+        // INVARIANT: Every image was protected just above; `self` is gone.
         Ok(ProtectedImages {
             images: self.images,
         })

@@ -19,6 +19,11 @@ use crate::{
 use core::{pin::Pin, ptr::NonNull};
 
 /// A reference to a struct_ops map.
+///
+/// # Invariants
+///
+/// `0` is a map of type `BPF_MAP_TYPE_STRUCT_OPS`, so a [`StructOpsMap`]:
+/// every map of that type is made by [`StructOpsMap::create`].
 pub struct StructOpsMapRef(MapRef);
 
 impl StructOpsMapRef {
@@ -34,6 +39,7 @@ impl StructOpsMapRef {
     /// get").
     #[inline]
     pub unsafe fn new(map: MapRef) -> Option<Self> {
+        // INVARIANT: A struct_ops map, checked here.
         (map.map_type() == bindings::bpf_map_type_BPF_MAP_TYPE_STRUCT_OPS).then_some(Self(map))
     }
 }
@@ -299,6 +305,7 @@ impl Drop for StructOpsLink {
         let Some(map) = NonNull::new(map) else {
             return;
         };
+        // INVARIANT: A struct_ops map, by the type invariant.
         // SAFETY: By the type invariant, the link owned this reference to a
         // struct_ops map.
         let map = StructOpsMapRef(unsafe { MapRef::from_raw(map.cast()) });

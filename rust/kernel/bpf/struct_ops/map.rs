@@ -25,6 +25,15 @@ use core::{mem::offset_of, ptr::NonNull};
 /// The trampoline of one func ptr member. Its program is associated with
 /// the map (`bpf_prog_assoc_struct_ops()`) while the record exists, see
 /// [`Tramps`].
+///
+/// # Invariants
+///
+/// `index` and `moff` are the index and byte offset of a function pointer
+/// member, with a CFI stub, of the struct of the map the record is for (the
+/// `map` of the [`TrampPlan`] that made it); `link`'s program is a struct_ops
+/// program loaded for that member, against that map's BTF. `slot`'s size is
+/// what [`trampoline::size_of`] gave for `link`, the member's func model and
+/// its stub.
 struct Tramp {
     /// The program, as the trampoline calls it.
     link: ARef<TrampLink>,
@@ -109,6 +118,12 @@ pub enum MemberKind<'a> {
 
 /// The trampolines an update will build: one per func ptr member that has
 /// a program, each checked against its member.
+///
+/// # Invariants
+///
+/// Each record of `tramps` is of a member of `map`'s struct (see `Tramp`),
+/// and its program was associated with `map`. `sleepable` is `true` when
+/// the program of any record is sleepable.
 pub struct TrampPlan<'a> {
     map: &'a StructOpsMap,
     /// The struct's name, for the trampolines' symbols.
@@ -124,6 +139,7 @@ impl<'a> TrampPlan<'a> {
     /// programs will have the ops `link_ops`.
     pub fn new(map: &'a StructOpsMap, link_ops: &'static TrampLinkOps) -> Result<Self> {
         let t = map.desc().type_().ok_or(EINVAL)?;
+        // INVARIANT: No record yet.
         Ok(TrampPlan {
             map,
             type_name: map.btf().type_name(t),
@@ -159,6 +175,7 @@ impl<'a> TrampPlan<'a> {
         }
         let st_ops = map.desc().st_ops();
         let moff = member.offset();
+        // INVARIANT: Set before the program's record is added.
         self.sleepable |= prog.sleepable();
         let link = TrampLink::new(prog, self.link_ops)?;
         let ksym = Ksym::new(self.type_name, btf.name_by_offset(member.name_off()))?;
@@ -172,6 +189,9 @@ impl<'a> TrampPlan<'a> {
         // (`FuncPtr`'s invariant, for this map's struct as checked above), as
         // the descriptor's init computed them.
         let size = unsafe { trampoline::size_of(&mut self.tnodes, &link, &model, stub) }?;
+        // INVARIANT: `member` is a function pointer of the map's struct, with
+        // a stub; `prog` was checked against it, and `size` computed for this
+        // link, model and stub, above. The program is associated below.
         self.tramps.tramps.push(
             Tramp {
                 link,
@@ -203,6 +223,9 @@ impl<'a> TrampPlan<'a> {
 /// point into `images`; the symbols may be published): dropping it then
 /// withdraws the symbols and waits until no CPU can be running a trampoline
 /// or program before anything is freed.
+///
+/// `sleepable` is `true` when any program of `tramps` is sleepable: the drop
+/// then also waits for the RCU tasks trace grace period those run under.
 pub struct Trampolines {
     tramps: Tramps,
     images: ProtectedImages,
@@ -967,6 +990,8 @@ impl<'a> Update<'a> {
             unsafe { tr.ksym.set_range(start, size) }?;
         }
         self.validate()?;
+        // INVARIANT: Not installed yet; `sleepable` is the plan's, for the
+        // same programs.
         let tramps = KBox::new(
             Trampolines {
                 tramps,

@@ -387,6 +387,16 @@ const SLEEPABLE: usize = 1;
 ///     CALC.call(ops, (x, None))
 /// }
 /// ```
+///
+/// # Invariants
+///
+/// `resolved` is `UNCHECKED`, `REFUSED`, or `((off + 1) << 1) | s`, where
+/// `off` is the offset of the member `name` of the ops struct in the BTF `T`
+/// registered with, which `resolve_member` found to be a byte- and
+/// pointer-aligned function pointer inside that struct (as large as
+/// `T::Ops`) whose prototype agrees with `A` and `R`, and whose stub's kCFI
+/// hash is `A::Fn`'s; `s` is `SLEEPABLE` when `name` is one of
+/// `T::SLEEPABLE`, else 0.
 pub struct Op<T, A, R> {
     name: &'static CStr,
     /// [`UNCHECKED`], [`REFUSED`], or the member's offset plus one shifted
@@ -398,6 +408,7 @@ pub struct Op<T, A, R> {
 impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> Op<T, A, R> {
     /// The op of member `name`.
     pub const fn new(name: &'static CStr) -> Self {
+        // INVARIANT: Not checked yet.
         Self {
             name,
             resolved: Atomic::new(UNCHECKED),
@@ -476,6 +487,7 @@ impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> Op<T, A, R> {
             Ok(off) => {
                 let sleepable = T::SLEEPABLE.has(self.name);
                 let v = ((off + 1) << 1) | usize::from(sleepable);
+                // INVARIANT: `off` passed both checks above.
                 self.resolved.store(v, Relaxed);
                 Ok((off, sleepable))
             }
@@ -533,6 +545,12 @@ impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> BoundOp<'_, T, A, R> {
 }
 
 /// What [`resolve_member`] needs of a registered type.
+///
+/// # Invariants
+///
+/// `btf` is the BTF the type registered with, `ops` its ops struct there and
+/// `writable` its writable struct there, if any; `stubs` points to the
+/// type's CFI stubs, a never-written C struct of `ops.size()` bytes.
 pub(super) struct TypeInfo<'a> {
     /// The BTF it registered with.
     pub(super) btf: &'a Btf,

@@ -36,6 +36,11 @@ pub struct Published<T: StructOpsType>(Opaque<T::Ops>);
 /// complete, not registered yet. Only its address is offered, for C: no op
 /// can be called yet, and no count taken (the C map would give one, ours
 /// none, as the registration does not hold one yet).
+///
+/// # Invariants
+///
+/// Wraps a [`Published`] (whose invariant holds: alive for the lifetime of
+/// the reference) of a complete value, not registered yet.
 #[repr(transparent)]
 pub struct Unregistered<T: StructOpsType>(Published<T>);
 

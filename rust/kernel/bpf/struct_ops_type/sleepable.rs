@@ -8,6 +8,12 @@ use core::marker::PhantomData;
 /// The members of struct_ops type `T` that a sleepable program may
 /// implement, by name; the table refuses sleepable programs for all others
 /// (Linux 7.3's core does not).
+///
+/// # Invariants
+///
+/// The subsystem calls the members named in `names` only where it may sleep
+/// (the contract of [`SleepableMembers::new`]; [`SleepableMembers::NONE`]
+/// names none).
 pub struct SleepableMembers<T> {
     names: &'static [&'static CStr],
     _type: PhantomData<fn(&T)>,
@@ -15,6 +21,7 @@ pub struct SleepableMembers<T> {
 
 impl<T> SleepableMembers<T> {
     /// No member: sleepable programs are refused.
+    // INVARIANT: No member.
     pub const NONE: Self = Self {
         names: &[],
         _type: PhantomData,
@@ -27,6 +34,7 @@ impl<T> SleepableMembers<T> {
     /// The subsystem calls these members of `T` only where it may sleep
     /// (process context, no spinlock or RCU read-side section held).
     pub const unsafe fn new(names: &'static [&'static CStr]) -> Self {
+        // INVARIANT: The caller's promise.
         Self {
             names,
             _type: PhantomData,

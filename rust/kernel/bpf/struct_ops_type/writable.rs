@@ -67,6 +67,12 @@ pub const fn field_size<S, F>(_field: fn(&S) -> &F) -> usize {
 
 /// The writable fields of struct_ops type `T`: the struct they belong to,
 /// as BTF names it, and the fields.
+///
+/// # Invariants
+///
+/// The programs of `T` may store any value in each of `fields`, in any object
+/// of the struct `type_name` they are given, whenever they run (the contract
+/// of [`WritableFields::new`]; [`WritableFields::NONE`] has no field).
 pub struct WritableFields<T> {
     type_name: &'static CStr,
     fields: &'static [WritableField],
@@ -75,6 +81,7 @@ pub struct WritableFields<T> {
 
 impl<T> WritableFields<T> {
     /// No writable field: programs only read.
+    // INVARIANT: No field.
     pub const NONE: Self = Self {
         type_name: c"",
         fields: &[],
@@ -95,6 +102,7 @@ impl<T> WritableFields<T> {
     /// values for soundness (they are not lengths, indices or states the
     /// kernel trusts).
     pub const unsafe fn new(type_name: &'static CStr, fields: &'static [WritableField]) -> Self {
+        // INVARIANT: The caller's promise.
         Self {
             type_name,
             fields,
@@ -232,11 +240,14 @@ fn find_member(btf: &Btf, t: &BtfType, name: &[u8], depth: u32) -> Option<(usize
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// use kernel::{bindings, bpf::struct_ops_type::WritableField};
+///
 /// const FIELDS: &[WritableField] = &[
 ///     kernel::writable_field!(bindings::tcp_sock, snd_cwnd),
 ///     kernel::writable_field!(bindings::tcp_sock, inet_conn.icsk_ca_priv, anywhere),
 /// ];
+/// assert_eq!(FIELDS.len(), 2);
 /// ```
 #[macro_export]
 macro_rules! writable_field {
