@@ -33,10 +33,15 @@ FIXES ?= 0
 ARCH  ?= x86_64
 CFI   ?= $(if $(filter x86_64,$(ARCH)),$(if $(filter 1,$(DEBUG)),0,1),0)
 BUILD ?= $(CURDIR)/build
-# FIXES=1: our fixes of 7.3's C (fixes/) on top, in a tree of their own,
+# KSRC=DIR: build and test your own kernel tree (e.g. with the series
+# applied by git am) instead of the harness's. It is never written to:
+# set-up mirrors its sources into $(BUILD)/ksrc/linux and applies nothing
+# (harness/mirror-tree.sh); every build folder is under $(BUILD)/ksrc.
+KSRC  ?=
+# FIXES=1: our fixes of 7.3's C (patches/fixes/) on top, in a tree of their own,
 # laid out as build/ is so that ccache finds build/linux's objects.
 FIX   := $(if $(filter 1,$(FIXES)),-fixes)
-BTREE := $(BUILD)
+BTREE := $(BUILD)$(if $(KSRC),/ksrc)
 TREE  := $(BTREE)$(if $(FIX),/fixes)
 SRC   := $(TREE)/linux
 # Build folders: build/<impl>[-tcp<tcp>][-debug][-arm64][-cfi], -tcp<tcp>
@@ -53,7 +58,12 @@ GUEST_TIMEOUT ?= $(if $(filter 1,$(DEBUG)),3600,1800)
 # SRC is the harness's own tree, which set-up deletes and extracts again:
 # never a checkout of yours (BUILD= moves the harness's trees).
 ifeq ($(origin SRC),command line)
-$(error SRC is the harness's own tree ($$(BUILD)/linux) and cannot be set: set BUILD= to move it; to use the series on your tree, see docs/patch-series.md)
+$(error SRC is the harness's own tree ($$(BUILD)/linux) and cannot be set: set BUILD= to move it; KSRC= builds and tests your own tree without writing to it)
+endif
+ifneq ($(KSRC),)
+ifneq ($(FIXES),0)
+$(error FIXES=1 applies patches, and KSRC= applies nothing: apply patches/fixes/ to your tree yourself)
+endif
 endif
 ifeq ($(filter $(IMPL),rust c),)
 $(error IMPL must be rust or c)
@@ -73,14 +83,18 @@ export ST_TCP := $(TCP)
 KVM ?= 0
 export KVM
 
-.PHONY: all deps tree kernel userspace run test shell lint code-size conformance scx scx-rust bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
+.PHONY: all deps tree kernel userspace run test shell lint code-size conformance scx scx-rust scx-rust-build bench bench-profile bench-pcprof stress series series-check check-all x86-only clean distclean
 all: userspace
 
 deps:
 	@$(TIMED) deps $(H)/deps.sh
 
 tree: deps
+ifneq ($(KSRC),)
+	@$(TIMED) tree $(H)/mirror-tree.sh $(CURDIR) $(KSRC) $(SRC)
+else
 	@FIXES=$(FIXES) $(TIMED) tree $(H)/prepare-tree.sh $(CURDIR) $(SRC)
+endif
 
 kernel: tree
 	@$(TIMED) kernel $(H)/build-kernel.sh $(SRC) $(OUT) $(IMPL) $(DEBUG)
@@ -125,9 +139,14 @@ scx:
 SCXR := $(BUILD)/scx-rust
 # Both guests at once, each loading a dozen large BPF schedulers 160 times.
 SCXR_TIMEOUT ?= 3600
-scx-rust: x86-only
+# SCXR_SCHEDS="scx_rusty scx_bpfland": only these schedulers of the release.
+SCXR_SCHEDS ?=
+export SCXR_SCHEDS
+scx-rust-build: x86-only
 	@ST_SCX_RUST=1 $(TIMED) deps $(H)/deps.sh
 	@$(TIMED) scx-rust-build $(H)/build-scx-rust.sh $(SCXR) $(SCXR)/scx-rust.cpio.gz
+
+scx-rust: scx-rust-build
 	@$(MAKE) --no-print-directory userspace IMPL=c DEBUG=$(DEBUG)
 	@$(MAKE) --no-print-directory userspace IMPL=rust DEBUG=$(DEBUG)
 	@for d in $(SCX_C) $(SCX_RUST); do \

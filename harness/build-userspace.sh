@@ -24,7 +24,7 @@ if [ -z "${ST_US_BUILD:-}" ]; then
 	# after its background build of the same kernel, then boots at once.
 	stamp="$out/.userspace-built"
 	if [ -f "$stamp" ] && [ -f "$out/initramfs.cpio.gz" ] && [ -z "$(find "$out/vmlinux" \
-		"$repo/harness" "$src/tools" "$src/.patches" -newer "$stamp" -print -quit)" ]; then
+		"$repo/harness" "$src/tools" $([ -d "$src/.patches" ] && echo "$src/.patches") -newer "$stamp" -print -quit)" ]; then
 		echo "userspace: up to date"
 		exit 0
 	fi
