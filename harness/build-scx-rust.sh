@@ -6,7 +6,7 @@
 # own registry, and one target folder and install root for all of them
 # under DIR, so a second run costs seconds.
 #
-# usage: build-scx-rust.sh DIR CPIO
+# usage: [SCXR_SCHEDS="scx_rusty ..."] build-scx-rust.sh DIR CPIO
 #   DIR   the cache (build/scx-rust)
 #   CPIO  the archive to write (the kernel build's scx-rust.cpio.gz)
 #
@@ -40,6 +40,12 @@ scx_rlfifo 1.1.4
 scx_rustland 1.1.4
 scx_rusty 1.1.4
 scx_tickless 1.1.4"
+
+# SCXR_SCHEDS (names, space or comma separated): only these of the release.
+if [ -n "${SCXR_SCHEDS:-}" ]; then
+	SCHEDS=$(echo "$SCHEDS" | grep -wF -f <(echo "$SCXR_SCHEDS" | tr ', ' '\n\n' | grep .)) ||
+		{ echo "scx-rust: SCXR_SCHEDS=$SCXR_SCHEDS names none of the release" >&2; exit 1; }
+fi
 
 mkdir -p "$dir/bin" "$dir/logs"
 dir=$(cd "$dir" && pwd)
