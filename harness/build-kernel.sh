@@ -43,7 +43,7 @@ if [ ! -f "$out/.config" ] || ! cat "${frags[@]}" | cmp -s - "$stamp"; then
 	done
 	if [ $bad = 1 ] && ! grep -q BPF_STRUCT_OPS_RUST "$src/kernel/bpf/Kconfig"; then
 		echo "kernel: this tree does not have the series (no CONFIG_BPF_STRUCT_OPS_RUST);" \
-			"apply it (docs/patch-series.md), or build the stock C with IMPL=c" >&2
+			"apply it (docs/patch-series.md): the tests need it with IMPL=c too" >&2
 	fi
 	[ $bad = 0 ] || exit 1
 	cat "${frags[@]}" > "$stamp"

@@ -3,7 +3,8 @@
 # the series applied by git am, docs/patch-series.md), without writing to
 # it. Its sources are mirrored into SRC, the harness's own tree for it
 # ($(BUILD)/ksrc/linux), where kbuild and the tools build; nothing of the
-# series is applied. The one addition is the harness's own tests
+# series is applied (the tree needs it, whatever IMPL: our Rust test
+# module is built on its kernel::bpf). The one addition is the harness's own tests
 # (tools/testing/selftests/bpf_struct_ops/, which the guest scripts drive),
 # copied over the mirror's.
 #
