@@ -14,7 +14,7 @@ use kernel::{
     bindings,
     bpf::{
         link::{LinkInfo, LinkOps, LinkPrimer, PollWaiter},
-        map::{Map, MapRef, SeqFile},
+        map::{Map, SeqFile},
         struct_ops::{LinksGuard, StructOpsLink, StructOpsMapRef},
     },
     error::{code::*, Result},
@@ -48,6 +48,7 @@ pub(crate) fn create(map: StructOpsMapRef, attach_type: bindings::bpf_attach_typ
 #[vtable]
 impl LinkOps for StructOpsLinkOps {
     type Link = StructOpsLink;
+    type UpdateMap = StructOpsMapRef;
 
     #[inline]
     fn dealloc(link: Pin<KBox<StructOpsLink>>) {
@@ -83,10 +84,7 @@ impl LinkOps for StructOpsLinkOps {
     }
 
     #[inline]
-    fn update_map(link: &StructOpsLink, new: MapRef, old: Option<&Map>) -> Result {
-        #[allow(unsafe_code)] // The map-only door.
-        // SAFETY: For `BPF_LINK_UPDATE` to `new`, which `bpf()` checked.
-        let new = unsafe { StructOpsMapRef::new(new) }.ok_or(EINVAL)?;
+    fn update_map(link: &StructOpsLink, new: StructOpsMapRef, old: Option<&Map>) -> Result {
         // As in C, what needs no lock is checked before taking it: a failing
         // update does not wait behind a slow `unreg()`. (A READY link map
         // stays READY; `update` checks again under the lock.)

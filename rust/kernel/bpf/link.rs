@@ -70,11 +70,34 @@ impl PollWaiter {
     }
 }
 
+/// A map a link can be updated to: what `BPF_LINK_UPDATE` names, as the
+/// link type takes it.
+pub trait UpdateMap: Sized {
+    /// `map` as `Self`, or `None` when it is not one (the update then fails
+    /// with `EINVAL`).
+    ///
+    /// # Safety
+    ///
+    /// The caller acts for a `BPF_LINK_UPDATE` to `map` that the BPF core
+    /// checked.
+    unsafe fn from_update(map: MapRef) -> Option<Self>;
+}
+
+impl UpdateMap for MapRef {
+    #[inline]
+    unsafe fn from_update(map: MapRef) -> Option<Self> {
+        Some(map)
+    }
+}
+
 /// The operations of a link type.
 #[vtable]
 pub trait LinkOps {
     /// The link's type.
     type Link: LinkType;
+
+    /// The maps [`LinkOps::update_map`] takes ([`MapRef`] for any map).
+    type UpdateMap: UpdateMap;
 
     /// Frees a link whose last reference is gone.
     fn dealloc(link: Pin<KBox<Self::Link>>);
@@ -99,7 +122,7 @@ pub trait LinkOps {
 
     /// `BPF_LINK_UPDATE` to another map (`old` with `BPF_F_REPLACE`).
     #[inline]
-    fn update_map(_link: &Self::Link, _new: MapRef, _old: Option<&Map>) -> Result {
+    fn update_map(_link: &Self::Link, _new: Self::UpdateMap, _old: Option<&Map>) -> Result {
         build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
@@ -233,15 +256,16 @@ impl<T: LinkOps> Adapter<T> {
         old: *mut bindings::bpf_map,
     ) -> i32 {
         // SAFETY: By the caller's promise; the BPF core holds a reference on
-        // `new` during the call, so taking another one is fine.
+        // `new` during the call, so taking another one is fine; this is the
+        // `BPF_LINK_UPDATE` to `new` the core checked.
         let (link, new, old) = unsafe {
             (
                 Self::link(link),
-                MapRef::from(Map::from_raw(new)),
+                T::UpdateMap::from_update(MapRef::from(Map::from_raw(new))),
                 (!old.is_null()).then(|| Map::from_raw(old)),
             )
         };
-        from_result(|| T::update_map(link, new, old).map(|()| 0))
+        from_result(|| T::update_map(link, new.ok_or(EINVAL)?, old).map(|()| 0))
     }
 
     /// # Safety

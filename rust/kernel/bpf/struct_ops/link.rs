@@ -8,7 +8,7 @@ use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     bindings,
     bpf::{
-        link::{LinkPrimer, LinkType, PollWaiter},
+        link::{LinkPrimer, LinkType, PollWaiter, UpdateMap},
         map::{Map, MapRef},
     },
     error::{code::*, Error, Result},
@@ -41,6 +41,15 @@ impl StructOpsMapRef {
     pub unsafe fn new(map: MapRef) -> Option<Self> {
         // INVARIANT: A struct_ops map, checked here.
         (map.map_type() == bindings::bpf_map_type_BPF_MAP_TYPE_STRUCT_OPS).then_some(Self(map))
+    }
+}
+
+impl UpdateMap for StructOpsMapRef {
+    #[inline]
+    unsafe fn from_update(map: MapRef) -> Option<Self> {
+        // SAFETY: For the `BPF_LINK_UPDATE` to `map` the core checked, by the
+        // caller's promise.
+        unsafe { Self::new(map) }
     }
 }
 
