@@ -61,6 +61,16 @@ framework="test_progs cgroup_helpers trace_helpers network_helpers
 	testing_helpers btf_helpers cap_helpers unpriv_helpers sysctl_helpers
 	netlink_helpers jit_disasm_helpers io_helpers test_loader xsk disasm
 	disasm_helpers json_writer bpftool_helpers"
+# Our own struct_ops map tests (prog_tests/struct_ops_map_*.c, their
+# programs and helpers), run by the guest apart from the tree's.
+st_tests="struct_ops_map_bad_input struct_ops_map_dummy_ops
+	struct_ops_map_introspection struct_ops_map_lifecycle struct_ops_map_link
+	struct_ops_map_module struct_ops_map_rust_type struct_ops_map_tcp_ca"
+st_progs="ca_count ca_incomplete ca_switch ca_write dummy_ops dummy_unchecked
+	many_types st_rust st_sleep testmod_ops"
+tests="$tests $st_tests"
+progs="$progs $st_progs"
+framework="$framework struct_ops_map_helpers"
 # Programs the subtests of our fixes add (make test FIXES=1).
 [ -f "$src/tools/testing/selftests/bpf/progs/tcp_ca_sleepable.c" ] &&
 	progs="$progs tcp_ca_sleepable"
@@ -71,6 +81,9 @@ rm -rf "$st"
 mkdir -p "$work" "$gen" "$obj" "$dest"
 # -L: disasm.[ch] and json_writer.[ch] are relative symlinks out of the dir.
 cp -rL "$src/tools/testing/selftests/bpf" "$st"
+# Our tests' programs include our test modules' headers from there.
+rm -rf "$work/bpf_struct_ops"
+cp -r "$src/tools/testing/selftests/bpf_struct_ops" "$work/bpf_struct_ops"
 
 # The test modules, against this kernel (their split BTF must match it).
 . "$(dirname "$0")/kmake.sh"
@@ -149,7 +162,11 @@ sed -i 's/^\tchar func\[256\], buf\[256\];$/\tchar func[512], buf[1024];/' "$st/
 			"$st/prog_tests/$t.c"
 	done | sort
 } > "$st/prog_tests/tests.h"
-sed -n 's/^DEFINE_TEST(\(.*\))$/\1/p' "$st/prog_tests/tests.h" > "$dest/conformance.tests"
+# The tree's tests and ours, each list in tests.h's order.
+sed -n 's/^DEFINE_TEST(\(.*\))$/\1/p' "$st/prog_tests/tests.h" |
+	grep -v '^struct_ops_map_' > "$dest/conformance.tests" || true
+sed -n 's/^DEFINE_TEST(\(.*\))$/\1/p' "$st/prog_tests/tests.h" |
+	grep '^struct_ops_map_' > "$dest/struct_ops_map.tests"
 
 # The framework and the tests, linked statically for the initramfs.
 ucflags="--target=$triple -g -O0 -Wall -Werror -fno-omit-frame-pointer -I$st -I$gen
@@ -166,4 +183,4 @@ objs=$(for f in $framework; do echo "$obj/$f.o"; done; for t in $tests; do echo 
 # shellcheck disable=SC2086
 $clang $ucflags -static $objs "$libbpf/lib64/libbpf.a" -lelf -lz -lzstd -lrt -lpthread \
 	-o "$dest/test_progs"
-echo "conformance: $(wc -l < "$dest/conformance.tests") tests in $dest"
+echo "conformance: $(wc -l < "$dest/conformance.tests") tests and our $(wc -l < "$dest/struct_ops_map.tests") in $dest"

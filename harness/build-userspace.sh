@@ -90,13 +90,14 @@ cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
 	"$repo/harness/guest/scx" "$repo/harness/guest/stress" "$repo/harness/guest/kmemleak" \
 	"$repo/harness/guest/profile" "$repo/harness/guest/profile.funcs" "$repo/harness/guest/pcprof" \
-	"$repo/harness/guest/cfi" \
+	"$repo/harness/guest/cfi" "$repo/harness/guest/test-progs" \
 	"$root/opt/st/"
-cp "$bpftool" "$us/st/st_test" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" "$us/st/st_fault" \
+cp "$bpftool" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" "$us/st/st_fault" \
 	"$repo/harness/guest/with-scx" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
 cp "$us/st_testmod/st_testmod.ko" "$us/st_rust_testmod/st_rust_testmod.ko" "$root/opt/st/"
-# The base tree's struct_ops selftests (test_progs and its test modules).
+# The base tree's struct_ops selftests and ours (test_progs and its test
+# modules).
 "$repo/harness/build-conformance.sh" "$src" "$out" "$root/opt/st/conformance" "$host_bpftool"
 # The selftests' BPF cubic and dctcp, for the TCP benchmark.
 cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "$root/opt/st/bpf/"

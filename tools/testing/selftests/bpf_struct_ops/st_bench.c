@@ -56,7 +56,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "st_lib.h"
+#include "struct_ops_map_helpers.h"
 #include "st_ops.skel.h"
 #include "st_rust.skel.h"
 

@@ -5,7 +5,7 @@
 
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "st_lib.h"
+#include "struct_ops_map_helpers.h"
 #include "ca_count.skel.h"
 
 /*

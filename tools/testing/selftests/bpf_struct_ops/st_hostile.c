@@ -41,7 +41,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "st_lib.h"
+#include "struct_ops_map_helpers.h"
 #include "ca_count.skel.h"
 #include "st_ca.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "st_lib.h"
+#include "struct_ops_map_helpers.h"
 
 int main(int argc, char **argv)
 {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Congestion control programs the verifier must refuse, each in a struct_ops
- * map of its own, and two it must take: st_test loads one map's program at a
- * time and reads the verifier's reason from its log.
+ * map of its own, and two it must take: the tests load one map's program at a
+ * time and read the verifier's reason from its log.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>

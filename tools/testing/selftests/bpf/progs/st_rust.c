@@ -12,7 +12,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "../st_rust_testmod/st_rust_testmod.h"
+#include "../../bpf_struct_ops/st_rust_testmod/st_rust_testmod.h"
 
 char _license[] SEC("license") = "GPL";
 

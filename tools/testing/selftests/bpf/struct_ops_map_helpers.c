@@ -12,9 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "st_lib.h"
-
-char st_msg[512];
+#include "struct_ops_map_helpers.h"
 
 static int layout_find(const char *ops_name, struct st_layout *l)
 {

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Helpers shared by the struct_ops tests: value layout from BTF, TCP pairs. */
-#ifndef ST_LIB_H
-#define ST_LIB_H
+/*
+ * Helpers of the struct_ops map tests (prog_tests/struct_ops_map_*.c) and of
+ * the stand-alone programs in ../bpf_struct_ops: value layout from BTF, TCP
+ * pairs, the test modules' debugfs knobs.
+ */
+#ifndef STRUCT_OPS_MAP_HELPERS_H
+#define STRUCT_OPS_MAP_HELPERS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -126,32 +130,6 @@ int st_module_refcnt(const char *module);
 	for (__i = 0; !(__ok = (cond)) && __i < (ms) / 10; __i++)	\
 		usleep(10000);						\
 	__ok;								\
-})
-
-/*
- * Test registration and assertions. An assertion is true when it holds;
- * when it does not, it leaves the reason in st_msg and the test goes to
- * its cleanup:
- *	if (!ASSERT(x == 1, "x is %d", x))
- *		goto out;
- */
-extern char st_msg[512];
-#define ASSERT(cond, fmt, ...) ({					\
-	bool __st_ok = (cond);						\
-	if (!__st_ok)							\
-		snprintf(st_msg, sizeof(st_msg), "%s:%d: " fmt,		\
-			 __func__, __LINE__, ##__VA_ARGS__);		\
-	__st_ok;							\
-})
-#define ASSERT_ERRNO(expr, want) ({					\
-	int __r = (expr);						\
-	int __e = __r < 0 ? errno : 0;					\
-	ASSERT(__r < 0 && __e == (want), "%s: want %s, got %d (%s)",	\
-	       #expr, #want, __r, __r < 0 ? strerror(__e) : "success"); \
-})
-#define ASSERT_OK(expr) ({						\
-	int __r = (expr);						\
-	ASSERT(__r >= 0, "%s: %s", #expr, strerror(errno));		\
 })
 
 #endif

@@ -6,7 +6,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "../st_testmod/st_testmod.h"
+#include "../../bpf_struct_ops/st_testmod/st_testmod.h"
 
 char _license[] SEC("license") = "GPL";
 
