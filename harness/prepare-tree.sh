@@ -91,7 +91,9 @@ done < "$list.new"
 if [ -f "$list" ]; then
 	comm -23 "$list" "$list.new" | while read -r f; do
 		rm -f "$src/$f"
-		tar xf "$tarball" -C "$src" --strip-components=1 "linux-source-$base/$f" 2>/dev/null || true
+		tar xf "$tarball" -C "$src" --strip-components=1 "linux-source-$base/$f" 2>/dev/null ||
+			# Not in the base: its folder goes too once empty, as in a fresh tree.
+			rmdir -p --ignore-fail-on-non-empty "$(dirname "$src/$f")" 2>/dev/null || true
 		echo "tree: restored $f"
 	done
 fi

@@ -96,18 +96,18 @@ else
 		-chardev file,id=res,path="$results" "${res_dev[@]}" \
 		-monitor "$monitor" "${extra_args[@]}" < /dev/null > /dev/null &
 	qpid=$! qstart=$SECONDS
-	# Progress every 30 s: results so far, out of the last run's, and the
+	# Progress every 30 s: result lines so far, out of the last run's, and the
 	# time left by the last run's duration.
 	if [ -z "${QEMU_QUIET:-}" ]; then
 		. "$(dirname "$0")/progress.sh"
 		progress $qpid "guest: $mode: results" "$(cat "$logs/$mode.count" 2>/dev/null || echo 0)" \
 			"$(cat "$logs/$mode.secs" 2>/dev/null || echo 0)" \
-			grep -cvE '^(#|\s*$)' "$results"
+			grep -cE '^(not )?ok ' "$results"
 	fi
 	wait $qpid
 	rc=$?
 	if [ $rc = 0 ]; then
-		grep -cvE '^(#|\s*$)' "$results" > "$logs/$mode.count"
+		grep -cE '^(not )?ok ' "$results" > "$logs/$mode.count"
 		echo $((${SECONDS} - qstart)) > "$logs/$mode.secs"
 	fi
 fi

@@ -32,6 +32,20 @@ variant_limit() {	# test name -> why 7.3 fails it on this variant, or nothing
 		($2 == n || (substr($2, length($2)) == "*" && index(n, substr($2, 1, length($2) - 1)) == 1)) {
 		print $3; exit }' "$here/variant-limits"
 }
+# The guest's result lines, with the KTAP documents of st_hostile, st_stress
+# and st_fault read by the kernel's KTAP parser (kunit.py parse, from the
+# kernel's source tree: the build's source link) into lines like the others.
+result_lines() {
+	local kunit
+	kunit=$(dirname "$results")/../source/tools/testing/kunit/kunit.py
+	[ -f "$results" ] || return 0
+	if [ -f "$kunit" ]; then
+		"$here/ktap-results.py" "$results" "$kunit"
+	else
+		echo "not ok ktap.parse - no $kunit to read KTAP results with"
+		tr -d '\r' < "$results"
+	fi
+}
 while IFS= read -r line; do
 	case "$line" in
 	"ok kunit.rust_doctests_kernel."*)
@@ -50,7 +64,7 @@ while IFS= read -r line; do
 		fi ;;
 	*)          [ -n "$line" ] && echo "     $line" ;;
 	esac
-done < <(tr -d '\r' < "$results" 2>/dev/null)
+done < <(result_lines)
 [ "$doctests" = 0 ] || echo "PASS kunit.rust_doctests_kernel ($doctests doctests, counted one by one)"
 
 # The guest must have finished and its kernel log must be clean.

@@ -423,7 +423,7 @@ static int struct_ops_maps(bool print)
 		    info.type == BPF_MAP_TYPE_STRUCT_OPS) {
 			n++;
 			if (print)
-				printf("    | struct_ops map id %u name %s value type id %u\n",
+				printf("# struct_ops map id %u name %s value type id %u\n",
 				       info.id, info.name, info.btf_vmlinux_value_type_id);
 		}
 		close(fd);

@@ -95,7 +95,7 @@ int st_sock_ca(int fd, char *buf);
 
 /* How many struct_ops maps exist, of any user. */
 int st_struct_ops_maps(void);
-/* Prints them, a "    | " line each, for a report. */
+/* Prints them, a KTAP diagnostic line ("# ...") each, for a report. */
 void st_list_struct_ops_maps(void);
 
 /* True once no map has id @id; an fd opened to check is closed again. */

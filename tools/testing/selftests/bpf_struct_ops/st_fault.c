@@ -32,6 +32,7 @@
 #include "struct_ops_map_helpers.h"
 #include "ca_count.skel.h"
 #include "st_ca.h"
+#include "st_ktap.h"
 
 #define MAX_NTH 2000
 #define CA_NAME "stf_ca"
@@ -224,10 +225,10 @@ static int update_call(int fd)
 }
 
 static const struct fault_case cases[] = {
-	{ "map_create", none, create_call, create_check },
-	{ "register", plain_map, update_call, update_check },
-	{ "link_map_update", link_map, update_call, update_check },
-	{ "link_create", ready_map, link_call, link_check },
+	{ "fault.map_create", none, create_call, create_check },
+	{ "fault.register", plain_map, update_call, update_check },
+	{ "fault.link_map_update", link_map, update_call, update_check },
+	{ "fault.link_create", ready_map, link_call, link_check },
 };
 
 /* Until the CA of the last step is gone (its map freed after RCU). */
@@ -293,11 +294,12 @@ static void run(const struct fault_case *c)
 	if (!why[0] && !done)
 		snprintf(why, sizeof(why), "still allocating after %d faults", MAX_NTH);
 	if (why[0]) {
-		printf("not ok fault.%s - %s\n", c->name, why);
+		st_result(false, c->name, "%s", why);
 		return;
 	}
-	printf("ok fault.%s - %d faults injected: %d failed cleanly and were retried, %d handled\n",
-	       c->name, injected, failed, survived);
+	st_result(true, c->name,
+		  "%d faults injected: %d failed cleanly and were retried, %d handled",
+		  injected, failed, survived);
 }
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -318,24 +320,26 @@ int main(void)
 	unsigned int i;
 
 	libbpf_set_print(quiet);
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	ksft_print_header();
+	/* Each case, then the cleanup. */
+	ksft_set_plan(ARRAY_SIZE(cases) + 1);
 	skel = ca_count__open_and_load();
 	if (!skel || st_layout_get("tcp_congestion_ops", &tcp)) {
-		printf("not ok fault.setup - load ca_count\n");
-		return 1;
+		st_result(false, "fault.setup", "load ca_count");
+		ksft_exit_fail();
 	}
 	btf_fd = bpf_object__btf_fd(skel->obj);
 	st_ca_count_value(skel, &tcp, good, CA_NAME);
 	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
 		if (st_write_file(knobs[i][0], knobs[i][1])) {
-			printf("not ok fault.setup - %s: %s\n", knobs[i][0], strerror(errno));
-			return 1;
+			st_result(false, "fault.setup", "%s: %s", knobs[i][0], strerror(errno));
+			ksft_exit_fail();
 		}
 	}
 	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
 	if (nth_fd < 0) {
-		printf("not ok fault.setup - /proc/thread-self/fail-nth: %s\n", strerror(errno));
-		return 1;
+		st_result(false, "fault.setup", "/proc/thread-self/fail-nth: %s", strerror(errno));
+		ksft_exit_fail();
 	}
 	st_write_file("/dev/kmsg", "st_fault: start");
 
@@ -344,9 +348,9 @@ int main(void)
 
 	ca_count__destroy(skel);
 	if (!st_wait(!st_struct_ops_maps() && !st_ca_available(CA_NAME), 30000))
-		printf("not ok fault.cleanup - %d struct_ops maps left\n", st_struct_ops_maps());
+		st_result(false, "fault.cleanup", "%d struct_ops maps left", st_struct_ops_maps());
 	else
-		printf("ok fault.cleanup\n");
+		st_result(true, "fault.cleanup", NULL);
 	st_write_file("/dev/kmsg", "st_fault: end");
-	return 0;
+	ksft_finished();
 }

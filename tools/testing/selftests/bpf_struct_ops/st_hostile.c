@@ -44,6 +44,7 @@
 #include "struct_ops_map_helpers.h"
 #include "ca_count.skel.h"
 #include "st_ca.h"
+#include "st_ktap.h"
 
 #ifndef ENOTSUPP
 #define ENOTSUPP 524	/* the kernel's, not in userspace errno.h */
@@ -58,8 +59,8 @@
 #define LINK_ITERS	250
 #define LINK_DIGEST	0x7d5af0ca7699b3ULL
 /* Their result lines, with the number of requests and of each errno. */
-#define RANDOM_OK_FMT "ok hostile.random - %d requests, as C: %d registered, EINVAL %d (%d of them a positive return), E2BIG %d, EBADF %d, EEXIST %d\n"
-#define LINK_OK_FMT "ok hostile.random_link - %d rounds, as C: %d requests succeeded, EINVAL %d, EBADF %d, EEXIST %d, ENOLINK %d, EPERM %d, EOPNOTSUPP %d, EBUSY %d, ENOENT %d\n"
+#define RANDOM_OK_FMT "%d requests, as C: %d registered, EINVAL %d (%d of them a positive return), E2BIG %d, EBADF %d, EEXIST %d"
+#define LINK_OK_FMT "%d rounds, as C: %d requests succeeded, EINVAL %d, EBADF %d, EEXIST %d, ENOLINK %d, EPERM %d, EOPNOTSUPP %d, EBUSY %d, ENOENT %d"
 
 static struct st_layout tcp;
 static struct ca_count *skel;
@@ -292,13 +293,13 @@ static void test_map_create(void)
 		if (fd >= 0)
 			close(fd);
 		if (err != create_cases[i].err) {
-			printf("not ok hostile.map_create - %s: want %s, got %s\n",
-			       create_cases[i].what, strerror(create_cases[i].err),
-			       err ? strerror(err) : "success");
+			st_result(false, "hostile.map_create", "%s: want %s, got %s",
+				  create_cases[i].what, strerror(create_cases[i].err),
+				  err ? strerror(err) : "success");
 			return;
 		}
 	}
-	printf("ok hostile.map_create - %u malformed creates refused\n", n);
+	st_result(true, "hostile.map_create", "%u malformed creates refused", n);
 }
 
 /* ---- hostile.unprivileged ---------------------------------------------- */
@@ -381,9 +382,10 @@ static void test_unprivileged(void)
 		why = "the map the child registered is not in use";
 out:
 	if (why)
-		printf("not ok hostile.unprivileged - %s\n", why);
+		st_result(false, "hostile.unprivileged", "%s", why);
 	else
-		printf("ok hostile.unprivileged - map create, prog load, get fd by id: EPERM\n");
+		st_result(true, "hostile.unprivileged",
+			  "map create, prog load, get fd by id: EPERM");
 	if (fd >= 0) {
 		bpf_map_delete_elem(fd, &(__u32){0});
 		close(fd);
@@ -465,10 +467,10 @@ static void test_map_ops(void)
 	else if (!why[0] && !in_use(fd, "sth_ops"))
 		snprintf(why, sizeof(why), "the map is not usable afterwards");
 	if (why[0])
-		printf("not ok hostile.map_ops - %s\n", why);
+		st_result(false, "hostile.map_ops", "%s", why);
 	else
-		printf("ok hostile.map_ops - %u refused commands, before and after registration\n",
-		       n);
+		st_result(true, "hostile.map_ops",
+			  "%u refused commands, before and after registration", n);
 	if (fd >= 0) {
 		bpf_map_delete_elem(fd, &(__u32){0});
 		close(fd);
@@ -492,12 +494,12 @@ static void test_owner(void)
 	errno = 0;
 	r = fd < 0 ? -1 : update(fd, 0, v, 0);
 	if (r != -1 || errno != EINVAL)
-		printf("not ok hostile.owner - update returned %d (%s), want -1 (EINVAL)\n",
-		       r, strerror(errno));
+		st_result(false, "hostile.owner", "update returned %d (%s), want -1 (EINVAL)", r,
+			  strerror(errno));
 	else if (!registers(fd, "sth_owner"))
-		printf("not ok hostile.owner - the map is not usable afterwards\n");
+		st_result(false, "hostile.owner", "the map is not usable afterwards");
 	else
-		printf("ok hostile.owner - a non-NULL owner: EINVAL\n");
+		st_result(true, "hostile.owner", "a non-NULL owner: EINVAL");
 	if (fd >= 0)
 		close(fd);
 }
@@ -552,7 +554,7 @@ static void test_random(bool record, bool trace)
 	filter = socket_filter_prog();
 	sock = socket(AF_INET, SOCK_STREAM, 0);
 	if (filter < 0 || sock < 0) {
-		printf("not ok hostile.random - setup: %s\n", strerror(errno));
+		st_result(false, "hostile.random", "setup: %s", strerror(errno));
 		return;
 	}
 	for (i = 0; i < RANDOM_ITERS; i++) {
@@ -657,18 +659,18 @@ static void test_random(bool record, bool trace)
 			close(m);
 	}
 	if (why) {
-		printf("not ok hostile.random - %s%s\n", why, detail);
+		st_result(false, "hostile.random", "%s%s", why, detail);
 		return;
 	}
 	if (record) {
 		printf("digest 0x%llxULL\n", (unsigned long long)digest);
 	} else if (digest != RANDOM_DIGEST) {
-		printf("not ok hostile.random - digest 0x%llx differs from C's 0x%llx\n",
-		       (unsigned long long)digest, (unsigned long long)RANDOM_DIGEST);
+		st_result(false, "hostile.random", "digest 0x%llx differs from C's 0x%llx",
+			  (unsigned long long)digest, (unsigned long long)RANDOM_DIGEST);
 		return;
 	}
-	printf(RANDOM_OK_FMT, RANDOM_ITERS, ok, counts[EINVAL], positive, counts[E2BIG],
-	       counts[EBADF], counts[EEXIST]);
+	st_result(true, "hostile.random", RANDOM_OK_FMT, RANDOM_ITERS, ok, counts[EINVAL], positive,
+		  counts[E2BIG], counts[EBADF], counts[EEXIST]);
 }
 
 /* ---- hostile.random_link ----------------------------------------------- */
@@ -881,7 +883,7 @@ static void test_random_link(bool record, bool trace)
 	array = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, 1, NULL);
 	filter = socket_filter_prog();
 	if (array < 0 || filter < 0) {
-		printf("not ok hostile.random_link - setup: %s\n", strerror(errno));
+		st_result(false, "hostile.random_link", "setup: %s", strerror(errno));
 		return;
 	}
 	for (i = 0; i < LINK_ITERS && !why; i++) {
@@ -917,19 +919,19 @@ static void test_random_link(bool record, bool trace)
 	close(array);
 	close(filter);
 	if (why) {
-		printf("not ok hostile.random_link - round %d: %s\n", i - 1, why);
+		st_result(false, "hostile.random_link", "round %d: %s", i - 1, why);
 		return;
 	}
 	if (record) {
 		printf("link digest 0x%llxULL\n", (unsigned long long)digest);
 	} else if (digest != LINK_DIGEST) {
-		printf("not ok hostile.random_link - digest 0x%llx differs from C's 0x%llx\n",
-		       (unsigned long long)digest, (unsigned long long)LINK_DIGEST);
+		st_result(false, "hostile.random_link", "digest 0x%llx differs from C's 0x%llx",
+			  (unsigned long long)digest, (unsigned long long)LINK_DIGEST);
 		return;
 	}
-	printf(LINK_OK_FMT, LINK_ITERS, ok, results[EINVAL], results[EBADF], results[EEXIST],
-	       results[ENOLINK], results[EPERM], results[EOPNOTSUPP], results[EBUSY],
-	       results[ENOENT]);
+	st_result(true, "hostile.random_link", LINK_OK_FMT, LINK_ITERS, ok, results[EINVAL],
+		  results[EBADF], results[EEXIST], results[ENOLINK], results[EPERM],
+		  results[EOPNOTSUPP], results[EBUSY], results[ENOENT]);
 }
 
 /* ---- hostile.link_same_map --------------------------------------------- */
@@ -949,14 +951,14 @@ static void test_link_same_map(void)
 	union bpf_attr a;
 
 	if (!st_impl_is_rust() && !getenv("ST_HOSTILE_CRASH_C")) {
-		printf("not ok hostile.link_same_map - not run: it crashes the 7.3 kernel\n");
+		st_result(false, "hostile.link_same_map", "not run: it crashes the 7.3 kernel");
 		return;
 	}
 	fd = struct_ops_map("sth_same", BPF_F_LINK);
 	if (fd >= 0)
 		link = bpf_link_create(fd, 0, BPF_STRUCT_OPS, NULL);
 	if (link < 0) {
-		printf("not ok hostile.link_same_map - setup: %s\n", strerror(errno));
+		st_result(false, "hostile.link_same_map", "setup: %s", strerror(errno));
 		goto out;
 	}
 	memset(&a, 0, sizeof(a));
@@ -981,15 +983,16 @@ static void test_link_same_map(void)
 	else if (st_ca_listed("sth_same") != 0)
 		why = "the CA is still listed after detach";
 	if (why) {
-		printf("not ok hostile.link_same_map - %s (updates: %d %s, %d %s)\n", why,
-		       r1, r1 ? strerror(e1) : "", r2, r2 ? strerror(e2) : "");
+		st_result(false, "hostile.link_same_map", "%s (updates: %d %s, %d %s)", why, r1,
+			  r1 ? strerror(e1) : "", r2, r2 ? strerror(e2) : "");
 		goto out;
 	}
 	m = fresh_map();
 	if (m < 0 || !registers(m, "sth_same"))
-		printf("not ok hostile.link_same_map - the CA does not register again\n");
+		st_result(false, "hostile.link_same_map", "the CA does not register again");
 	else
-		printf("ok hostile.link_same_map - updated to its own map twice: 0, no change\n");
+		st_result(true, "hostile.link_same_map",
+			  "updated to its own map twice: 0, no change");
 	if (m >= 0)
 		close(m);
 out:
@@ -1010,11 +1013,13 @@ int main(int argc, char **argv)
 	bool trace = argc > 1 && !strcmp(argv[1], "trace");
 
 	libbpf_set_print(quiet);
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	ksft_print_header();
+	/* The tests below, each one result. */
+	ksft_set_plan(8);
 	skel = ca_count__open_and_load();
 	if (!skel || st_layout_get("tcp_congestion_ops", &tcp)) {
-		printf("not ok hostile.setup - load ca_count\n");
-		return 1;
+		st_result(false, "hostile.setup", "load ca_count");
+		ksft_exit_fail();
 	}
 	btf_fd = bpf_object__btf_fd(skel->obj);
 	st_ca_count_value(skel, &tcp, good, "sth_ok");
@@ -1031,11 +1036,11 @@ int main(int argc, char **argv)
 	if (!st_wait(!st_struct_ops_maps() && !st_ca_available("sth_ok") &&
 		     !st_ca_available("sth_rand") && !st_ca_available("sth_owner") &&
 		     !st_ca_available("sth_ops") && !st_ca_available("sth_same"), 30000)) {
-		printf("not ok hostile.cleanup - %d struct_ops maps or a CA of ours left\n",
-		       st_struct_ops_maps());
+		st_result(false, "hostile.cleanup", "%d struct_ops maps or a CA of ours left",
+			  st_struct_ops_maps());
 		st_list_struct_ops_maps();
 	} else {
-		printf("ok hostile.cleanup\n");
+		st_result(true, "hostile.cleanup", NULL);
 	}
-	return 0;
+	ksft_finished();
 }

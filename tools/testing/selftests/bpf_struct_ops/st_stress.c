@@ -41,6 +41,7 @@
 #include "struct_ops_map_helpers.h"
 #include "ca_count.skel.h"
 #include "st_ca.h"
+#include "st_ktap.h"
 
 #define SHARED "sts_shr"
 #define DEFAULT_CA "/proc/sys/net/ipv4/tcp_congestion_control"
@@ -325,24 +326,26 @@ int main(int argc, char **argv)
 				   shared_racer, link_thread, link_thread, sock_thread,
 				   sock_thread, sysctl_thread };
 	pthread_t th[ARRAY_SIZE(fns)];
-	int secs = argc > 1 ? atoi(argv[1]) : 10, i;
+	int secs = argc > 1 ? atoi(argv[1]) : 10, i, n;
+	char kinds[512];
 	unsigned long total = 0;
 	char avail[512] = "";
 	struct timespec t0, t1;
 
 	libbpf_set_print(quiet);
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	ksft_print_header();
+	ksft_set_plan(1);
 	skel = ca_count__open_and_load();
 	if (st_layout_get("tcp_congestion_ops", &tcp) || !skel) {
-		printf("not ok stress.concurrency - setup: load ca_count\n");
-		return 1;
+		st_result(false, "stress.concurrency", "setup: load ca_count");
+		ksft_exit_fail();
 	}
 	link_maps[0] = map_registered("sts_la", BPF_F_LINK);
 	link_maps[1] = map_registered("sts_lb", BPF_F_LINK);
 	if (link_maps[0] < 0 || link_maps[1] < 0) {
-		printf("not ok stress.concurrency - setup: link maps: %s: %s\n",
-		       step, strerror(errno));
-		return 1;
+		st_result(false, "stress.concurrency", "setup: link maps: %s: %s", step,
+			  strerror(errno));
+		ksft_exit_fail();
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -377,13 +380,13 @@ int main(int argc, char **argv)
 	for (i = 0; i < NKINDS; i++)
 		total += atomic_load(&ops[i]);
 	if (atomic_load(&failed)) {
-		printf("not ok stress.concurrency - %s\n", why);
-		return 1;
+		st_result(false, "stress.concurrency", "%s", why);
+		ksft_exit_fail();
 	}
-	printf("ok stress.concurrency - %lu operations in %.0f s (", total,
-	       t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-	for (i = 0; i < NKINDS; i++)
-		printf("%s%s %lu", i ? ", " : "", kind_name[i], atomic_load(&ops[i]));
-	printf(")\n");
-	return 0;
+	for (i = 0, n = 0; i < NKINDS; i++)
+		n += snprintf(kinds + n, sizeof(kinds) - n, "%s%s %lu", i ? ", " : "",
+			      kind_name[i], atomic_load(&ops[i]));
+	st_result(true, "stress.concurrency", "%lu operations in %.0f s (%s)", total,
+		  t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9, kinds);
+	ksft_finished();
 }

@@ -311,9 +311,9 @@ void test_struct_ops_map_cfi_mistyped_call(void)
 	fflush(env.stdout_saved);
 	st_write_file("/dev/kmsg", "struct_ops_map: op0 through a mistyped pointer");
 	if (st_write_file("/sys/kernel/debug/st_testmod/call_mistyped", "41"))
-		ASSERT_FAIL("call_mistyped: %s", strerror(errno));
+		PRINT_FAIL("call_mistyped: %s\n", strerror(errno));
 	else
-		ASSERT_FAIL("the mistyped call returned %lld", st_testmod_get("call_ret"));
+		PRINT_FAIL("the mistyped call returned %lld\n", st_testmod_get("call_ret"));
 out:
 	bpf_link__destroy(link);
 	many_types__destroy(s);
@@ -379,8 +379,8 @@ void test_struct_ops_map_sleepable_release(void)
 				 "the op neither returned nor parked"))
 			goto out;
 		child = -1;	/* parked for good: do not wait for it */
-		ASSERT_FAIL("the trampoline was freed while its sleepable program still ran in it\n"
-			    "(the op is parked in st_testmod instead of returning into freed text)");
+		PRINT_FAIL("the trampoline was freed while its sleepable program still ran in it\n"
+			   "(the op is parked in st_testmod instead of returning into freed text)\n");
 		goto out;
 	}
 	if (!ASSERT_TRUE(st_wait(waitpid(child, &status, WNOHANG) == child, 5000),
