@@ -62,12 +62,11 @@ if ! kmake rustfmtcheck > "$out/rustfmt.log" 2>&1; then
 fi
 
 cd "$repo"
-# The C of the series, our test modules, and our tests in the selftests'
-# tree (prog_tests/struct_ops_map*, their helpers and BPF programs).
+# The C of the series and all of our tests: the test modules and programs
+# (bpf_struct_ops/), and those in the selftests' tree (prog_tests/
+# struct_ops_map*, their helpers and BPF programs).
 cfiles=$(git ls-files -- include kernel net rust/helpers \
-	tools/testing/selftests/bpf_struct_ops/st_testmod \
-	tools/testing/selftests/bpf_struct_ops/st_rust_testmod \
-	tools/testing/selftests/bpf | grep -E '\.[ch]$')
+	tools/testing/selftests/bpf_struct_ops tools/testing/selftests/bpf | grep -E '\.[ch]$')
 for f in $cfiles; do
 	(cd "$src" && ./scripts/checkpatch.pl --no-tree --quiet --strict -f "$f") || rc=1
 done
