@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 
-KTAP_LINE = re.compile(r'^((K?TAP version \d+)|(1\.\.\d+)|((not )?ok \d+\b.*)|(#.*)|(\s*))$')
+KTAP_LINE = re.compile(r'^((K?TAP version \d+)|(1\.\.\d+( # .*)?)|((not )?ok \d+\b.*)|(#.*)|(\s*))$')
 
 
 def parse(doc, kunit):
@@ -42,7 +42,8 @@ def parse(doc, kunit):
     # Diagnostics that are no test's detail (kselftest's totals) stay.
     names = {m.group(2) for m in (re.match(r'^(not )?ok \d+ ([\w.]+)', line) for line in doc) if m}
     lines.extend(line for line in doc
-                 if line.startswith('#') and not re.match(r'^# ([\w.]+): ', line)
+                 if not KTAP_LINE.match(line)    # other output of the program
+                 or line.startswith('#') and not re.match(r'^# ([\w.]+): ', line)
                  or (re.match(r'^# ([\w.]+): ', line) and
                      re.match(r'^# ([\w.]+): ', line).group(1) not in names))
 
@@ -51,10 +52,12 @@ def parse(doc, kunit):
         for sub in group.get('sub_groups', []):
             walk(sub)
     walk(res)
-    for case in cases:
+    prog = next((c['name'].split('.')[0] for c in cases if c['name']), 'unnamed')
+    for n, case in enumerate(cases, 1):
         name, status = case['name'], case['status']
-        if not name:
-            continue    # the parser's own entry for an error, counted below
+        if not name and status == 'ERROR':
+            continue    # the parser's own entry for a missing result, counted below
+        name = name or f'{prog}.{n}'    # a result without a name still counts
         why = '; '.join(detail.get(name, []))
         if status == 'PASS':
             lines.append(f'ok {name}' + (f' - {why}' if why else ''))
@@ -64,7 +67,6 @@ def parse(doc, kunit):
             lines.append(f'not ok {name} - ' + (why or status.lower()))
     misc = res.get('misc', {})
     if misc.get('errors') or misc.get('crashed'):
-        prog = cases[0]['name'].split('.')[0] if cases else 'unnamed'
         lines.append(f'not ok {prog}.ktap - kunit.py parse: {misc.get("errors", 0)} errors, '
                      f'{misc.get("crashed", 0)} crashed (fewer results than planned: '
                      'the program died?)')
@@ -86,12 +88,42 @@ def run_kunit(lines, kunit):
             return f'kunit.py parse gave no result: {e}'
 
 
+def group_failed(group):
+    """Whether a group of the parser's JSON (it has no status) failed."""
+    misc = group.get('misc', {})
+    return bool(misc.get('failed') or misc.get('crashed') or misc.get('errors'))
+
+
 def kernel_log(log, kunit):
     """Our result lines for the KUnit suites in the kernel log @log."""
+    # Each column-0 KTAP header starts a document of its own (each module
+    # that loads suites prints one); the parser reads one at a time.
+    starts = [i for i, line in enumerate(log) if re.match(r'^K?TAP version \d+$', line)]
+    if not starts:
+        return ['not ok kunit.ktap - no KTAP in the kernel log']
+    lines = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(log)
+        lines.extend(kunit_document(log[start:end], kunit))
+    return lines
+
+
+def kunit_document(log, kunit):
+    """Our result lines for one top-level KUnit KTAP document."""
     res = run_kunit(log, kunit)
     if isinstance(res, str):
         return [f'not ok kunit.parse - {res}']
     lines = []
+    # A suite without cases (its init failed, or skipped whole) is a case of
+    # the root.
+    for suite in res.get('test_cases', []):
+        name = f'kunit.{suite["name"]}'
+        if suite['status'] == 'PASS':
+            lines.append(f'ok {name}')
+        elif suite['status'] == 'SKIP':
+            lines.append(f'not ok {name} - skipped')
+        else:
+            lines.append(f'not ok {name} - suite failed')
     for suite in res.get('sub_groups', []):
         failed = False
         for case in suite.get('test_cases', []):
@@ -106,10 +138,10 @@ def kernel_log(log, kunit):
         # A parameterised case is a group of its own: one line for it.
         for case in suite.get('sub_groups', []):
             name = f'kunit.{suite["name"]}.{case["name"]}'
-            bad = [c for c in case.get('test_cases', []) if c['status'] not in ('PASS', 'SKIP')]
+            bad = group_failed(case)
             lines.append(f'not ok {name}' if bad else f'ok {name}')
-            failed = failed or bool(bad)
-        if not failed and suite.get('misc', {}).get('failed'):
+            failed = failed or bad
+        if not failed and group_failed(suite):
             lines.append(f'not ok kunit.{suite["name"]} - suite failed')
     misc = res.get('misc', {})
     if misc.get('errors') or misc.get('crashed'):
@@ -138,10 +170,15 @@ def main():
         # The document: up to its plan's last result, or while lines are
         # KTAP's (a program that died leaves fewer results than planned).
         j, plan, seen = i + 1, None, 0
-        while j < len(stream) and KTAP_LINE.match(stream[j]) and \
-                not re.match(r'^K?TAP version \d+$', stream[j]) and \
+        while j < len(stream) and not re.match(r'^K?TAP version \d+$', stream[j]) and \
+                stream[j] != 'KUNIT-KERNEL-LOG-BEGIN' and \
+                (KTAP_LINE.match(stream[j]) or
+                 # Other output of the program (a warning, "Bail out!") while
+                 # results are still due, but not the next script's results.
+                 (plan is not None and seen < plan and
+                  not re.match(r'^(not )?ok [^\d]', stream[j]))) and \
                 (plan is None or seen < plan):
-            m = re.match(r'^1\.\.(\d+)$', stream[j])
+            m = re.match(r'^1\.\.(\d+)( # .*)?$', stream[j])
             if m:
                 plan = int(m.group(1))
             elif re.match(r'^(not )?ok \d+\b', stream[j]):
