@@ -108,6 +108,15 @@ def kernel_log(log, kunit):
     return lines
 
 
+def kunit_line(name, status, why=''):
+    """Our result line for a KUnit case or suite of @status."""
+    if status == 'PASS':
+        return f'ok {name}'
+    if status == 'SKIP':
+        return f'not ok {name} - skipped'
+    return f'not ok {name}' + (f' - {why}' if why else '')
+
+
 def kunit_document(log, kunit):
     """Our result lines for one top-level KUnit KTAP document."""
     res = run_kunit(log, kunit)
@@ -117,24 +126,12 @@ def kunit_document(log, kunit):
     # A suite without cases (its init failed, or skipped whole) is a case of
     # the root.
     for suite in res.get('test_cases', []):
-        name = f'kunit.{suite["name"]}'
-        if suite['status'] == 'PASS':
-            lines.append(f'ok {name}')
-        elif suite['status'] == 'SKIP':
-            lines.append(f'not ok {name} - skipped')
-        else:
-            lines.append(f'not ok {name} - suite failed')
+        lines.append(kunit_line(f'kunit.{suite["name"]}', suite['status'], 'suite failed'))
     for suite in res.get('sub_groups', []):
         failed = False
         for case in suite.get('test_cases', []):
-            name = f'kunit.{suite["name"]}.{case["name"]}'
-            if case['status'] == 'PASS':
-                lines.append(f'ok {name}')
-            elif case['status'] == 'SKIP':
-                lines.append(f'not ok {name} - skipped')
-            else:
-                lines.append(f'not ok {name}')
-                failed = True
+            lines.append(kunit_line(f'kunit.{suite["name"]}.{case["name"]}', case['status']))
+            failed = failed or case['status'] not in ('PASS', 'SKIP')
         # A parameterised case is a group of its own: one line for it.
         for case in suite.get('sub_groups', []):
             name = f'kunit.{suite["name"]}.{case["name"]}'
