@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the base tree's own struct_ops selftests against one kernel build:
 # the test_progs framework with just the struct_ops tests and the BPF
-# programs they use, and the test modules bpf_testmod.ko and
-# bpf_test_no_cfi.ko. The full test_progs build compiles every BPF program
-# of the tree, which our small config cannot; this builds the subset with the
-# tree's own sources, libbpf and bpftool, and the upstream Makefile's flags.
+# programs they use, and the test modules (test_kmods/: bpf_testmod.ko,
+# bpf_test_no_cfi.ko and ours). The full test_progs build compiles every BPF
+# program of the tree, which our small config cannot; this builds the subset
+# with the tree's own sources, libbpf and bpftool, and the upstream
+# Makefile's flags.
 #
 # usage: build-conformance.sh SRC OUT DEST BPFTOOL
 #   DEST gets test_progs, the modules and the tests' list (conformance.tests);
@@ -81,19 +82,19 @@ rm -rf "$st"
 mkdir -p "$work" "$gen" "$obj" "$dest"
 # -L: disasm.[ch] and json_writer.[ch] are relative symlinks out of the dir.
 cp -rL "$src/tools/testing/selftests/bpf" "$st"
-# Our tests' programs include our test modules' headers from there.
-rm -rf "$work/bpf_struct_ops"
-cp -r "$src/tools/testing/selftests/bpf_struct_ops" "$work/bpf_struct_ops"
+rm -rf "$work/bpf_struct_ops"	# where an older build put our test modules
 
-# The test modules, against this kernel (their split BTF must match it).
+# The test modules, against this kernel (their split BTF must match it),
+# all in test_kmods/: the tree's, and ours (bpf_test_struct_ops, and
+# bpf_test_struct_ops_rust whose struct_ops type is defined in Rust). pahole
+# reports the Rust units it skips for BTF.
 . "$(dirname "$0")/kmake.sh"
-# 7.3 has one folder for all of them (test_kmods/).
-for m in bpf_testmod bpf_test_no_cfi; do
-	d=$st/test_kmods
-	[ -f "$d/$m.ko" ] ||
-		kmake -s M="$d" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
-			-j"$jobs" modules >/dev/null
-	cp "$d/$m.ko" "$dest/"
+kmake -s M="$st/test_kmods" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
+	-j"$jobs" modules 2>&1 >/dev/null |
+	{ grep -v -e '^die__' -e '^tag__recode_dwarf_type' >&2 || true; }
+for m in bpf_testmod bpf_test_no_cfi bpf_test_struct_ops bpf_test_struct_ops_rust; do
+	[ -f "$st/test_kmods/$m.ko" ] || { echo "build-conformance: $m.ko not built" >&2; exit 1; }
+	cp "$st/test_kmods/$m.ko" "$dest/"
 done
 
 # BPF programs and their skeletons, as the upstream Makefile builds them.

@@ -67,18 +67,6 @@ make $q -C "$src/tools/testing/selftests/bpf_struct_ops" OUTPUT="$us/st" \
 	VMLINUX="$out/vmlinux" BPFTOOL="$host_bpftool" LIBBPF="$us/libbpf-root" CLANG=clang-19 \
 	CC="${cross}gcc" BPF_ARCH="$kbarch" TRIPLE="$triple"
 
-# Our test modules (st_testmod/, and st_rust_testmod/ whose struct_ops type
-# is defined in Rust), against this kernel: their split BTF must match it.
-# Built in copies, as M= writes into the module's directory. pahole reports
-# the Rust units it skips for BTF.
-for m in st_testmod st_rust_testmod; do
-	rm -rf "$us/$m"
-	cp -r "$src/tools/testing/selftests/bpf_struct_ops/$m" "$us/$m"
-	kmake -s M="$us/$m" RESOLVE_BTFIDS="$out/tools/bpf/resolve_btfids/resolve_btfids" \
-		modules 2>&1 >/dev/null | { grep -v -e '^die__' -e '^tag__recode_dwarf_type' >&2 || true; }
-	[ -f "$us/$m/$m.ko" ] || { echo "build-userspace: $m.ko not built" >&2; exit 1; }
-done
-
 # The initramfs: busybox, bpftool with its libraries, our programs.
 root="$us/initramfs"
 rm -rf "$root"
@@ -95,7 +83,6 @@ cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/gue
 cp "$bpftool" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" "$us/st/st_fault" \
 	"$repo/harness/guest/with-scx" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
-cp "$us/st_testmod/st_testmod.ko" "$us/st_rust_testmod/st_rust_testmod.ko" "$root/opt/st/"
 # The base tree's struct_ops selftests and ours (test_progs and its test
 # modules).
 "$repo/harness/build-conformance.sh" "$src" "$out" "$root/opt/st/conformance" "$host_bpftool"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test CFI=1: shows that kCFI is enforced on the struct_ops path. Boots
 # the guest in mode cfi (harness/guest/cfi: test_progs' test
-# struct_ops_map_cfi_mistyped_call), in which st_testmod calls a registered
+# struct_ops_map_cfi_mistyped_call), in which bpf_test_struct_ops calls a registered
 # st_ops3's op0 (int op0(int), a BPF trampoline) through a function pointer
 # of another type, and prints result lines for report.sh:
 #   cfi.right_type   the same op through its own type ran (from the guest)

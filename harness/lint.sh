@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The code bar: clippy on the Rust we build (the kernel crate with
 # rust/kernel/bpf, kernel/bpf/struct_ops.rs, when the build has it
-# net/ipv4/bpf_tcp_ca_ops.rs, and the test module st_rust_testmod),
+# net/ipv4/bpf_tcp_ca_ops.rs, and the test module bpf_test_struct_ops_rust),
 # rustfmt, checkpatch on our C files and patches. Exit status 1 on any
 # finding.
 #
@@ -16,16 +16,17 @@ log="$out/lint.log"
 rm -f "$out/rust/kernel.o" "$out/kernel/bpf/struct_ops.o" "$out/net/ipv4/bpf_tcp_ca_ops.o"
 kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver -j"$(($(nproc) + 1))" \
 	rust/ kernel/bpf/ net/ipv4/ > "$log" 2>&1 || { echo "lint: build failed, see $log"; rc=1; }
-# The Rust test module is a module crate of its own, built with M=.
-mod="$out/lint-st_rust_testmod"
+# The Rust test module is a module crate of its own, built with M= in a
+# copy of the selftests' test_kmods/.
+mod="$out/lint-test_kmods"
 rm -rf "$mod"
-cp -r "$src/tools/testing/selftests/bpf_struct_ops/st_rust_testmod" "$mod"
+cp -r "$src/tools/testing/selftests/bpf/test_kmods" "$mod"
 # Only its Rust object: the clippy build of the kernel crate above is not
 # the one vmlinux exports, so the module would not link.
-kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver M="$mod" st_rust_ops.o >> "$log" 2>&1 ||
-	{ echo "lint: st_rust_testmod build failed, see $log"; rc=1; }
+kmake CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver M="$mod" bpf_test_struct_ops_rust_ops.o >> "$log" 2>&1 ||
+	{ echo "lint: bpf_test_struct_ops_rust build failed, see $log"; rc=1; }
 rustfmt --edition 2021 --config-path "$src/.rustfmt.toml" --check "$mod"/*.rs >> "$log" 2>&1 ||
-	{ echo "lint: rustfmt differences in st_rust_testmod, see $log"; rc=1; }
+	{ echo "lint: rustfmt differences in bpf_test_struct_ops_rust, see $log"; rc=1; }
 # What a module's safe code must not do through kernel::bpf: each case in
 # harness/api-misuse/ must fail to compile, with the error its "expect:"
 # line names and no other (a case that compiles is a door left open).

@@ -328,12 +328,12 @@ bool st_map_gone(__u32 id)
 	return errno == ENOENT;
 }
 
-int st_testmod_load(void)
+int bpf_test_struct_ops_load(void)
 {
 	char line[256], cmd[512], addr[40] = "0";
 	FILE *f;
 
-	if (!access("/sys/module/st_testmod", F_OK))
+	if (!access("/sys/module/bpf_test_struct_ops", F_OK))
 		return 0;
 	f = fopen("/proc/kallsyms", "r");
 	while (f && fgets(line, sizeof(line), f)) {
@@ -347,7 +347,7 @@ int st_testmod_load(void)
 	}
 	if (f)
 		fclose(f);
-	snprintf(cmd, sizeof(cmd), "insmod %s jit_current_addr=%s", ST_TESTMOD, addr);
+	snprintf(cmd, sizeof(cmd), "insmod %s jit_current_addr=%s", BPF_TEST_STRUCT_OPS, addr);
 	return system(cmd) ? -1 : 0;
 }
 
@@ -371,31 +371,31 @@ static int debugfs_set(const char *mod, const char *name, unsigned long long val
 	return st_write_file(path, buf);
 }
 
-long long st_testmod_get(const char *name)
+long long bpf_test_struct_ops_get(const char *name)
 {
-	return debugfs_get("st_testmod", name);
+	return debugfs_get("bpf_test_struct_ops", name);
 }
 
-int st_testmod_set(const char *name, unsigned long long val)
+int bpf_test_struct_ops_set(const char *name, unsigned long long val)
 {
-	return debugfs_set("st_testmod", name, val);
+	return debugfs_set("bpf_test_struct_ops", name, val);
 }
 
-int st_rust_testmod_load(void)
+int bpf_test_struct_ops_rust_load(void)
 {
-	if (!access("/sys/module/st_rust_testmod", F_OK))
+	if (!access("/sys/module/bpf_test_struct_ops_rust", F_OK))
 		return 0;
-	return system("insmod " ST_RUST_TESTMOD) ? -1 : 0;
+	return system("insmod " BPF_TEST_STRUCT_OPS_RUST) ? -1 : 0;
 }
 
-long long st_rust_testmod_get(const char *name)
+long long bpf_test_struct_ops_rust_get(const char *name)
 {
-	return debugfs_get("st_rust_testmod", name);
+	return debugfs_get("bpf_test_struct_ops_rust", name);
 }
 
-int st_rust_testmod_set(const char *name, unsigned long long val)
+int bpf_test_struct_ops_rust_set(const char *name, unsigned long long val)
 {
-	return debugfs_set("st_rust_testmod", name, val);
+	return debugfs_set("bpf_test_struct_ops_rust", name, val);
 }
 
 int st_module_refcnt(const char *module)

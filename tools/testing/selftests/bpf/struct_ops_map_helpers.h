@@ -102,23 +102,24 @@ void st_list_struct_ops_maps(void);
 bool st_map_gone(__u32 id);
 
 /*
- * The st_testmod test module (st_testmod/): loads it unless it is loaded,
- * with the address of bpf_jit_current from /proc/kallsyms. Its debugfs
- * files (st_testmod/<name>) are read and written as numbers; st_testmod_get
- * returns -1 on error.
+ * The test module bpf_test_struct_ops (test_kmods/): loads it unless it is
+ * loaded, with the address of bpf_jit_current from /proc/kallsyms. Its
+ * debugfs files (bpf_test_struct_ops/<name>) are read and written as
+ * numbers; bpf_test_struct_ops_get returns -1 on error.
  */
-#define ST_TESTMOD "/opt/st/st_testmod.ko"
-int st_testmod_load(void);
-long long st_testmod_get(const char *name);
-int st_testmod_set(const char *name, unsigned long long val);
+#define BPF_TEST_STRUCT_OPS "/opt/st/conformance/bpf_test_struct_ops.ko"
+int bpf_test_struct_ops_load(void);
+long long bpf_test_struct_ops_get(const char *name);
+int bpf_test_struct_ops_set(const char *name, unsigned long long val);
 /*
- * st_rust_testmod, the struct_ops type defined in Rust: loads it unless it
- * is, and reads or writes its debugfs files (st_rust_btf.c).
+ * bpf_test_struct_ops_rust, the struct_ops type defined in Rust: loads it
+ * unless it is, and reads or writes its debugfs files
+ * (test_kmods/bpf_test_struct_ops_rust_btf.c).
  */
-#define ST_RUST_TESTMOD "/opt/st/st_rust_testmod.ko"
-int st_rust_testmod_load(void);
-long long st_rust_testmod_get(const char *name);
-int st_rust_testmod_set(const char *name, unsigned long long val);
+#define BPF_TEST_STRUCT_OPS_RUST "/opt/st/conformance/bpf_test_struct_ops_rust.ko"
+int bpf_test_struct_ops_rust_load(void);
+long long bpf_test_struct_ops_rust_get(const char *name);
+int bpf_test_struct_ops_rust_set(const char *name, unsigned long long val);
 /* The module's reference count, -1 when it is not loaded. */
 int st_module_refcnt(const char *module);
 

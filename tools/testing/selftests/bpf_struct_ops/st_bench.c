@@ -8,9 +8,9 @@
  * medians and Rust/C ratios: under TCG only the ratios mean something.
  *
  * Workloads:
- * - op_call: st_testmod calls op0 of a registered st_ops3 map in a loop,
+ * - op_call: bpf_test_struct_ops calls op0 of a registered st_ops3 map in a loop,
  *   and a C function the same way (native_call); op_call_rust: Rust
- *   (st_rust_testmod, through kernel::bpf's Op) calls test_1 of a
+ *   (bpf_test_struct_ops_rust, through kernel::bpf's Op) calls test_1 of a
  *   registered st_rust_ops map the same way, the same program (x + 1);
  *   op_call_rust_over_c is the ratio of the two callers;
  * - reg_N: BPF_MAP_UPDATE_ELEM + BPF_MAP_DELETE_ELEM on a new map of a type
@@ -152,13 +152,13 @@ static void trace_step(const char *name, const char *step)
 }
 
 /*
- * Waits until every map of st_testmod's types is freed. 7.3 drops the
+ * Waits until every map of bpf_test_struct_ops's types is freed. 7.3 drops the
  * module reference before its free waits for RCU and RCU tasks, ours after:
  * a second more lets both finish, so no workload starts with frees pending.
  */
 static void settle(int base_refcnt)
 {
-	st_wait(st_module_refcnt("st_testmod") <= base_refcnt, 10000);
+	st_wait(st_module_refcnt("bpf_test_struct_ops") <= base_refcnt, 10000);
 	sleep(1);
 }
 
@@ -173,7 +173,7 @@ static int value_init(struct value *v, const char *type, int nops)
 	char prog[32];
 	int i;
 
-	if (st_layout_get_mod(type, "st_testmod", &v->l))
+	if (st_layout_get_mod(type, "bpf_test_struct_ops", &v->l))
 		return -1;
 	v->buf = calloc(1, v->l.value_size);
 	if (!v->buf)
@@ -207,9 +207,9 @@ static double rust_call_loop(unsigned long long n)
 {
 	long long ns;
 
-	if (st_rust_testmod_set("call_loop", n))
+	if (bpf_test_struct_ops_rust_set("call_loop", n))
 		return -1;
-	ns = st_rust_testmod_get("call_ns");
+	ns = bpf_test_struct_ops_rust_get("call_ns");
 	return ns > 0 ? ns / (double)n : -1;
 }
 
@@ -227,7 +227,7 @@ static void bench_op_call(void)
 		return;
 	}
 	/* Only st_rust_partial, whose test_1 returns x + 1 as op0 does. */
-	rs = st_rust_testmod_load() ? NULL : st_rust__open();
+	rs = bpf_test_struct_ops_rust_load() ? NULL : st_rust__open();
 	if (rs) {
 		st_only_struct_ops_map(rs->obj, "st_rust_partial");
 		if (!st_rust__load(rs))
@@ -239,15 +239,15 @@ static void bench_op_call(void)
 	for (i = 0; i < 3; i++) {
 		long long ns;
 
-		if (st_testmod_set("call_op", n))
+		if (bpf_test_struct_ops_set("call_op", n))
 			break;
-		ns = st_testmod_get("call_ns");
+		ns = bpf_test_struct_ops_get("call_ns");
 		if (ns <= 0)
 			break;
 		op = op < ns / (double)n ? op : ns / (double)n;
-		if (st_testmod_set("call_native", n))
+		if (bpf_test_struct_ops_set("call_native", n))
 			break;
-		ns = st_testmod_get("call_ns");
+		ns = bpf_test_struct_ops_get("call_ns");
 		if (ns <= 0)
 			break;
 		native = native < ns / (double)n ? native : ns / (double)n;
@@ -325,7 +325,7 @@ static void bench_reg(int nops, int base)
 	}
 	settle(base);
 	trace_cycles(1);
-	busy0 = now() - st_testmod_get("idle_ns") / 1e9;
+	busy0 = now() - bpf_test_struct_ops_get("idle_ns") / 1e9;
 	for (i = 0; i < iters; i++) {
 		int failed = -1;
 
@@ -359,8 +359,8 @@ static void bench_reg(int nops, int base)
 	}
 	trace_cycles(0);
 	settle(base);
-	st_testmod_set("rcu_barrier", 1);
-	busy = now() - st_testmod_get("idle_ns") / 1e9 - busy0;
+	bpf_test_struct_ops_set("rcu_barrier", 1);
+	busy = now() - bpf_test_struct_ops_get("idle_ns") / 1e9 - busy0;
 	report(name, 1 / median(d, iters), "cycles/s", "higher");
 	snprintf(name, sizeof(name), "reg_%d_total", nops);
 	report(name, busy / iters * 1e9, "ns/cycle", "lower");
@@ -439,7 +439,7 @@ static void bench_mem(int n, int base)
 		bench_error(name, "value layout");
 		goto out;
 	}
-	jit0 = st_testmod_get("jit_current");
+	jit0 = bpf_test_struct_ops_get("jit_current");
 	slab0 = meminfo_kb("Slab:");
 	for (; made < n; made++) {
 		fds[made] = value_map(&v);
@@ -451,7 +451,7 @@ static void bench_mem(int n, int base)
 		}
 		memlock += fd_memlock(fds[made]);
 	}
-	jit1 = st_testmod_get("jit_current");
+	jit1 = bpf_test_struct_ops_get("jit_current");
 	slab1 = meminfo_kb("Slab:");
 	if (made < n) {
 		bench_error(name, "register");
@@ -652,18 +652,18 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("# %s implementation; guest timings under TCG: compare ratios only\n",
 	       st_impl_is_rust() ? "Rust" : "C");
-	if (st_testmod_load()) {
-		bench_error("setup", "insmod st_testmod");
+	if (bpf_test_struct_ops_load()) {
+		bench_error("setup", "insmod bpf_test_struct_ops");
 		return 1;
 	}
-	btf_fd = st_btf_fd_by_name("st_testmod");
+	btf_fd = st_btf_fd_by_name("bpf_test_struct_ops");
 	skel = st_ops__open_and_load();
 	if (btf_fd < 0 || !skel) {
 		bench_error("setup", "load st_ops");
 		return 1;
 	}
 	/* The module's references once every map we make is gone again. */
-	base = st_module_refcnt("st_testmod");
+	base = st_module_refcnt("bpf_test_struct_ops");
 
 	if (!only || !strcmp(only, "op_call"))
 		bench_op_call();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * struct_ops types defined by modules: a map of bpf_testmod's type pins
- * the module, st_testmod's ten types are each called through their maps,
+ * the module, bpf_test_struct_ops's ten types are each called through their maps,
  * kCFI stops a mistyped call (run alone), and a sleepable op outlives its
  * unregistration safely (run last).
  */
@@ -9,7 +9,7 @@
 #include "testmod_ops.skel.h"
 #include "st_sleep.skel.h"
 #include "many_types.skel.h"
-#include "../../bpf_struct_ops/st_testmod/st_testmod.h"
+#include "test_kmods/bpf_test_struct_ops.h"
 
 #define TESTMOD "/opt/st/conformance/bpf_testmod.ko"
 
@@ -81,9 +81,9 @@ out:
 		ASSERT_OK(load_module(TESTMOD, false), "reload bpf_testmod");
 }
 
-/* st_testmod's types that "call_type" calls, and many_types' maps of them. */
+/* bpf_test_struct_ops's types that "call_type" calls, and many_types' maps of them. */
 static const struct {
-	int type;		/* its index, ST_T_* in st_testmod.h */
+	int type;		/* its index, ST_T_* in bpf_test_struct_ops.h */
 	const char *name;	/* the type, the map and its program name_op0 */
 } many_tab[] = {
 	{ ST_T_OPS1, "st_ops1" },
@@ -100,7 +100,7 @@ static const struct {
 #define N_MANY ARRAY_SIZE(many_tab)
 
 /*
- * st_testmod calls op0 of its first registered map of type @type with @arg
+ * bpf_test_struct_ops calls op0 of its first registered map of type @type with @arg
  * ("TYPE ARG" to its "call_type"): 0 and what op0 returned in *ret, or -1
  * and errno (ENOENT: no map of that type is registered).
  */
@@ -109,9 +109,9 @@ static int many_call(int type, int arg, long long *ret)
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%d %d", type, arg);
-	if (st_write_file("/sys/kernel/debug/st_testmod/call_type", buf))
+	if (st_write_file("/sys/kernel/debug/bpf_test_struct_ops/call_type", buf))
 		return -1;
-	*ret = st_testmod_get("call_ret");
+	*ret = bpf_test_struct_ops_get("call_ret");
 	return 0;
 }
 
@@ -121,8 +121,8 @@ static int many_call(int type, int arg, long long *ret)
  * and 16, which does not zero, and sets only .st_ops of the new entry before
  * bpf_struct_ops_desc_init(): a desc init that reads anything else of its
  * entry sees stale memory from the module's 5th type on. Each of
- * st_testmod's types 1 to 9 (all but st_sleep_ops, slot 0) registers its
- * map of many_types, shows it INUSE with its program in op0, and st_testmod
+ * bpf_test_struct_ops's types 1 to 9 (all but st_sleep_ops, slot 0) registers its
+ * map of many_types, shows it INUSE with its program in op0, and bpf_test_struct_ops
  * calls op0, which must return ST_MANY_RET(type, arg); then all nine, still
  * registered, are called again, and each unregisters. At the end the maps
  * and programs let go of the module.
@@ -138,14 +138,14 @@ static void test_many_types(void)
 	unsigned int i, j;
 	__u32 zero = 0;
 
-	if (!ASSERT_OK(st_testmod_load(), "st_testmod_load"))
+	if (!ASSERT_OK(bpf_test_struct_ops_load(), "bpf_test_struct_ops_load"))
 		goto out;
-	refcnt = st_module_refcnt("st_testmod");
-	base = st_testmod_get("registered");
-	if (!ASSERT_TRUE(refcnt >= 0 && base >= 0, "st_testmod: refcnt, registered"))
+	refcnt = st_module_refcnt("bpf_test_struct_ops");
+	base = bpf_test_struct_ops_get("registered");
+	if (!ASSERT_TRUE(refcnt >= 0 && base >= 0, "bpf_test_struct_ops: refcnt, registered"))
 		goto out;
-	if (!ASSERT_EQ(st_layout_get_mod("st_ops1", "st_testmod", &mod), 0,
-		       "no bpf_struct_ops_st_ops1 in st_testmod's BTF"))
+	if (!ASSERT_EQ(st_layout_get_mod("st_ops1", "bpf_test_struct_ops", &mod), 0,
+		       "no bpf_struct_ops_st_ops1 in bpf_test_struct_ops's BTF"))
 		goto out;
 	s = many_types__open_and_load();
 	if (!ASSERT_TRUE(s, "load many_types"))
@@ -170,7 +170,7 @@ static void test_many_types(void)
 		if (!ASSERT_TRUE(map && prog, "no map or program in many_types"))
 			goto out;
 		if (!ASSERT_EQ(st_layout_find(mod.btf, name, &l), 0,
-			       "the type's value in st_testmod's BTF"))
+			       "the type's value in bpf_test_struct_ops's BTF"))
 			goto out;
 		if (!ASSERT_TRUE(bpf_map__value_size(map) == l.value_size &&
 				 l.value_size <= sizeof(v), "value size, BTF says"))
@@ -182,8 +182,8 @@ static void test_many_types(void)
 		links[i] = bpf_map__attach_struct_ops(map);
 		if (!ASSERT_TRUE(links[i], "register (type)"))
 			goto out;
-		if (!ASSERT_EQ(st_testmod_get("registered"), base + i + 1,
-			       "registered: st_testmod counts registered maps"))
+		if (!ASSERT_EQ(bpf_test_struct_ops_get("registered"), base + i + 1,
+			       "registered: bpf_test_struct_ops counts registered maps"))
 			goto out;
 		fd = bpf_map__fd(map);
 		if (!ASSERT_OK(bpf_map_lookup_elem(fd, &zero, v), "bpf_map_lookup_elem"))
@@ -200,7 +200,7 @@ static void test_many_types(void)
 				 "non-zero bytes after op0, which is its only op set"))
 			goto out;
 
-		if (!ASSERT_EQ(many_call(t, arg, &ret), 0, "st_testmod's call of op0"))
+		if (!ASSERT_EQ(many_call(t, arg, &ret), 0, "bpf_test_struct_ops's call of op0"))
 			goto out;
 		if (!ASSERT_EQ(ret, ST_MANY_RET(t, arg), "op0 returned"))
 			goto out;
@@ -211,7 +211,7 @@ static void test_many_types(void)
 		int t = many_tab[i].type;
 
 		arg = -7 * t;
-		if (!ASSERT_EQ(many_call(t, arg, &ret), 0, "st_testmod's call of op0"))
+		if (!ASSERT_EQ(many_call(t, arg, &ret), 0, "bpf_test_struct_ops's call of op0"))
 			goto out;
 		if (!ASSERT_EQ(ret, ST_MANY_RET(t, arg), "all registered: op0 returned"))
 			goto out;
@@ -225,8 +225,8 @@ static void test_many_types(void)
 		links[i] = NULL;
 		if (!ASSERT_EQ(bpf_link__destroy(link), 0, "unregister"))
 			goto out;
-		if (!ASSERT_EQ(st_testmod_get("registered"), base + N_MANY - i - 1,
-			       "unregistered: st_testmod counts registered maps"))
+		if (!ASSERT_EQ(bpf_test_struct_ops_get("registered"), base + N_MANY - i - 1,
+			       "unregistered: bpf_test_struct_ops counts registered maps"))
 			goto out;
 		if (!ASSERT_ERRNO(many_call(t, 1, &ret), ENOENT, "many_call"))
 			goto out;
@@ -243,13 +243,14 @@ static void test_many_types(void)
 				goto out;
 		}
 	}
-	if (!ASSERT_EQ(st_testmod_get("registered"), base, "st_testmod counts registered maps"))
+	if (!ASSERT_EQ(bpf_test_struct_ops_get("registered"), base,
+		       "bpf_test_struct_ops counts registered maps"))
 		goto out;
 
 	many_types__destroy(s);
 	s = NULL;
-	if (!ASSERT_TRUE(st_wait(st_module_refcnt("st_testmod") == refcnt, 10000),
-			 "st_testmod has references, before: a map or program of it was not freed"))
+	if (!ASSERT_TRUE(st_wait(st_module_refcnt("bpf_test_struct_ops") == refcnt, 10000),
+			 "the module has references, before: a map or program of it was not freed"))
 		goto out;
 out:
 	for (i = 0; i < N_MANY; i++)
@@ -258,19 +259,19 @@ out:
 	btf__free(mod.btf);
 }
 
-/* st_testmod's "state" bits (st_testmod/st_testmod.c). */
+/* bpf_test_struct_ops's "state" bits (test_kmods/bpf_test_struct_ops.c). */
 enum { SLEEP_ENTERED = 1, SLEEP_RETURNED = 2, SLEEP_INTACT = 4, SLEEP_PARKED = 8 };
 
 static int sleep_state(void)
 {
-	long long v = st_testmod_get("state");
+	long long v = bpf_test_struct_ops_get("state");
 
 	return v < 0 ? 0 : (int)v;
 }
 
 /*
  * Run alone, on a kCFI kernel (make test CFI=1, harness/cfi-check.sh):
- * st_testmod calls a registered st_ops3's op0, int (*)(int), a BPF
+ * bpf_test_struct_ops calls a registered st_ops3's op0, int (*)(int), a BPF
  * trampoline, first through its own type, which must work (cfi.right_type),
  * then through a long (*)(long, long) pointer ("call_mistyped"). Under kCFI
  * the second call traps at its check and never returns: the host finds
@@ -290,7 +291,7 @@ void test_struct_ops_map_cfi_mistyped_call(void)
 		test__skip();
 		return;
 	}
-	if (!ASSERT_OK(st_testmod_load(), "st_testmod_load"))
+	if (!ASSERT_OK(bpf_test_struct_ops_load(), "bpf_test_struct_ops_load"))
 		return;
 	s = many_types__open_and_load();
 	if (!ASSERT_TRUE(s, "load many_types"))
@@ -310,10 +311,11 @@ void test_struct_ops_map_cfi_mistyped_call(void)
 	/* Straight to the results: the test never returns to have its log shown. */
 	fflush(env.stdout_saved);
 	st_write_file("/dev/kmsg", "struct_ops_map: op0 through a mistyped pointer");
-	if (st_write_file("/sys/kernel/debug/st_testmod/call_mistyped", "41"))
+	if (st_write_file("/sys/kernel/debug/bpf_test_struct_ops/call_mistyped", "41"))
 		PRINT_FAIL("call_mistyped: %s\n", strerror(errno));
 	else
-		PRINT_FAIL("the mistyped call returned %lld\n", st_testmod_get("call_ret"));
+		PRINT_FAIL("the mistyped call returned %lld\n",
+			   bpf_test_struct_ops_get("call_ret"));
 out:
 	bpf_link__destroy(link);
 	many_types__destroy(s);
@@ -322,12 +324,12 @@ out:
 /*
  * A sleepable op still running while its map is unregistered and released:
  * freeing the map must wait for the program (RCU tasks trace) and then for
- * the trampoline's tail (RCU tasks) before the trampoline goes. st_testmod
+ * the trampoline's tail (RCU tasks) before the trampoline goes. bpf_test_struct_ops
  * calls the op without pinning the map; the program blocks in a kfunc until
- * released. Linux 7.3's C code frees the trampoline under it: st_testmod
+ * released. Linux 7.3's C code frees the trampoline under it: bpf_test_struct_ops
  * then parks the op rather than return into freed text, and this fails.
  *
- * On a kernel that fails it, an op stays parked in st_testmod for good:
+ * On a kernel that fails it, an op stays parked in bpf_test_struct_ops for good:
  * the guest runs it after every other test.
  */
 void test_struct_ops_map_sleepable_release(void)
@@ -338,11 +340,11 @@ void test_struct_ops_map_sleepable_release(void)
 	pid_t child = -1;
 	__u32 id;
 
-	if (!ASSERT_OK(st_testmod_load(), "st_testmod_load"))
+	if (!ASSERT_OK(bpf_test_struct_ops_load(), "bpf_test_struct_ops_load"))
 		goto out;
-	base = st_module_refcnt("st_testmod");
-	if (!ASSERT_EQ(st_testmod_set("state", 0), 0,
-		       "an earlier op is still in st_testmod (parked: its trampoline was freed)"))
+	base = st_module_refcnt("bpf_test_struct_ops");
+	if (!ASSERT_EQ(bpf_test_struct_ops_set("state", 0), 0,
+		       "an earlier op is still in the module (parked: its trampoline was freed)"))
 		goto out;
 	s = st_sleep__open_and_load();
 	if (!ASSERT_TRUE(s, "load st_sleep"))
@@ -357,7 +359,7 @@ void test_struct_ops_map_sleepable_release(void)
 	if (child == 0) {
 		/* Without the map's and programs' fds: they would keep them. */
 		syscall(SYS_close_range, 3, ~0U, 0);
-		_exit(st_testmod_set("sleep", 41) ? 1 : 0);
+		_exit(bpf_test_struct_ops_set("sleep", 41) ? 1 : 0);
 	}
 	if (!ASSERT_TRUE(st_wait(sleep_state() & SLEEP_ENTERED, 5000),
 			 "the sleepable op did not run"))
@@ -372,7 +374,7 @@ void test_struct_ops_map_sleepable_release(void)
 		goto out;
 	/* 7.3 frees the trampoline within this time (two grace periods). */
 	intact = !st_wait(!(sleep_state() & SLEEP_INTACT), 3000);
-	if (!ASSERT_OK(st_testmod_set("release", 1), "st_testmod_set"))
+	if (!ASSERT_OK(bpf_test_struct_ops_set("release", 1), "bpf_test_struct_ops_set"))
 		goto out;
 	if (!intact) {
 		if (!ASSERT_TRUE(st_wait(sleep_state() & SLEEP_PARKED, 3000),
@@ -380,7 +382,7 @@ void test_struct_ops_map_sleepable_release(void)
 			goto out;
 		child = -1;	/* parked for good: do not wait for it */
 		PRINT_FAIL("the trampoline was freed while its sleepable program still ran in it\n"
-			   "(the op is parked in st_testmod instead of returning into freed text)\n");
+			   "(the op is parked in bpf_test_struct_ops instead of returning into freed text)\n");
 		goto out;
 	}
 	if (!ASSERT_TRUE(st_wait(waitpid(child, &status, WNOHANG) == child, 5000),
@@ -389,15 +391,15 @@ void test_struct_ops_map_sleepable_release(void)
 	child = -1;
 	if (!ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "calling the op failed"))
 		goto out;
-	if (!ASSERT_EQ(st_testmod_get("sleep_ret"), 42, "the op returned: want 42"))
+	if (!ASSERT_EQ(bpf_test_struct_ops_get("sleep_ret"), 42, "the op returned: want 42"))
 		goto out;
 	/* Now the map's free goes on, and lets go of the module and the programs. */
-	if (!ASSERT_TRUE(st_wait(st_module_refcnt("st_testmod") == base, 5000),
-			 "st_testmod still has references, before: the map was not freed"))
+	if (!ASSERT_TRUE(st_wait(st_module_refcnt("bpf_test_struct_ops") == base, 5000),
+			 "bpf_test_struct_ops still has references, before: the map was not freed"))
 		goto out;
 out:
 	if (child > 0) {
-		st_testmod_set("release", 1);
+		bpf_test_struct_ops_set("release", 1);
 		st_wait(waitpid(child, &status, WNOHANG) == child, 3000);
 	}
 	bpf_link__destroy(link);

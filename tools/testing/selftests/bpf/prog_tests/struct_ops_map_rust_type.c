@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A struct_ops type defined in Rust with kernel::bpf (st_rust_testmod):
+ * A struct_ops type defined in Rust with kernel::bpf (bpf_test_struct_ops_rust):
  * its ops called through their trampolines, the ops it leaves unset, and
  * the programs and values its checks refuse.
  */
 #include "struct_ops_map.h"
 #include "st_rust.skel.h"
-#include "../../bpf_struct_ops/st_rust_testmod/st_rust_testmod.h"
+#include "test_kmods/bpf_test_struct_ops_rust.h"
 
 /*
  * st_rust with only its struct_ops map @map created, so that only that
@@ -17,7 +17,7 @@ static struct st_rust *rust_open(const char *map)
 	struct st_rust *s;
 	int err;
 
-	if (st_rust_testmod_load()) {
+	if (bpf_test_struct_ops_rust_load()) {
 		errno = ENOENT;
 		return NULL;
 	}
@@ -43,9 +43,9 @@ static int rust_call(int op, int arg, long long *ret)
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%d %d", op, arg);
-	if (st_write_file("/sys/kernel/debug/st_rust_testmod/call", buf))
+	if (st_write_file("/sys/kernel/debug/bpf_test_struct_ops_rust/call", buf))
 		return -1;
-	*ret = st_rust_testmod_get("ret");
+	*ret = bpf_test_struct_ops_rust_get("ret");
 	return 0;
 }
 
@@ -63,9 +63,9 @@ static bool rust_call_kcfi_refused(int op, int arg, long long want, const char *
 	return ASSERT_OK(rust_call(op, arg, &ret), what) && ASSERT_EQ(ret, want, what);
 }
 
-static int rmmod_rust_testmod(void)
+static int rmmod_rubpf_test_struct_ops(void)
 {
-	return syscall(__NR_delete_module, "st_rust_testmod", O_NONBLOCK);
+	return syscall(__NR_delete_module, "bpf_test_struct_ops_rust", O_NONBLOCK);
 }
 
 /*
@@ -107,7 +107,7 @@ static void test_calls(void)
 	link = bpf_map__attach_struct_ops(s->maps.st_rust);
 	if (!ASSERT_TRUE(link, "register st_rust"))
 		goto out;
-	if (!ASSERT_EQ(st_rust_testmod_get("registered"), 1, "registered: want 1"))
+	if (!ASSERT_EQ(bpf_test_struct_ops_rust_get("registered"), 1, "registered: want 1"))
 		goto out;
 	for (i = 0; i < ARRAY_SIZE(calls); i++) {
 		if (!ASSERT_FALSE(rust_call(calls[i].op, calls[i].arg, &ret), "call (op)"))
@@ -155,18 +155,18 @@ static void test_calls(void)
 	/* The enum declared as an integer: BTF agrees, kCFI's type id does not. */
 	if (!rust_call_kcfi_refused(ST_RUST_ENUM_AS_U32, 1, 101, "test_enum declared u32"))
 		goto out;
-	if (!ASSERT_OK(st_rust_testmod_set("call_loop", 1000), "st_rust_testmod_set"))
+	if (!ASSERT_OK(bpf_test_struct_ops_rust_set("call_loop", 1000), "call_loop"))
 		goto out;
 	bpf_link__destroy(link);
 	link = NULL;
-	if (!ASSERT_EQ(st_rust_testmod_get("registered"), 0, "registered after unlink"))
+	if (!ASSERT_EQ(bpf_test_struct_ops_rust_get("registered"), 0, "registered after unlink"))
 		goto out;
 	if (!ASSERT_ERRNO(rust_call(ST_RUST_TEST_1, 1, &ret), ENODEV, "a call after unlink"))
 		goto out;
 	st_rust__destroy(s);
 	s = NULL;
-	if (!ASSERT_TRUE(st_wait(rmmod_rust_testmod() == 0, 3000),
-			 "st_rust_testmod still pinned after its maps went"))
+	if (!ASSERT_TRUE(st_wait(rmmod_rubpf_test_struct_ops() == 0, 3000),
+			 "bpf_test_struct_ops_rust still pinned after its maps went"))
 		goto out;
 out:
 	bpf_link__destroy(link);
@@ -229,17 +229,18 @@ static void test_layout_refused(void)
 	struct st_layout l = {};
 	int btf_fd = -1, fd = -1;
 
-	if (!ASSERT_OK(st_rust_testmod_load(), "st_rust_testmod_load"))
+	if (!ASSERT_OK(bpf_test_struct_ops_rust_load(), "bpf_test_struct_ops_rust_load"))
 		goto out;
-	if (!ASSERT_EQ(st_rust_testmod_get("bad_err"), -EINVAL, "registering st_rust_bad returned"))
+	if (!ASSERT_EQ(bpf_test_struct_ops_rust_get("bad_err"), -EINVAL,
+		       "registering st_rust_bad returned"))
 		goto out;
 	if (!ASSERT_TRUE(st_kmsg_has(4, "Error in init bpf_struct_ops st_rust_bad"),
 			 "kernel warning: Error in init bpf_struct_ops st_rust_bad"))
 		goto out;
-	btf_fd = st_btf_fd_by_name("st_rust_testmod");
-	if (!ASSERT_GE(btf_fd, 0, "no BTF object for st_rust_testmod"))
+	btf_fd = st_btf_fd_by_name("bpf_test_struct_ops_rust");
+	if (!ASSERT_GE(btf_fd, 0, "no BTF object for bpf_test_struct_ops_rust"))
 		goto out;
-	if (!ASSERT_OK(st_layout_get_mod("st_rust_bad", "st_rust_testmod", &l),
+	if (!ASSERT_OK(st_layout_get_mod("st_rust_bad", "bpf_test_struct_ops_rust", &l),
 		       "st_layout_get_mod"))
 		goto out;
 	{

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One map of each st_testmod type that its "call_type" calls, slots 1 to 9
- * of the module's table of descriptors (st_testmod.h): every map is named
+ * One map of each bpf_test_struct_ops type that its "call_type" calls, slots 1 to 9
+ * of the module's table of descriptors (bpf_test_struct_ops.h): every map is named
  * after its type and sets only op0, TYPE_op0, which returns
  * ST_MANY_RET(index of the type, x), so that the test tells them apart.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "../../bpf_struct_ops/st_testmod/st_testmod.h"
+#include "../test_kmods/bpf_test_struct_ops.h"
 
 char _license[] SEC("license") = "GPL";
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * st_testmod's st_ops1, st_ops3, st_ops10 and st_ops40, each op returning
+ * bpf_test_struct_ops's st_ops1, st_ops3, st_ops10 and st_ops40, each op returning
  * x + 1: one map of each, whose value the benchmarks copy into new maps.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "../../bpf_struct_ops/st_testmod/st_testmod.h"
+#include "../test_kmods/bpf_test_struct_ops.h"
 
 char _license[] SEC("license") = "GPL";
 

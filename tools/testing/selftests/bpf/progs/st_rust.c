@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Programs for st_rust_testmod's st_rust_ops, the struct_ops type it defines
- * in Rust, whose ops Rust calls (st_rust_testmod.h says with what). A test
+ * Programs for bpf_test_struct_ops_rust's st_rust_ops, the struct_ops type it defines
+ * in Rust, whose ops Rust calls (bpf_test_struct_ops_rust.h says with what). A test
  * creates one of the maps at a time:
  * - st_rust implements every op, each returning what tells its arguments;
  * - st_rust_partial only test_1: Rust's calls of the others find NULL;
@@ -12,7 +12,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "../../bpf_struct_ops/st_rust_testmod/st_rust_testmod.h"
+#include "../test_kmods/bpf_test_struct_ops_rust.h"
 
 char _license[] SEC("license") = "GPL";
 

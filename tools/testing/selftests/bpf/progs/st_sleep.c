@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A sleepable op of st_testmod that blocks in st_testmod_wait(). */
+/* A sleepable op of bpf_test_struct_ops that blocks in bpf_test_struct_ops_wait(). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "../../bpf_struct_ops/st_testmod/st_testmod.h"
+#include "../test_kmods/bpf_test_struct_ops.h"
 
 char _license[] SEC("license") = "GPL";
 
-extern int st_testmod_wait(void)
+extern int bpf_test_struct_ops_wait(void)
 	__ksym;
 
 SEC("struct_ops.s/sleep")
 int BPF_PROG(sleep, int arg)
 {
-	return st_testmod_wait() + arg + 1;
+	return bpf_test_struct_ops_wait() + arg + 1;
 }
 
 SEC(".struct_ops")

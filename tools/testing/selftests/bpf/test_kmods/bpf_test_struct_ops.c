@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * st_testmod: struct_ops types for the project's tests and benchmarks, with
- * debugfs triggers under /sys/kernel/debug/st_testmod/.
+ * bpf_test_struct_ops: struct_ops types for the project's tests and benchmarks, with
+ * debugfs triggers under /sys/kernel/debug/bpf_test_struct_ops/.
  *
  * st_sleep_ops has one op, sleep, which a sleepable program implements by
- * calling the kfunc st_testmod_wait(): it blocks until "release" is written.
+ * calling the kfunc bpf_test_struct_ops_wait(): it blocks until "release" is written.
  * Writing to "sleep" calls the op the way a careless subsystem would, without
  * pinning the map. Meanwhile the test unregisters and releases the map: the
  * trampoline the op runs on must stay until the program is done. "state"
@@ -20,9 +20,9 @@
  *
  * st_many5 to st_many9 have one op each, int op0(int): registered after the
  * five types above, they make ten, so that the table of descriptors 7.3
- * keeps for the module's BTF is reallocated twice (st_testmod.h). Writing
+ * keeps for the module's BTF is reallocated twice (bpf_test_struct_ops.h). Writing
  * "TYPE ARG" to "call_type" calls op0 of the first registered map of type
- * TYPE (its index in st_testmod.h, 1 to 9) with ARG; "call_ret" reads what
+ * TYPE (its index in bpf_test_struct_ops.h, 1 to 9) with ARG; "call_ret" reads what
  * it returned.
  *
  * Writing N to "call_mistyped" calls op0 of the first registered st_ops3
@@ -47,7 +47,7 @@
 #include <linux/tick.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
-#include "st_testmod.h"
+#include "bpf_test_struct_ops.h"
 
 static unsigned long jit_current_addr;
 module_param(jit_current_addr, ulong, 0400);
@@ -58,14 +58,14 @@ static DEFINE_MUTEX(st_lock);
 static struct st_sleep_ops *sleep_ops;
 /*
  * The first registered map of each type but st_sleep_ops, by its index
- * (st_testmod.h). Every one of these types begins with int (*op0)(int).
+ * (bpf_test_struct_ops.h). Every one of these types begins with int (*op0)(int).
  */
 static void *type_ops[ST_NR_TYPES];
 static atomic_t registered;
 
 /* The sleep op, as the test reads it back through "state". */
 enum {
-	ST_ENTERED = 1,		/* the program is in st_testmod_wait() */
+	ST_ENTERED = 1,		/* the program is in bpf_test_struct_ops_wait() */
 	ST_RETURNED = 2,	/* the op returned to its caller */
 	ST_INTACT = 4,		/* its trampoline holds the text it had */
 	ST_PARKED = 8,		/* released, but the trampoline was gone */
@@ -89,7 +89,7 @@ static bool sleep_tramp_intact(void)
 __bpf_kfunc_start_defs();
 
 /* Blocks a sleepable op until "release" is written. */
-__bpf_kfunc int st_testmod_wait(void)
+__bpf_kfunc int bpf_test_struct_ops_wait(void)
 {
 	atomic_or(ST_ENTERED, &sleep_state);
 	wait_event_idle(sleep_wq, READ_ONCE(sleep_released));
@@ -103,13 +103,13 @@ __bpf_kfunc int st_testmod_wait(void)
 
 __bpf_kfunc_end_defs();
 
-BTF_KFUNCS_START(st_testmod_kfunc_ids)
-BTF_ID_FLAGS(func, st_testmod_wait, KF_SLEEPABLE)
-BTF_KFUNCS_END(st_testmod_kfunc_ids)
+BTF_KFUNCS_START(bpf_test_struct_ops_kfunc_ids)
+BTF_ID_FLAGS(func, bpf_test_struct_ops_wait, KF_SLEEPABLE)
+BTF_KFUNCS_END(bpf_test_struct_ops_kfunc_ids)
 
-static const struct btf_kfunc_id_set st_testmod_kfunc_set = {
+static const struct btf_kfunc_id_set bpf_test_struct_ops_kfunc_set = {
 	.owner = THIS_MODULE,
-	.set = &st_testmod_kfunc_ids,
+	.set = &bpf_test_struct_ops_kfunc_ids,
 };
 
 static int sleep_set(void *data, u64 arg)
@@ -506,18 +506,18 @@ ST_STRUCT_OPS(st_many9, ST_T_MANY9);
 
 static struct dentry *st_dir;
 
-static int __init st_testmod_init(void)
+static int __init bpf_test_struct_ops_init(void)
 {
 	unsigned int i;
 	int ret;
 
-	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS, &st_testmod_kfunc_set);
+	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_STRUCT_OPS, &bpf_test_struct_ops_kfunc_set);
 	ret = ret ?: register_bpf_struct_ops(&st_sleep_struct_ops, st_sleep_ops);
 	ret = ret ?: register_bpf_struct_ops(&st_ops1_struct_ops, st_ops1);
 	ret = ret ?: register_bpf_struct_ops(&st_ops3_struct_ops, st_ops3);
 	ret = ret ?: register_bpf_struct_ops(&st_ops10_struct_ops, st_ops10);
 	ret = ret ?: register_bpf_struct_ops(&st_ops40_struct_ops, st_ops40);
-	/* In the order of their index in st_testmod.h, as the ones above. */
+	/* In the order of their index in bpf_test_struct_ops.h, as the ones above. */
 	ret = ret ?: register_bpf_struct_ops(&st_many5_struct_ops, st_many5);
 	ret = ret ?: register_bpf_struct_ops(&st_many6_struct_ops, st_many6);
 	ret = ret ?: register_bpf_struct_ops(&st_many7_struct_ops, st_many7);
@@ -525,20 +525,20 @@ static int __init st_testmod_init(void)
 	ret = ret ?: register_bpf_struct_ops(&st_many9_struct_ops, st_many9);
 	if (ret)
 		return ret;
-	st_dir = debugfs_create_dir("st_testmod", NULL);
+	st_dir = debugfs_create_dir("bpf_test_struct_ops", NULL);
 	for (i = 0; i < ARRAY_SIZE(st_files); i++)
 		debugfs_create_file_unsafe(st_files[i].name, st_files[i].mode, st_dir,
 					   NULL, st_files[i].fops);
 	return 0;
 }
 
-static void __exit st_testmod_exit(void)
+static void __exit bpf_test_struct_ops_exit(void)
 {
 	debugfs_remove_recursive(st_dir);
 }
 
-module_init(st_testmod_init);
-module_exit(st_testmod_exit);
+module_init(bpf_test_struct_ops_init);
+module_exit(bpf_test_struct_ops_exit);
 
 MODULE_DESCRIPTION("struct_ops types for the bpf_struct_ops tests and benchmarks");
 MODULE_LICENSE("GPL");

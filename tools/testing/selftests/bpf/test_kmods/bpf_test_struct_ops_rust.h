@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The struct_ops type st_rust_testmod defines in Rust (st_rust_ops.rs), as
- * BTF, the module's C half and the BPF programs that implement it see it.
+ * The struct_ops type bpf_test_struct_ops_rust defines in Rust
+ * (bpf_test_struct_ops_rust_ops.rs), as BTF, the module's C half and the BPF
+ * programs that implement it see it.
  */
-#ifndef ST_RUST_TESTMOD_H
-#define ST_RUST_TESTMOD_H
+#ifndef BPF_TEST_STRUCT_OPS_RUST_H
+#define BPF_TEST_STRUCT_OPS_RUST_H
 
 /*
  * include/linux/bpf.h's, kernel-internal (vmlinux.h's for programs):
@@ -19,8 +20,8 @@ struct st_rust_arg {
 };
 
 /*
- * Writing "OP ARG" to st_rust_testmod's debugfs "call" makes Rust call the
- * op OP (ST_RUST_*) of the registered map with ARG: see st_rust_ops.rs.
+ * Writing "OP ARG" to bpf_test_struct_ops_rust's debugfs "call" makes Rust call the
+ * op OP (ST_RUST_*) of the registered map with ARG: see bpf_test_struct_ops_rust_ops.rs.
  */
 enum {
 	ST_RUST_TEST_1 = 1,		/* test_1(ARG) */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! st_rust_testmod: a struct_ops type defined in Rust, `st_rust_ops`, with
+//! bpf_test_struct_ops_rust: a struct_ops type defined in Rust, `st_rust_ops`, with
 //! `kernel::bpf::struct_ops_type`, whose ops Rust calls.
 //!
 //! The type keeps one registered map at a time, held (`ARef<Held>`) from
-//! `reg` to `unreg`. The C half (st_rust_btf.c) has what BTF must see and
+//! `reg` to `unreg`. The C half (bpf_test_struct_ops_rust_btf.c) has what BTF must see and
 //! the debugfs files through which the tests make Rust call the ops; it
 //! calls the `st_rust_*` functions below. A second type, `st_rust_bad`,
 //! whose Rust struct is larger than its C one, must fail to register.
@@ -28,13 +28,13 @@ use kernel::{
 
 module! {
     type: StRustTestmod,
-    name: "st_rust_testmod",
+    name: "bpf_test_struct_ops_rust",
     authors: ["bpf_struct_ops tests"],
     description: "A struct_ops type defined in Rust, whose ops Rust calls",
     license: "GPL",
 }
 
-/// `struct st_rust_arg` (st_rust_testmod.h), named as C names it: under
+/// `struct st_rust_arg` (bpf_test_struct_ops_rust.h), named as C names it: under
 /// kCFI, the type id of an indirect call through a `*mut st_rust_arg`
 /// encodes the pointee's name, and must be the C function pointer's.
 #[repr(C)]
@@ -83,7 +83,7 @@ unsafe impl OpPointee<StRustOps> for StRustArgMirror {
     const NAME: &'static CStr = c"st_rust_arg";
 }
 
-/// `struct st_rust_ops` (st_rust_testmod.h): its size is checked against
+/// `struct st_rust_ops` (bpf_test_struct_ops_rust.h): its size is checked against
 /// BTF when the type registers, and each op Rust calls on its first call.
 #[repr(C)]
 pub struct StRustOpsC {
@@ -256,8 +256,8 @@ impl State {
     }
 }
 
-/// Calls op `op` (`ST_RUST_*` in st_rust_testmod.h) of the registered map
-/// with `arg`; see st_rust_btf.c.
+/// Calls op `op` (`ST_RUST_*` in bpf_test_struct_ops_rust.h) of the registered map
+/// with `arg`; see bpf_test_struct_ops_rust_btf.c.
 #[no_mangle]
 pub extern "C" fn st_rust_call(op: u32, arg: i32) -> c_int {
     match call(op, arg) {
@@ -319,7 +319,7 @@ fn call_loop(n: u64) -> Result {
     let state = State::get().ok_or(ENODEV)?;
     let held = state.held.lock();
     let ops: &Published<StRustOps> = held.as_deref().ok_or(ENODEV)?;
-    // Bound once, as st_testmod's C loop reads the function pointer once.
+    // Bound once, as bpf_test_struct_ops's C loop reads the function pointer once.
     let op = TEST_1.bind(ops)?.ok_or(ENOENT)?;
     let t0 = Instant::<Monotonic>::now();
     let mut sum = 0i32;

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * struct_ops types of the st_testmod test module, shared by the module and
+ * struct_ops types of the bpf_test_struct_ops test module, shared by the module and
  * the BPF programs that implement them.
  */
-#ifndef ST_TESTMOD_H
-#define ST_TESTMOD_H
+#ifndef BPF_TEST_STRUCT_OPS_H
+#define BPF_TEST_STRUCT_OPS_H
 
 /*
- * st_testmod's types in the order it registers them, which is their slot in
+ * bpf_test_struct_ops's types in the order it registers them, which is their slot in
  * the module BTF's table of struct_ops descriptors. Linux 7.3 makes that
  * table room for 4 and grows it with krealloc() (8, 16, ..), which does not
  * zero: slots 4 and up sit in reallocated memory. Writing "TYPE ARG" to
- * st_testmod's "call_type" calls op0 of a registered map of type TYPE (not
+ * bpf_test_struct_ops's "call_type" calls op0 of a registered map of type TYPE (not
  * ST_T_SLEEP); progs/many_types.bpf.c implements every op0 it calls as
  * ST_MANY_RET(TYPE, x).
  */
@@ -31,7 +31,7 @@ enum {
 
 #define ST_MANY_RET(type, x) ((x) + 1000 * (type))
 
-/* One sleepable op, called from debugfs; see st_testmod.c. */
+/* One sleepable op, called from debugfs; see bpf_test_struct_ops.c. */
 struct st_sleep_ops {
 	int (*sleep)(int arg);
 };

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The C half of st_rust_testmod: what BTF must see of the struct_ops types
- * st_rust_ops.rs defines (their CFI stubs and value types, which
+ * The C half of bpf_test_struct_ops_rust: what BTF must see of the struct_ops types
+ * bpf_test_struct_ops_rust_ops.rs defines (their CFI stubs and value types, which
  * register_bpf_struct_ops() emits), and the debugfs files under
- * /sys/kernel/debug/st_rust_testmod/ through which the tests make Rust call
+ * /sys/kernel/debug/bpf_test_struct_ops_rust/ through which the tests make Rust call
  * the ops:
  *
- * - "call": writing "OP ARG" calls op OP (st_rust_testmod.h) of the
+ * - "call": writing "OP ARG" calls op OP (bpf_test_struct_ops_rust.h) of the
  *   registered st_rust_ops map with ARG; "ret" reads what it returned. The
  *   write fails with ENODEV when no map is registered, ENOENT when the map
  *   leaves the op NULL, EINVAL when Rust's declaration of the op disagrees
@@ -23,8 +23,8 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
-#include "st_rust_btf.h"
-#include "st_rust_testmod.h"
+#include "bpf_test_struct_ops_rust_btf.h"
+#include "bpf_test_struct_ops_rust.h"
 
 static int st_rust_ops__test_1(int x)
 {
@@ -170,7 +170,7 @@ int st_rust_btf_init(struct bpf_struct_ops *ops, struct bpf_struct_ops *bad)
 	if (err)
 		return err;
 	bad_err = register_bpf_struct_ops(bad, st_rust_bad);
-	st_dir = debugfs_create_dir("st_rust_testmod", NULL);
+	st_dir = debugfs_create_dir("bpf_test_struct_ops_rust", NULL);
 	debugfs_create_file_unsafe("call", 0200, st_dir, NULL, &call_fops);
 	debugfs_create_file_unsafe("ret", 0400, st_dir, NULL, &ret_fops);
 	debugfs_create_file_unsafe("call_loop", 0200, st_dir, NULL, &call_loop_fops);
