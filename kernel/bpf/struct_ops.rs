@@ -97,9 +97,10 @@ pub static bpf_struct_ops_prog_ops: bindings::bpf_prog_ops = bindings::bpf_prog_
 pub static bpf_struct_ops_link_lops: TrampLinkOps = unsafe { TrampLinkOps::new() };
 
 /// Ops of the links of struct_ops maps (`BPF_LINK_CREATE`).
-#[allow(unsafe_code)] // A table C calls through.
-                      // SAFETY: A static of the kernel image (this crate is built in), the only
-                      // one given to links.
+// A table C calls through.
+#[allow(unsafe_code)]
+// SAFETY: A static of the kernel image (this crate is built in), the only
+// one given to links.
 static STRUCT_OPS_LINK_OPS: LinkOpsTable<StructOpsLink> =
     unsafe { LinkOpsTable::new::<link::StructOpsLinkOps>() };
 

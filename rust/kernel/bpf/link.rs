@@ -32,6 +32,12 @@ pub unsafe trait LinkType: Sized {
 }
 
 /// The part of `BPF_OBJ_GET_INFO_BY_FD` on a link that its type fills.
+///
+/// # Invariants
+///
+/// `0` is the `struct bpf_link_info` the BPF core hands a link's
+/// `fill_link_info`: initialised (the user's bytes, the link's type and id
+/// set), and touched by nothing else while this reference lives.
 #[repr(transparent)]
 pub struct LinkInfo(bindings::bpf_link_info);
 
@@ -242,6 +248,7 @@ impl<T: LinkOps> Adapter<T> {
         info: *mut bindings::bpf_link_info,
     ) -> i32 {
         // SAFETY: By the caller's promise.
+        // INVARIANT: The info the core fills for this link, ours for the call.
         let (link, info) = unsafe { (Self::link(link), &mut *info.cast::<LinkInfo>()) };
         from_result(|| T::fill_link_info(link, info).map(|()| 0))
     }

@@ -446,6 +446,8 @@ impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> Op<T, A, R> {
                 .cast::<Option<A::Fn>>()
                 .read()
         };
+        // INVARIANT: `f` was read at the offset `resolve` checked, of a value
+        // whose registration is done, and its type agrees with `A` and `R`.
         Ok(f.map(|f| BoundOp {
             f,
             sleepable,

@@ -112,6 +112,7 @@ impl<T: StructOpsType> Published<T> {
             return None;
         }
         // SAFETY: The count just taken is handed over to the `ARef`.
+        // INVARIANT: A count of the map's users is held (taken just above).
         Some(unsafe { ARef::from_raw(NonNull::from(self).cast()) })
     }
 }
