@@ -186,15 +186,63 @@ struct TypeState {
 ///
 /// # Examples
 ///
-/// ```ignore
-/// /// Registered by the C half: `register_bpf_struct_ops(&my_struct_ops, my_ops)`.
-/// #[no_mangle]
-/// pub static my_struct_ops: StructOpsTable<MyOps> =
-///     // SAFETY: C's stubs of `struct my_ops`, in the kernel image.
+/// A type over `struct tcp_congestion_ops`, whose CFI stubs are TCP's (a
+/// type of its own has them in its C half, which also registers the table
+/// with `register_bpf_struct_ops()`). Not registered, it is never called.
+///
+/// ```
+/// # #[cfg(CONFIG_BPF_TCP_CA_RUST)]
+/// # {
+/// use kernel::bpf::struct_ops_type::{
+///     Link, Published, StructOpsTable, StructOpsType, VerifierOpsTable,
+/// };
+/// use kernel::{bindings, prelude::*, ThisModule};
+///
+/// struct MyOps;
+///
+/// /// What owns the type: here the kernel image, a null module.
+/// struct Owner;
+///
+/// impl kernel::ModuleMetadata for Owner {
+///     const NAME: &'static CStr = c"my_ops";
+///     // SAFETY: A null module pointer stands for the kernel itself.
+///     const THIS_MODULE: ThisModule =
+///         unsafe { ThisModule::from_ptr(core::ptr::null_mut()) };
+/// }
+///
+/// #[vtable]
+/// impl StructOpsType for MyOps {
+///     type Ops = bindings::tcp_congestion_ops;
+///     type OwnerModule = Owner;
+///     const NAME: &'static CStr = c"tcp_congestion_ops";
+///
+///     fn table() -> &'static StructOpsTable<Self> {
+///         &MY_STRUCT_OPS
+///     }
+///
+///     fn reg(_ops: &Published<Self>, _link: Option<&Link>) -> Result {
+///         Ok(())
+///     }
+///
+///     fn unreg(_ops: &Published<Self>, _link: Option<&Link>) {}
+/// }
+///
+/// static MY_STRUCT_OPS: StructOpsTable<MyOps> =
+///     // SAFETY: TCP's stubs of `struct tcp_congestion_ops`, a never-written
+///     // static of the kernel image; `MyOps`'s only table.
 ///     unsafe {
-///         StructOpsTable::new(&MY_VERIFIER_OPS, &raw const bindings::__bpf_ops_my_ops)
+///         StructOpsTable::new(
+///             &MY_VERIFIER_OPS,
+///             &raw const bindings::__bpf_ops_tcp_congestion_ops,
+///         )
 ///     };
 /// static MY_VERIFIER_OPS: VerifierOpsTable<MyOps> = VerifierOpsTable::new();
+///
+/// // SAFETY: The table's `struct bpf_struct_ops`, whose `name` the table
+/// // set to a static C string.
+/// let name = unsafe { CStr::from_char_ptr((*MY_STRUCT_OPS.as_raw()).name) };
+/// assert_eq!(name, c"tcp_congestion_ops");
+/// # }
 /// ```
 ///
 /// # Invariants

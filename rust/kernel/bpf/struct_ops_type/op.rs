@@ -374,6 +374,11 @@ const SLEEPABLE: usize = 1;
 ///
 /// # Examples
 ///
+/// Not compiled: `MyType` and `struct my_arg` stand for a type and a struct
+/// of its C half, which a doctest cannot have. The Rust test module in
+/// `tools/testing/selftests/bpf/test_kmods/` is a whole type whose ops Rust
+/// calls.
+///
 /// ```ignore
 /// // SAFETY: `struct my_arg`, plain integers; `MyType`'s programs can only
 /// // read it (no writable fields, kfuncs or promotion).
