@@ -13,6 +13,7 @@
 //! implementation is built.
 
 pub mod btf;
+mod errno;
 pub mod link;
 pub mod map;
 pub mod prog;

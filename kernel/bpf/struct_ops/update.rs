@@ -46,7 +46,12 @@ pub(crate) fn update(map: &StructOpsMap, key: &[u8], value: &[u8], flags: u64) -
     }
 
     let mut upd = map.lock();
-    upd.uvalue()?.copy_from_slice(value);
+    let uvalue = upd.uvalue()?;
+    // The core gives `value_size` bytes, as large as `uvalue`.
+    if uvalue.len() != value.len() {
+        return Err(EINVAL);
+    }
+    uvalue.copy_from_slice(value);
     let r = register(&mut upd, t);
     if r.is_err() {
         upd.reset();

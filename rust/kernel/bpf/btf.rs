@@ -7,7 +7,8 @@
 use crate::str::CStrExt as _;
 use crate::{
     bindings,
-    error::{code::*, from_err_ptr, Error, Result},
+    bpf::errno::check,
+    error::{code::*, from_err_ptr, Result},
     str::CStr,
     types::Opaque,
 };
@@ -93,7 +94,7 @@ impl Btf {
         let id = unsafe {
             bindings::btf_find_by_name_kind(self.as_raw(), name.as_char_ptr(), kind as u8)
         };
-        u32::try_from(id).map_err(|_| Error::from_errno(id))
+        check(id).map(i32::unsigned_abs)
     }
 
     /// The string at `offset` in the string section ("" when out of range).

@@ -11,8 +11,10 @@
 use super::map::{Map, MapRef, SeqFile};
 use crate::{
     alloc::KBox,
-    bindings, build_error,
-    error::{from_result, to_result, Result},
+    bindings,
+    bpf::errno::check,
+    build_error,
+    error::{from_result, Result},
     prelude::*,
 };
 use core::{marker::PhantomData, pin::Pin};
@@ -325,7 +327,7 @@ impl<T: LinkType> LinkPrimer<T> {
         };
         let mut primer = bindings::bpf_link_primer::default();
         // SAFETY: `raw` is an initialised link, `primer` writable.
-        if let Err(e) = to_result(unsafe { bindings::bpf_link_prime(raw, &mut primer) }) {
+        if let Err(e) = check(unsafe { bindings::bpf_link_prime(raw, &mut primer) }) {
             // Not in a file yet: ours to free.
             // SAFETY: `raw` came from `KBox::into_raw` above.
             drop(unsafe { KBox::from_raw(raw.cast::<T>()) });

@@ -107,9 +107,8 @@ pub fn wait_trampolines(sleepable: bool) {
 /// result, becomes `EINVAL`.
 #[inline]
 fn callback_result(r: crate::ffi::c_int) -> crate::error::Result {
-    match r {
+    match crate::bpf::errno::check(r)? {
         0 => Ok(()),
-        r if r < 0 => Err(crate::error::Error::from_errno(r)),
         _ => Err(crate::error::code::EINVAL),
     }
 }

@@ -37,7 +37,7 @@ use crate::{
         verifier::{AccessInfo, AccessType, FuncProto},
     },
     error::{code::*, Result},
-    str::CStr,
+    str::{CStr, CStrExt as _},
     sync::atomic::{Acquire, Atomic, Release},
     types::Opaque,
 };
@@ -264,6 +264,22 @@ pub struct StructOpsTable<T: StructOpsType> {
 // registers the type, before anything else uses it; the state is atomics.
 unsafe impl<T: StructOpsType> Sync for StructOpsTable<T> {}
 
+/// Says in the kernel log that the ops struct of type `name` has `btf`
+/// bytes in BTF and `rust` in Rust. Not generic.
+#[cold]
+fn size_refused(name: &CStr, btf: u32, rust: usize) {
+    // SAFETY: The format takes a NUL-terminated string (`%s`), a `u32`
+    // (`%u`) and a `usize` (`%zu`).
+    unsafe {
+        bindings::_printk(
+            c"\x013bpf: struct_ops %s: BTF says %u bytes, Rust %zu\n".as_char_ptr(),
+            name.as_char_ptr(),
+            btf,
+            rust,
+        )
+    };
+}
+
 /// The verifier callbacks of a struct_ops type (`struct bpf_verifier_ops`).
 ///
 /// # Invariants
@@ -379,12 +395,7 @@ impl<T: StructOpsType> StructOpsTable<T> {
         let id = btf.find_by_name_kind(T::NAME, crate::bpf::btf::KIND_STRUCT)?;
         let ops = btf.type_by_id(id).ok_or(EINVAL)?;
         if ops.size() as usize != core::mem::size_of::<T::Ops>() {
-            crate::pr_err!(
-                "bpf: struct_ops {}: BTF says {} bytes, Rust {}\n",
-                T::NAME,
-                ops.size(),
-                core::mem::size_of::<T::Ops>()
-            );
+            size_refused(T::NAME, ops.size(), core::mem::size_of::<T::Ops>());
             return Err(EINVAL);
         }
         let writable = T::WRITABLE.check(btf)?;

@@ -16,7 +16,8 @@ use super::prog::Prog;
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     bindings,
-    error::{code::*, to_result, Error, Result},
+    bpf::errno::check,
+    error::{code::*, Result},
     ffi::c_void,
     str::{CStr, CStrExt as _, CString},
     sync::aref::{ARef, AlwaysRefCounted},
@@ -73,7 +74,7 @@ impl Image {
 
     fn alloc(size: usize) -> Result<Self> {
         // SAFETY: No preconditions.
-        to_result(unsafe { bindings::bpf_jit_charge_modmem(size as u32) })?;
+        check(unsafe { bindings::bpf_jit_charge_modmem(size as u32) })?;
         // SAFETY: No preconditions; returns NULL on failure.
         let ptr = unsafe { bindings::arch_alloc_bpf_trampoline(size as u32) };
         match NonNull::new(ptr.cast::<u8>()) {
@@ -103,9 +104,10 @@ impl Image {
     #[inline]
     fn protect(&self) -> Result {
         // SAFETY: By the type invariant the image is a trampoline image.
-        to_result(unsafe {
+        check(unsafe {
             bindings::arch_protect_bpf_trampoline(self.as_ptr().cast(), self.size as u32)
         })
+        .map(|_| ())
     }
 
     /// Gives up ownership of a page image, for C code that tracks it itself.
@@ -232,6 +234,7 @@ unsafe impl Sync for TrampLink {}
 
 impl TrampLink {
     /// Wraps `prog` in a new link.
+    #[inline]
     pub fn new(prog: ARef<Prog>, ops: &'static TrampLinkOps) -> Result<ARef<Self>> {
         // SAFETY: No preconditions; it returns a zeroed (initial state)
         // `kmalloc()`'ed tramp link, or NULL.
@@ -394,9 +397,8 @@ pub unsafe fn trampoline_write(
 
 #[inline]
 fn positive(n: i32) -> Result<usize> {
-    match n {
+    match check(n)? {
         0 => Err(EFAULT),
-        n if n < 0 => Err(Error::from_errno(n)),
         n => Ok(n as usize),
     }
 }
@@ -720,6 +722,7 @@ impl Ksym {
     }
 
     /// The symbol's name.
+    #[inline]
     pub fn name(&self) -> &CStr {
         // SAFETY: Only the name is borrowed, which nobody writes after `new`
         // (other fields change while the symbol is published).

@@ -9,10 +9,11 @@ use crate::{
     bindings,
     bpf::{
         btf::{ArgTag, Btf, BtfType, Member, KIND_FUNC, KIND_STRUCT},
+        errno::check,
         trampoline::CfiStub,
         verifier::VerifierLog,
     },
-    error::{code::*, to_result, Error, Result},
+    error::{code::*, Error, Result},
     ffi::{c_int, c_void},
     str::CStr,
     types::Opaque,
@@ -788,7 +789,7 @@ impl<'a> DescSlot<'a> {
         // SAFETY: `proto` is a prototype of `btf` (the caller's promise),
         // `name` is NUL-terminated, `model` writable; `log` is the
         // caller's (or NULL).
-        to_result(unsafe {
+        check(unsafe {
             bindings::btf_distill_func_proto(
                 log.map_or(core::ptr::null_mut(), |l| l.as_raw()),
                 self.btf.as_raw(),

@@ -8,13 +8,14 @@ use crate::{
     bindings,
     bpf::{
         btf::{Btf, BtfType, Member, ModuleBtf, ValueBtf, ValueBtfInner},
+        errno::check,
         map::{Map, MapArea, MapCreateAttr, MapRef, MapType},
         prog::Prog,
         trampoline::{
             self, Images, Ksym, ProtectedImages, Slot, TrampLink, TrampLinkOps, TrampNodes,
         },
     },
-    error::{code::*, to_result, Result},
+    error::{code::*, Result},
     ffi::c_void,
     str::CStr,
     sync::{aref::ARef, Mutex, MutexGuard},
@@ -265,6 +266,7 @@ impl Trampolines {
 }
 
 impl Drop for Trampolines {
+    #[inline]
     fn drop(&mut self) {
         // Before the grace periods, which then cover the readers of the
         // associations.
@@ -888,6 +890,7 @@ impl<'a> Update<'a> {
 
     /// Whether `member` of the map's struct is a `struct module *`: the
     /// subsystem counts the map's users through such an owner.
+    #[inline]
     pub fn is_module_owner(&self, member: &Member<'_>) -> bool {
         self.map.member_of_type(member).is_ok()
             && self
@@ -933,7 +936,7 @@ impl<'a> Update<'a> {
         // SAFETY: `t` is the map's struct and `member` one of its members;
         // `kdata` and `udata` hold the struct, ours under the lock in INIT.
         let r = unsafe { init_member(t.as_raw(), member.as_raw(), self.map.kdata(), udata.cast()) };
-        to_result(r.min(0))?;
+        check(r)?;
         Ok(r > 0)
     }
 

@@ -5,8 +5,11 @@
 
 use crate::{
     bindings,
-    bpf::btf::{Btf, Member},
-    error::{code::*, Error, Result},
+    bpf::{
+        btf::{Btf, Member},
+        errno::check,
+    },
+    error::{code::*, Result},
     str::CStr,
     transmute::{AsBytes, FromBytes},
 };
@@ -125,7 +128,7 @@ impl<'a> InitMember<'a> {
         let r = unsafe {
             bindings::bpf_obj_name_cpy(self.kdata.add(off).cast(), self.udata.add(off).cast(), len)
         };
-        usize::try_from(r).map_err(|_| Error::from_errno(r))
+        check(r).map(|r| r as usize)
     }
 }
 

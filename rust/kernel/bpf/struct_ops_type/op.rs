@@ -508,6 +508,7 @@ impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> Op<T, A, R> {
 }
 
 /// Says why an [`Op`] of type `ty` is refused; not generic.
+#[inline]
 #[cold]
 fn refused(ty: &CStr, op: &CStr, why: &str) {
     crate::pr_err!("bpf: struct_ops {}: Rust's call of {} {}\n", ty, op, why);
@@ -571,6 +572,8 @@ pub(super) struct TypeInfo<'a> {
 
 /// The offset of member `name` of the type's ops struct, once its prototype
 /// is checked against `args` and `ret` (see [`Op`]).
+// Not inline: it calls BTF and kallsyms functions C does not export to
+// modules, whose `Op`s call it.
 fn resolve_member(info: TypeInfo<'_>, name: &CStr, args: &[Kind], ret: Kind) -> Result<usize> {
     let TypeInfo {
         btf,
@@ -626,6 +629,7 @@ fn resolve_member(info: TypeInfo<'_>, name: &CStr, args: &[Kind], ret: Kind) -> 
 ///
 /// `stubs` points to the type's stubs struct, and `off` is the offset of a
 /// pointer-aligned member inside it.
+#[inline]
 unsafe fn cfi_hash_matches(stubs: *const u8, off: usize, probe: *const c_void) -> bool {
     // SAFETY: The caller's promise.
     let stub = unsafe { stubs.add(off).cast::<*mut c_void>().read() };
@@ -638,6 +642,8 @@ unsafe fn cfi_hash_matches(stubs: *const u8, off: usize, probe: *const c_void) -
 }
 
 /// Whether BTF type `id` is what `kind` says.
+// Not inline: it calls BTF and kallsyms functions C does not export to
+// modules, whose `Op`s call it.
 fn kind_matches(btf: &Btf, id: u32, kind: Kind, writable: Option<&BtfType>) -> bool {
     match kind {
         Kind::Void => id == 0,
@@ -668,6 +674,8 @@ fn kind_matches(btf: &Btf, id: u32, kind: Kind, writable: Option<&BtfType>) -> b
 /// decides it: the stub's name from kallsyms, its prototype from BTF, the
 /// tag from the parameter's name ([`Btf::param_tag`]). `None` when the
 /// parameter is untagged or the stub is not found.
+// Not inline: it calls BTF and kallsyms functions C does not export to
+// modules, whose `Op`s call it.
 fn stub_param_tag(btf: &Btf, addr: usize, index: usize) -> Option<ArgTag> {
     let mut buf = [0u8; bindings::KSYM_SYMBOL_LEN];
     // SAFETY: `buf` is `KSYM_SYMBOL_LEN` bytes, as kallsyms wants; the

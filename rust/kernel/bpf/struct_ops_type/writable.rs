@@ -6,12 +6,14 @@
 use core::marker::PhantomData;
 
 use crate::{
+    bindings,
     bpf::{
         btf::{Btf, BtfType, KIND_STRUCT},
         verifier::VerifierLog,
     },
     error::{code::*, Result},
-    str::CStr,
+    ffi::c_int,
+    str::{CStr, CStrExt as _},
 };
 
 /// An integer field (or array of integers) programs may write, by its path
@@ -128,14 +130,7 @@ impl<T> WritableFields<T> {
             let found = find_path(btf, t, f.path);
             let ok = found.is_some_and(|(off, size)| off == f.offset && size == f.size);
             if !ok {
-                crate::pr_err!(
-                    "bpf: writable field {}.{}: BTF says {:?} (offset, size), Rust ({}, {})\n",
-                    self.type_name,
-                    f.path,
-                    found,
-                    f.offset,
-                    f.size
-                );
+                field_refused(self.type_name, f, found);
                 return Err(EINVAL);
             }
         }
@@ -177,6 +172,34 @@ impl<T> WritableFields<T> {
     }
 }
 
+/// Says in the kernel log why field `f` of struct `type_name` was refused:
+/// `found` is where BTF has it, as [`find_path`] returns. Not generic.
+#[cold]
+fn field_refused(type_name: &CStr, f: &WritableField, found: Option<(usize, usize)>) {
+    let fmt = if found.is_some() {
+        c"\x013bpf: writable field %s.%.*s: BTF says (%zu, %zu) (offset, size), Rust (%zu, %zu)\n"
+    } else {
+        c"\x013bpf: writable field %s.%.*s: BTF has no integer there, Rust (%zu, %zu) (offset, size)\n"
+    };
+    let (off, size) = found.unwrap_or((f.offset, f.size));
+    let len = c_int::try_from(f.path.len()).unwrap_or(c_int::MAX);
+    // SAFETY: The format takes, in order: a NUL-terminated string (`%s`), an
+    // `int` and as many bytes (`%.*s`, the path's), and `size_t`s (`%zu`,
+    // `usize`), of which the second format prints the first two only.
+    unsafe {
+        bindings::_printk(
+            fmt.as_char_ptr(),
+            type_name.as_char_ptr(),
+            len,
+            f.path.as_ptr(),
+            off,
+            size,
+            f.offset,
+            f.size,
+        )
+    };
+}
+
 /// The offset and size of the integer (or array of integers) at `path` in
 /// struct `t`, through structs only, looking into anonymous ones as C does;
 /// components Rust's bindings add for them (`__bindgen_anon_N`) are
@@ -185,15 +208,16 @@ fn find_path(btf: &Btf, t: &BtfType, path: &str) -> Option<(usize, usize)> {
     let mut t = t;
     let mut off = 0usize;
     let mut leaf = None;
-    for name in path.split('.').map(str::trim) {
-        if name.is_empty() || name.starts_with("__bindgen_anon_") {
+    // `writable_field!` writes the path without spaces, as `a.b.`.
+    for name in path.as_bytes().split(|&b| b == b'.') {
+        if name.is_empty() || name.starts_with(b"__bindgen_anon_") {
             continue;
         }
         if leaf.is_some() {
             // A member of an integer.
             return None;
         }
-        let (moff, id) = find_member(btf, t, name.as_bytes(), 0)?;
+        let (moff, id) = find_member(btf, t, name, 0)?;
         off = off.checked_add(moff)?;
         let (mt, _) = btf.skip_modifiers(id)?;
         if mt.is_struct() {
@@ -226,7 +250,7 @@ fn find_member(btf: &Btf, t: &BtfType, name: &[u8], depth: u32) -> Option<(usize
             };
             if inner.is_struct() {
                 if let Some((off, id)) = find_member(btf, inner, name, depth + 1) {
-                    return Some((m.offset() + off, id));
+                    return Some((m.offset().checked_add(off)?, id));
                 }
             }
         }
