@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -328,27 +329,51 @@ bool st_map_gone(__u32 id)
 	return errno == ENOENT;
 }
 
+/*
+ * Loads module @mod from @mod.ko in the current directory, as test_progs'
+ * load_bpf_testmod() does, with parameters @params; a module that is
+ * already loaded counts as loaded.
+ */
+static int st_load_module(const char *mod, const char *params)
+{
+	char path[128];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/%s", mod);
+	if (!access(path, F_OK))
+		return 0;
+	snprintf(path, sizeof(path), "%s.ko", mod);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "# open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (syscall(__NR_finit_module, fd, params, 0) && errno != EEXIST) {
+		err = -errno;
+		fprintf(stderr, "# finit_module %s: %s\n", path, strerror(errno));
+	}
+	close(fd);
+	return err;
+}
+
 int bpf_test_struct_ops_load(void)
 {
-	char line[256], cmd[512], addr[40] = "0";
+	char line[256], params[64] = "";
 	FILE *f;
 
-	if (!access("/sys/module/bpf_test_struct_ops", F_OK))
-		return 0;
 	f = fopen("/proc/kallsyms", "r");
 	while (f && fgets(line, sizeof(line), f)) {
 		char a[32], type[4], name[128];
 
 		if (sscanf(line, "%31s %3s %127s", a, type, name) == 3 &&
 		    !strcmp(name, "bpf_jit_current")) {
-			snprintf(addr, sizeof(addr), "0x%s", a);
+			snprintf(params, sizeof(params), "jit_current_addr=0x%s", a);
 			break;
 		}
 	}
 	if (f)
 		fclose(f);
-	snprintf(cmd, sizeof(cmd), "insmod %s jit_current_addr=%s", BPF_TEST_STRUCT_OPS, addr);
-	return system(cmd) ? -1 : 0;
+	return st_load_module("bpf_test_struct_ops", params);
 }
 
 /* File @name of module @mod's debugfs directory, as a number; -1 on error. */
@@ -383,9 +408,7 @@ int bpf_test_struct_ops_set(const char *name, unsigned long long val)
 
 int bpf_test_struct_ops_rust_load(void)
 {
-	if (!access("/sys/module/bpf_test_struct_ops_rust", F_OK))
-		return 0;
-	return system("insmod " BPF_TEST_STRUCT_OPS_RUST) ? -1 : 0;
+	return st_load_module("bpf_test_struct_ops_rust", "");
 }
 
 long long bpf_test_struct_ops_rust_get(const char *name)

@@ -102,21 +102,20 @@ void st_list_struct_ops_maps(void);
 bool st_map_gone(__u32 id);
 
 /*
- * The test module bpf_test_struct_ops (test_kmods/): loads it unless it is
- * loaded, with the address of bpf_jit_current from /proc/kallsyms. Its
- * debugfs files (bpf_test_struct_ops/<name>) are read and written as
- * numbers; bpf_test_struct_ops_get returns -1 on error.
+ * The test module bpf_test_struct_ops (test_kmods/): loads it from
+ * bpf_test_struct_ops.ko in the current directory, as test_progs loads
+ * bpf_testmod.ko, unless it is loaded, with the address of bpf_jit_current
+ * from /proc/kallsyms. Its debugfs files (bpf_test_struct_ops/<name>) are
+ * read and written as numbers; bpf_test_struct_ops_get returns -1 on error.
  */
-#define BPF_TEST_STRUCT_OPS "/opt/st/conformance/bpf_test_struct_ops.ko"
 int bpf_test_struct_ops_load(void);
 long long bpf_test_struct_ops_get(const char *name);
 int bpf_test_struct_ops_set(const char *name, unsigned long long val);
 /*
  * bpf_test_struct_ops_rust, the struct_ops type defined in Rust: loads it
- * unless it is, and reads or writes its debugfs files
+ * the same way unless it is loaded, and reads or writes its debugfs files
  * (test_kmods/bpf_test_struct_ops_rust_btf.c).
  */
-#define BPF_TEST_STRUCT_OPS_RUST "/opt/st/conformance/bpf_test_struct_ops_rust.ko"
 int bpf_test_struct_ops_rust_load(void);
 long long bpf_test_struct_ops_rust_get(const char *name);
 int bpf_test_struct_ops_rust_set(const char *name, unsigned long long val);

@@ -11,8 +11,6 @@
 #include "many_types.skel.h"
 #include "test_kmods/bpf_test_struct_ops.h"
 
-#define TESTMOD "/opt/st/conformance/bpf_testmod.ko"
-
 static int rmmod_testmod(void)
 {
 	return syscall(__NR_delete_module, "bpf_testmod", O_NONBLOCK);
@@ -45,10 +43,9 @@ static void test_pins_module(void)
 	struct testmod_ops *s = NULL;
 	int map_fd = -1;
 
-	if (access("/sys/module/bpf_testmod", F_OK)) {
-		if (!ASSERT_EQ(system("insmod " TESTMOD), 0, "insmod failed"))
-			goto out;
-	}
+	if (access("/sys/module/bpf_testmod", F_OK) &&
+	    !ASSERT_OK(load_bpf_testmod(false), "load_bpf_testmod"))
+		goto out;
 	btf_id = testmod_btf_id();
 	if (!ASSERT_TRUE(btf_id, "no BTF object for bpf_testmod"))
 		goto out;
@@ -78,7 +75,7 @@ out:
 	testmod_ops__destroy(s);
 	/* Loaded again, as test_progs loaded it: later tests may use it. */
 	if (access("/sys/module/bpf_testmod", F_OK))
-		ASSERT_OK(load_module(TESTMOD, false), "reload bpf_testmod");
+		ASSERT_OK(load_bpf_testmod(false), "reload bpf_testmod");
 }
 
 /* bpf_test_struct_ops's types that "call_type" calls, and many_types' maps of them. */
