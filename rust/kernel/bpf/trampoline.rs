@@ -234,8 +234,9 @@ unsafe impl Sync for TrampLink {}
 
 impl TrampLink {
     /// Wraps `prog` in a new link.
+    // Crate-only: `bpf_tramp_link_init()` is not exported to modules.
     #[inline]
-    pub fn new(prog: ARef<Prog>, ops: &'static TrampLinkOps) -> Result<ARef<Self>> {
+    pub(crate) fn new(prog: ARef<Prog>, ops: &'static TrampLinkOps) -> Result<ARef<Self>> {
         // SAFETY: No preconditions; it returns a zeroed (initial state)
         // `kmalloc()`'ed tramp link, or NULL.
         let raw = NonNull::new(unsafe { bindings::bpf_tramp_link_zalloc() }).ok_or(ENOMEM)?;

@@ -629,7 +629,10 @@ fn resolve_member(info: TypeInfo<'_>, name: &CStr, args: &[Kind], ret: Kind) -> 
 ///
 /// `stubs` points to the type's stubs struct, and `off` is the offset of a
 /// pointer-aligned member inside it.
-#[inline]
+// Not inline: `bpf_cfi_func_hash()` is a helper that may be inlined into
+// its caller (`CONFIG_RUST_INLINE_HELPERS`), and then calls
+// `cfi_get_func_hash()`, which C does not export to modules, whose `Op`s
+// call this.
 unsafe fn cfi_hash_matches(stubs: *const u8, off: usize, probe: *const c_void) -> bool {
     // SAFETY: The caller's promise.
     let stub = unsafe { stubs.add(off).cast::<*mut c_void>().read() };

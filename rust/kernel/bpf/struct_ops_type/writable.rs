@@ -29,9 +29,9 @@ pub struct WritableField {
 }
 
 impl WritableField {
-    /// The field at `path` (member names joined by `.`, as in C), at
-    /// `offset` in the struct and of `size` bytes: writes must start at its
-    /// first byte.
+    /// The field at `path` (member names joined by `.`, as in C, with no
+    /// spaces), at `offset` in the struct and of `size` bytes: writes must
+    /// start at its first byte.
     pub const fn new(path: &'static str, offset: usize, size: usize) -> Self {
         Self {
             path,
@@ -182,7 +182,8 @@ fn field_refused(type_name: &CStr, f: &WritableField, found: Option<(usize, usiz
         c"\x013bpf: writable field %s.%.*s: BTF has no integer there, Rust (%zu, %zu) (offset, size)\n"
     };
     let (off, size) = found.unwrap_or((f.offset, f.size));
-    let len = c_int::try_from(f.path.len()).unwrap_or(c_int::MAX);
+    // `vsnprintf()` warns about a precision above `i16::MAX`.
+    let len = c_int::from(i16::try_from(f.path.len()).unwrap_or(i16::MAX));
     // SAFETY: The format takes, in order: a NUL-terminated string (`%s`), an
     // `int` and as many bytes (`%.*s`, the path's), and `size_t`s (`%zu`,
     // `usize`), of which the second format prints the first two only.

@@ -345,8 +345,9 @@ static int st_load_module(const char *mod, const char *params)
 	snprintf(path, sizeof(path), "%s.ko", mod);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "# open %s: %s\n", path, strerror(errno));
-		return -1;
+		err = -errno;
+		fprintf(stderr, "# open %s: %s\n", path, strerror(-err));
+		return err;
 	}
 	if (syscall(__NR_finit_module, fd, params, 0) && errno != EEXIST) {
 		err = -errno;
