@@ -119,13 +119,13 @@ static inline void *bpf_struct_ops_module_owner(void)
  */
 static inline void bpf_struct_ops_wait_trampolines(bool sleepable)
 {
-	if (sleepable) {
+	if (sleepable)
 		synchronize_rcu_tasks();
-		synchronize_rcu_mult(call_rcu, call_rcu_tasks_trace);
+	/* One expansion of the macro, which builds its arrays on the stack. */
+	synchronize_rcu_mult(call_rcu,
+			     sleepable ? call_rcu_tasks_trace : call_rcu_tasks);
+	if (sleepable)
 		synchronize_rcu_tasks();
-	} else {
-		synchronize_rcu_mult(call_rcu, call_rcu_tasks);
-	}
 }
 
 /* The map @link registered; the caller holds bpf_struct_ops_update_mutex. */
