@@ -177,9 +177,9 @@ impl<T> WritableFields<T> {
 #[cold]
 fn field_refused(type_name: &CStr, f: &WritableField, found: Option<(usize, usize)>) {
     let fmt = if found.is_some() {
-        c"\x013bpf: writable field %s.%.*s: BTF says (%zu, %zu) (offset, size), Rust (%zu, %zu)\n"
+        c"\x013bpf: writable field %s.%.*s: (offset, size) BTF (%zu, %zu), Rust (%zu, %zu)\n"
     } else {
-        c"\x013bpf: writable field %s.%.*s: BTF has no integer there, Rust (%zu, %zu) (offset, size)\n"
+        c"\x013bpf: writable field %s.%.*s: not an integer in BTF, Rust (offset, size) (%zu, %zu)\n"
     };
     let (off, size) = found.unwrap_or((f.offset, f.size));
     // `vsnprintf()` warns about a precision above `i16::MAX`.
