@@ -78,7 +78,7 @@ cp "$repo/harness/guest/init" "$root/init"
 cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/guest/bench" \
 	"$repo/harness/guest/scx" "$repo/harness/guest/stress" "$repo/harness/guest/kmemleak" \
 	"$repo/harness/guest/profile" "$repo/harness/guest/profile.funcs" "$repo/harness/guest/pcprof" \
-	"$repo/harness/guest/cfi" "$repo/harness/guest/test-progs" \
+	"$repo/harness/guest/cfi" "$repo/harness/guest/test-progs" "$repo/harness/guest/scx-lib" \
 	"$root/opt/st/"
 cp "$bpftool" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" "$us/st/st_fault" \
 	"$repo/harness/guest/with-scx" "$root/opt/st/bin/"
