@@ -323,8 +323,11 @@ impl ArgInfo {
             return Ok(ArgInfo::NONE);
         }
         let mut v = KVec::with_capacity(cnt, GFP_KERNEL).map_err(|_| ArgTagError::NoMemory)?;
-        v.extend_from_slice(buf.get(..cnt).ok_or(ArgTagError::ArgCount)?, GFP_KERNEL)
-            .map_err(|_| ArgTagError::NoMemory)?;
+        for aux in buf.iter().take(cnt) {
+            // Within the capacity asked for: `cnt` entries.
+            v.push_within_capacity(*aux)
+                .map_err(|_| ArgTagError::NoMemory)?;
+        }
         let (info, len, cap) = v.into_raw_parts();
         if len != cap {
             // SAFETY: Taken apart just above.
@@ -913,9 +916,10 @@ impl<'a> DescSlot<'a> {
                 }
                 None => ArgInfo::NONE,
             };
+            // Within the capacity: one entry per member, `vlen` in all.
             arg_info
-                .push(info, GFP_KERNEL)
-                .map_err(|_| DescError::NoMemory)?;
+                .push_within_capacity(info)
+                .map_err(|_| DescError::Internal)?;
         }
         if arg_info.len() != vlen || arg_info.capacity() != vlen {
             return Err(DescError::Internal);

@@ -351,7 +351,7 @@ static int st_load_module(const char *mod, const char *params)
 	}
 	if (syscall(__NR_finit_module, fd, params, 0) && errno != EEXIST) {
 		err = -errno;
-		fprintf(stderr, "# finit_module %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "# finit_module %s: %s\n", path, strerror(-err));
 	}
 	close(fd);
 	return err;
