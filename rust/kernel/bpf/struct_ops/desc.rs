@@ -323,11 +323,8 @@ impl ArgInfo {
             return Ok(ArgInfo::NONE);
         }
         let mut v = KVec::with_capacity(cnt, GFP_KERNEL).map_err(|_| ArgTagError::NoMemory)?;
-        for aux in buf.iter().take(cnt) {
-            // Within the capacity asked for: `cnt` entries.
-            v.push_within_capacity(*aux)
-                .map_err(|_| ArgTagError::NoMemory)?;
-        }
+        v.extend_from_slice(buf.get(..cnt).ok_or(ArgTagError::ArgCount)?, GFP_KERNEL)
+            .map_err(|_| ArgTagError::NoMemory)?;
         let (info, len, cap) = v.into_raw_parts();
         if len != cap {
             // SAFETY: Taken apart just above.
@@ -916,10 +913,9 @@ impl<'a> DescSlot<'a> {
                 }
                 None => ArgInfo::NONE,
             };
-            // Within the capacity: one entry per member, `vlen` in all.
             arg_info
-                .push_within_capacity(info)
-                .map_err(|_| DescError::Internal)?;
+                .push(info, GFP_KERNEL)
+                .map_err(|_| DescError::NoMemory)?;
         }
         if arg_info.len() != vlen || arg_info.capacity() != vlen {
             return Err(DescError::Internal);

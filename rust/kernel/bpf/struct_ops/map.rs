@@ -193,17 +193,16 @@ impl<'a> TrampPlan<'a> {
         // INVARIANT: `member` is a function pointer of the map's struct, with
         // a stub; `prog` was checked against it, and `size` computed for this
         // link, model and stub, above. The program is associated below.
-        // Within the capacity: one record per func ptr member at most.
-        self.tramps
-            .tramps
-            .push_within_capacity(Tramp {
+        self.tramps.tramps.push(
+            Tramp {
                 link,
                 ksym,
                 slot: Slot::new(size),
                 index: member.index(),
                 moff,
-            })
-            .map_err(|_| EINVAL)?;
+            },
+            GFP_KERNEL,
+        )?;
         // Associated once recorded, so that the drop ends the association.
         // A program already used by another map is poisoned rather than
         // refused, as C does (for compatibility): no error.

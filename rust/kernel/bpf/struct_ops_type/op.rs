@@ -507,7 +507,8 @@ impl<T: StructOpsType, A: OpArgs<T, R>, R: OpRet> Op<T, A, R> {
     }
 }
 
-/// Says why an [`Op`] of type `ty` is refused; not generic, out of line.
+/// Says why an [`Op`] of type `ty` is refused; not generic.
+#[inline]
 #[cold]
 fn refused(ty: &CStr, op: &CStr, why: &str) {
     crate::pr_err!("bpf: struct_ops {}: Rust's call of {} {}\n", ty, op, why);
