@@ -86,6 +86,11 @@ cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
 # The base tree's struct_ops selftests and ours (test_progs and its test
 # modules).
 "$repo/harness/build-conformance.sh" "$src" "$out" "$root/opt/st/conformance" "$host_bpftool"
+# st_bench loads the test modules from the current directory, as test_progs
+# does (struct_ops_map_helpers.c), and runs in /opt/st/bin.
+for m in bpf_test_struct_ops bpf_test_struct_ops_rust; do
+	ln -sf "../conformance/$m.ko" "$root/opt/st/bin/$m.ko"
+done
 # The selftests' BPF cubic and dctcp, for the TCP benchmark.
 cp "$us/conformance/gen/bpf_cubic.bpf.o" "$us/conformance/gen/bpf_dctcp.bpf.o" "$root/opt/st/bpf/"
 # sched_ext's selftests and example schedulers.
