@@ -24,7 +24,8 @@
  *   map_create and map_close:
  *   creating a map of st_ops40 and closing its only fd, maps per second;
  * - mem_N: N registered maps of st_ops3: executable memory charged to BPF,
- *   the memlock their fdinfo reports, and slab growth;
+ *   the memlock their fdinfo reports, and the bytes of the slab objects
+ *   made while they were made and still held (the kmem tracepoints);
  * - tcp_CA: loopback TCP throughput with the kernel's cubic and dctcp and
  *   the selftests' BPF ones (bpf_cubic, bpf_dctcp);
  * - sched_pipe_S and sched_fork_S: scheduling-heavy work under the CPU
@@ -394,18 +395,104 @@ out:
 	free(v.buf);
 }
 
-static long meminfo_kb(const char *key)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+/*
+ * Slab bytes held by what a workload makes: the kmem tracepoints are on while
+ * it runs, then slab_held() adds up bytes_alloc of each object allocated
+ * since slab_count(1) (by any task or CPU) and not freed by then. Objects are
+ * matched by their pointer as the trace prints it (hashed, the same in both
+ * events). Unlike the growth of Slab: in /proc/meminfo, which counts pages and
+ * depends on how many free objects earlier workloads left in them, this is
+ * the same from run to run.
+ */
+#define TRACING "/sys/kernel/tracing/"
+static const char * const kmem_events[] = {
+	"kmalloc", "kmem_cache_alloc", "kfree", "kmem_cache_free",
+};
 
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			kb = atol(line + strlen(key));
-	if (f)
-		fclose(f);
-	return kb;
+static int write_str(const char *path, const char *s, int flags)
+{
+	int fd = open(path, O_WRONLY | flags), ok;
+
+	ok = fd >= 0 && write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+static int slab_count(int on)
+{
+	char path[96];
+	unsigned int i;
+	int err = 0;
+
+	if (on && write_str(TRACING "trace", "", O_TRUNC))
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(kmem_events); i++) {
+		snprintf(path, sizeof(path), TRACING "events/kmem/%s/enable", kmem_events[i]);
+		err |= write_str(path, on ? "1" : "0", 0);
+	}
+	return err;
+}
+
+#define SLAB_OBJS (1 << 17)
+static struct { unsigned long long ptr; long bytes; } slab_objs[SLAB_OBJS];
+
+static long *slab_obj(unsigned long long ptr)
+{
+	unsigned int i = (ptr * 0x9e3779b97f4a7c15ULL) >> 47, n;
+
+	for (n = 0; n < SLAB_OBJS; n++, i = (i + 1) % SLAB_OBJS) {
+		if (slab_objs[i].ptr == ptr)
+			return &slab_objs[i].bytes;
+		if (!slab_objs[i].ptr) {
+			slab_objs[i].ptr = ptr;
+			return &slab_objs[i].bytes;
+		}
+	}
+	return NULL;
+}
+
+/* Bytes held, or -1: no trace, events lost, or too many objects. */
+static long slab_held(void)
+{
+	unsigned long long in_buf = 0, written = 1;
+	char line[512], *p, *b;
+	long held = 0, *obj;
+	unsigned int i;
+	FILE *f;
+	int alloc;
+
+	memset(slab_objs, 0, sizeof(slab_objs));
+	f = fopen(TRACING "trace", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, "entries-in-buffer/entries-written: ");
+		if (p)
+			sscanf(p + 35, "%llu/%llu", &in_buf, &written);
+		alloc = strstr(line, " kmalloc: ") || strstr(line, " kmem_cache_alloc: ");
+		if (!alloc && !strstr(line, " kfree: ") && !strstr(line, " kmem_cache_free: "))
+			continue;
+		p = strstr(line, " ptr=");
+		if (!p)
+			continue;
+		obj = slab_obj(strtoull(p + 5, NULL, 16));
+		if (!obj) {
+			held = -1;
+			break;
+		}
+		b = strstr(line, " bytes_alloc=");
+		if (alloc && b)
+			*obj = atol(b + 13);
+		else if (!alloc)
+			*obj = 0;
+	}
+	fclose(f);
+	if (held || in_buf != written)
+		return -1;
+	for (i = 0; i < SLAB_OBJS; i++)
+		held += slab_objs[i].bytes;
+	return held;
 }
 
 static long fd_memlock(int fd)
@@ -427,7 +514,8 @@ static long fd_memlock(int fd)
 static void bench_mem(int n, int base)
 {
 	long long jit0, jit1;
-	long slab0, slab1, memlock = 0;
+	long slab = -1, memlock = 0;
+	int profiling, counting;
 	struct value v = {};
 	__u32 zero = 0;
 	char name[32];
@@ -440,7 +528,9 @@ static void bench_mem(int n, int base)
 		goto out;
 	}
 	jit0 = bpf_test_struct_ops_get("jit_current");
-	slab0 = meminfo_kb("Slab:");
+	/* Not beside make bench-profile's tracer or bench-pcprof's log. */
+	profiling = pcprof || getenv("ST_BENCH_TRACE");
+	counting = !profiling && !slab_count(1);
 	for (; made < n; made++) {
 		fds[made] = value_map(&v);
 		if (fds[made] < 0)
@@ -452,7 +542,8 @@ static void bench_mem(int n, int base)
 		memlock += fd_memlock(fds[made]);
 	}
 	jit1 = bpf_test_struct_ops_get("jit_current");
-	slab1 = meminfo_kb("Slab:");
+	if (!profiling && !slab_count(0) && counting)
+		slab = slab_held();
 	if (made < n) {
 		bench_error(name, "register");
 	} else {
@@ -466,7 +557,10 @@ static void bench_mem(int n, int base)
 		snprintf(key, sizeof(key), "%s_memlock", name);
 		report(key, memlock, "bytes", "lower");
 		snprintf(key, sizeof(key), "%s_slab", name);
-		report(key, slab1 - slab0, "KiB", "lower");
+		if (slab >= 0)
+			report(key, slab, "bytes", "lower");
+		else if (!profiling)
+			bench_error(key, "kmem trace");
 	}
 	for (i = 0; i < made; i++) {
 		bpf_map_delete_elem(fds[i], &zero);
