@@ -434,12 +434,13 @@ static int slab_count(int on)
 	return err;
 }
 
-#define SLAB_OBJS (1 << 17)
+#define SLAB_BITS 17
+#define SLAB_OBJS 131072	/* 2 ** SLAB_BITS */
 static struct { unsigned long long ptr; long bytes; } slab_objs[SLAB_OBJS];
 
 static long *slab_obj(unsigned long long ptr)
 {
-	unsigned int i = (ptr * 0x9e3779b97f4a7c15ULL) >> 47, n;
+	unsigned int i = (ptr * 0x9e3779b97f4a7c15ULL) >> (64 - SLAB_BITS), n;
 
 	for (n = 0; n < SLAB_OBJS; n++, i = (i + 1) % SLAB_OBJS) {
 		if (slab_objs[i].ptr == ptr)
