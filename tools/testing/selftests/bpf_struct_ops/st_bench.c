@@ -456,7 +456,7 @@ static long *slab_obj(unsigned long long ptr)
 /* Bytes held, or -1: no trace, events lost, or too many objects. */
 static long slab_held(void)
 {
-	unsigned long long in_buf = 0, written = 1;
+	unsigned long long in_buf = 0, written = 1, ptr;
 	char line[512], *p, *b;
 	long held = 0, *obj;
 	unsigned int i;
@@ -475,9 +475,10 @@ static long slab_held(void)
 		if (!alloc && !strstr(line, " kfree: ") && !strstr(line, " kmem_cache_free: "))
 			continue;
 		p = strstr(line, " ptr=");
-		if (!p)
+		ptr = p ? strtoull(p + 5, NULL, 16) : 0;
+		if (!ptr)	/* none, or NULL: a failed allocation */
 			continue;
-		obj = slab_obj(strtoull(p + 5, NULL, 16));
+		obj = slab_obj(ptr);
 		if (!obj) {
 			held = -1;
 			break;
