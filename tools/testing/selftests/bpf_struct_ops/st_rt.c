@@ -7,6 +7,7 @@
  * usage: st_rt [SECS]
  */
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -23,8 +24,10 @@ int main(int argc, char **argv)
 	struct sched_param p = { .sched_priority = 1 };
 	double end;
 
-	if (sched_setscheduler(0, SCHED_FIFO, &p))
+	if (sched_setscheduler(0, SCHED_FIFO, &p)) {
+		perror("st_rt: sched_setscheduler");
 		return 1;
+	}
 	end = now() + (argc > 1 ? atof(argv[1]) : 0.2);
 	while (now() < end)
 		;
