@@ -81,7 +81,7 @@ cp "$repo/harness/guest/run-tests" "$repo/harness/guest/demo" "$repo/harness/gue
 	"$repo/harness/guest/cfi" "$repo/harness/guest/test-progs" "$repo/harness/guest/scx-lib" \
 	"$root/opt/st/"
 cp "$bpftool" "$us/st/tcp_xfer" "$us/st/st_bench" "$us/st/st_stress" "$us/st/st_hostile" "$us/st/st_fault" \
-	"$us/st/st_yield" "$us/st/st_rt" "$repo/harness/guest/with-scx" "$root/opt/st/bin/"
+	"$us/st/st_sched_task" "$repo/harness/guest/with-scx" "$root/opt/st/bin/"
 cp "$us/st/"*.bpf.o "$root/opt/st/bpf/"
 # The base tree's struct_ops selftests and ours (test_progs and its test
 # modules).
