@@ -10,7 +10,8 @@
 #         and its C glue struct_ops_glue.o, net/ipv4/bpf_tcp_ca_ops.o and its
 #         C half bpf_tcp_ca_btf.o; the kernel crate's bpf module (symbols of
 #         rust/kernel.o whose demangled name has kernel::bpf::, its generic
-#         instantiations included); rust/helpers/bpf.c's rust_helper_*.
+#         instantiations included); rust/helpers/bpf.c's rust_helper_*
+#         (none with CONFIG_RUST_INLINE_HELPERS: inlined into the above).
 #         Kernel and core generics instantiated in our crates are in their
 #         objects; shared non-generic code (core.o, kernel.o outside
 #         kernel::bpf, other helpers) is not counted.
@@ -53,7 +54,12 @@ objects() {
 		printf '%s\t%s\t-\n' tcp.c net/ipv4/bpf_tcp_ca.o
 	fi
 	if [ $rust = 1 ]; then
-		printf '%s\t%s\t%s\n' kernel.o:bpf rust/kernel.o kbpf helpers/bpf.c rust/helpers/helpers.o helpers
+		printf '%s\t%s\t%s\n' kernel.o:bpf rust/kernel.o kbpf
+		# With CONFIG_RUST_INLINE_HELPERS the helpers are inline functions
+		# taken into the Rust objects (counted there), with no copy of
+		# their own in vmlinux.
+		is "$b" CONFIG_RUST_INLINE_HELPERS ||
+			printf '%s\t%s\t%s\n' helpers/bpf.c rust/helpers/helpers.o helpers
 	fi
 }
 

@@ -7,7 +7,7 @@ exec 9> "$(dirname "$0")/../build/.deps.lock"
 flock 9
 
 PKGS="rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev clang-22 llvm-22
-bc flex bison libelf-dev libssl-dev dwarves qemu-system-x86 busybox-static cpio
+lld-22 libclang-22-dev bc flex bison libelf-dev libssl-dev dwarves qemu-system-x86 busybox-static cpio
 libzstd-dev zlib1g-dev libcap-dev pkg-config ccache python3 iproute2"
 BINDGEN_VERSION=0.72.1
 

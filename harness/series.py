@@ -329,10 +329,11 @@ def checkpatch(justified, tree, outdir):
 
 def kmake(tree, out, *args, logf=None):
     env = dict(os.environ)
-    env.update(LIBCLANG_PATH="/usr/lib/llvm-19/lib", CCACHE_BASEDIR=os.path.dirname(tree),
+    # The kernel's clang, as harness/kmake.sh's.
+    env.update(LIBCLANG_PATH="/usr/lib/llvm-22/lib", CCACHE_BASEDIR=os.path.dirname(tree),
                CCACHE_NOHASHDIR="true", CCACHE_COMPILERCHECK="content",
-               PATH="/usr/lib/llvm-19/bin:" + env["PATH"])
-    cmd = ["make", "-C", tree, f"O={out}", "LLVM=-19", "CC=ccache clang-19",
+               PATH="/usr/lib/llvm-22/bin:" + env["PATH"])
+    cmd = ["make", "-C", tree, f"O={out}", "LLVM=-22", "CC=ccache clang-22",
            f"PAHOLE={os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}/build/trixie/bin/pahole",
            "RUSTC=/usr/bin/rustc", "RUSTDOC=/usr/bin/rustdoc",
            f"BINDGEN={os.environ['HOME']}/.cargo/bin/bindgen", *args]
