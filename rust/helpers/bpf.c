@@ -63,7 +63,7 @@ __rust_helper void rust_helper_bpf_struct_ops_wait_trampolines(bool sleepable)
 	bpf_struct_ops_wait_trampolines(sleepable);
 }
 
-enum bpf_struct_ops_state
+__rust_helper enum bpf_struct_ops_state
 rust_helper_bpf_struct_ops_state_load_acquire(const struct bpf_struct_ops_common_value *v)
 {
 	return bpf_struct_ops_state_load_acquire(v);
@@ -76,7 +76,7 @@ rust_helper_bpf_struct_ops_state_store_release(struct bpf_struct_ops_common_valu
 	bpf_struct_ops_state_store_release(v, state);
 }
 
-enum bpf_struct_ops_state
+__rust_helper enum bpf_struct_ops_state
 rust_helper_bpf_struct_ops_state_cmpxchg(struct bpf_struct_ops_common_value *v,
 					 enum bpf_struct_ops_state old,
 					 enum bpf_struct_ops_state new)
@@ -107,9 +107,9 @@ __rust_helper u32 rust_helper_bpf_struct_ops_link_map_id(struct bpf_struct_ops_l
 	return bpf_struct_ops_link_map_id(link);
 }
 
-__poll_t rust_helper_bpf_struct_ops_link_poll(struct bpf_struct_ops_link *link,
-					      struct file *file,
-					      struct poll_table_struct *pts)
+__rust_helper __poll_t
+rust_helper_bpf_struct_ops_link_poll(struct bpf_struct_ops_link *link, struct file *file,
+				     struct poll_table_struct *pts)
 {
 	return bpf_struct_ops_link_poll(link, file, pts);
 }

@@ -12,7 +12,11 @@
 //! few images, and as few bytes, as they need. A [`TrampLink`] ties the program to the
 //! trampoline, and a [`Ksym`] names the trampoline in `/proc/kallsyms`.
 
+// The struct_ops map's: `TrampLink::new`.
+#[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
 use super::prog::Prog;
+#[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
+use crate::sync::aref::ARef;
 use crate::{
     alloc::{flags::GFP_KERNEL, KBox},
     bindings,
@@ -20,7 +24,7 @@ use crate::{
     error::{code::*, Result},
     ffi::c_void,
     str::{CStr, CStrExt as _, CString},
-    sync::aref::{ARef, AlwaysRefCounted},
+    sync::aref::AlwaysRefCounted,
     types::Opaque,
 };
 use core::ptr::NonNull;
@@ -234,7 +238,9 @@ unsafe impl Sync for TrampLink {}
 
 impl TrampLink {
     /// Wraps `prog` in a new link.
-    // Crate-only: `bpf_tramp_link_init()` is not exported to modules.
+    // Crate-only: `bpf_tramp_link_init()` is not exported to modules. The
+    // struct_ops map is its only user.
+    #[cfg(CONFIG_BPF_STRUCT_OPS_RUST)]
     #[inline]
     pub(crate) fn new(prog: ARef<Prog>, ops: &'static TrampLinkOps) -> Result<ARef<Self>> {
         // SAFETY: No preconditions; it returns a zeroed (initial state)
