@@ -3,7 +3,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/arch.sh"
 # clang of rustc's LLVM major (rustc-web 1.96: LLVM 22), so that
 # CONFIG_RUST_INLINE_HELPERS can inline C's inline functions into Rust
-# (kernel.config); bindgen parses with the same clang.
+# (kernel.config); bindgen parses with the same clang. series.py's KLLVM
+# is the same.
 kllvm=22
 export LIBCLANG_PATH=/usr/lib/llvm-$kllvm/lib
 export CCACHE_BASEDIR="$(dirname "$src")" CCACHE_NOHASHDIR=true CCACHE_COMPILERCHECK=content

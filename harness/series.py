@@ -327,13 +327,16 @@ def checkpatch(justified, tree, outdir):
     return bad
 
 
+# The kernel's LLVM: harness/kmake.sh's kllvm (rustc's LLVM major).
+KLLVM = "22"
+
+
 def kmake(tree, out, *args, logf=None):
     env = dict(os.environ)
-    # The kernel's clang, as harness/kmake.sh's.
-    env.update(LIBCLANG_PATH="/usr/lib/llvm-22/lib", CCACHE_BASEDIR=os.path.dirname(tree),
+    env.update(LIBCLANG_PATH=f"/usr/lib/llvm-{KLLVM}/lib", CCACHE_BASEDIR=os.path.dirname(tree),
                CCACHE_NOHASHDIR="true", CCACHE_COMPILERCHECK="content",
-               PATH="/usr/lib/llvm-22/bin:" + env["PATH"])
-    cmd = ["make", "-C", tree, f"O={out}", "LLVM=-22", "CC=ccache clang-22",
+               PATH=f"/usr/lib/llvm-{KLLVM}/bin:" + env["PATH"])
+    cmd = ["make", "-C", tree, f"O={out}", f"LLVM=-{KLLVM}", f"CC=ccache clang-{KLLVM}",
            f"PAHOLE={os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}/build/trixie/bin/pahole",
            "RUSTC=/usr/bin/rustc", "RUSTDOC=/usr/bin/rustdoc",
            f"BINDGEN={os.environ['HOME']}/.cargo/bin/bindgen", *args]
